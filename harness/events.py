@@ -1,0 +1,54 @@
+"""The vocabulary of a run: request outcomes, breaker states and state transitions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+__all__ = ["BreakerState", "Outcome", "Transition"]
+
+
+class Outcome(IntEnum):
+    """What happened to one request, as the calling code saw it."""
+
+    SUCCESS = 0  # a 2xx/3xx response
+    HTTP_ERROR = 1  # a 4xx/5xx response
+    TIMEOUT = 2  # the client's timeout expired before the upstream answered
+    CONNECT_ERROR = 3  # the connection was refused
+    CONNECTION_RESET = 4  # the connection dropped mid-request
+    SHORT_CIRCUITED = 5  # the breaker rejected the call; the upstream never saw it
+    DROPPED = 6  # over the traffic's concurrency cap; never sent
+
+    @property
+    def reached_upstream(self) -> bool:
+        """Return whether a request with this outcome was sent to the upstream."""
+        return self not in (Outcome.SHORT_CIRCUITED, Outcome.DROPPED)
+
+    @property
+    def label(self) -> str:
+        """Return the snake_case name used in reports."""
+        return self.name.lower()
+
+
+class BreakerState(IntEnum):
+    """A circuit breaker's state; NONE marks an upstream called without a breaker."""
+
+    CLOSED = 0
+    OPEN = 1
+    HALF_OPEN = 2
+    FORCED_OPEN = 3
+    DISABLED = 4
+    NONE = 9
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A breaker's move from one state to another at a virtual time."""
+
+    at_ns: int
+    source: BreakerState
+    target: BreakerState
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the JSON form: times in ms, states by name."""
+        return {"at_ms": self.at_ns / 1e6, "from": self.source.name, "to": self.target.name}

@@ -1,0 +1,204 @@
+"""Read YAML into plain data plus the position of every key and value.
+
+Only plain data is accepted: mappings, sequences, strings, numbers, booleans and null. Tags that
+build objects (``!!python/object``, ``!!binary``, custom ``!tags``), duplicate keys, several
+documents in one file and alias bombs are rejected with a located :class:`ScenarioError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from harness.errors import KeyPath, Problem, ScenarioError
+
+__all__ = ["Position", "SourceMap", "YamlSource", "read_yaml"]
+
+_PLAIN_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+MAX_NODES = 200_000  # a YAML alias bomb expands exponentially; real scenarios use a few hundred
+
+
+@dataclass(frozen=True)
+class Position:
+    """A 1-based line and column in a file."""
+
+    line: int
+    column: int
+
+
+@dataclass
+class SourceMap:
+    """Where each key path's value (and key, for mapping entries) stands in the file."""
+
+    file: str
+    values: dict[KeyPath, Position] = field(default_factory=dict)
+    keys: dict[KeyPath, Position] = field(default_factory=dict)
+
+    def locate(self, path: KeyPath, *, at_key: bool = False) -> Position | None:
+        """Return the position of ``path``, or of its nearest ancestor that has one."""
+        for end in range(len(path), -1, -1):
+            prefix = path[:end]
+            if at_key and end == len(path) and prefix in self.keys:
+                return self.keys[prefix]
+            if prefix in self.values:
+                return self.values[prefix]
+        return None
+
+    def problem(self, path: KeyPath, message: str, *, at_key: bool = False) -> Problem:
+        """Return a Problem located at ``path``."""
+        position = self.locate(path, at_key=at_key)
+        if position is None:
+            return Problem(message, self.file, key_path=path)
+        return Problem(message, self.file, position.line, position.column, path)
+
+
+@dataclass(frozen=True)
+class YamlSource:
+    """A parsed YAML document: its data and where each piece came from."""
+
+    data: Any
+    source_map: SourceMap
+
+
+def read_yaml(text: str, file: str) -> YamlSource:
+    """Parse ``text`` (the contents of ``file``) into plain data and a source map."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        raise _syntax_error(error, file) from None
+    except yaml.YAMLError as error:
+        raise ScenarioError.single(f"not valid YAML: {error}", file=file) from None
+    finally:
+        loader.dispose()
+    source_map = SourceMap(file)
+    if node is None:
+        raise ScenarioError.single("the file is empty; expected a scenario mapping", file=file)
+    builder = _Builder(loader, source_map)
+    return YamlSource(builder.build(node, ()), source_map)
+
+
+def read_yaml_file(path: Path) -> YamlSource:
+    """Read and parse the YAML file at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError.single("no such file", file=str(path)) from None
+    except IsADirectoryError:
+        raise ScenarioError.single("is a directory, expected a YAML file", file=str(path)) from None
+    except UnicodeDecodeError as error:
+        raise ScenarioError.single(f"not UTF-8 text ({error.reason})", file=str(path)) from None
+    except OSError as error:
+        raise ScenarioError.single(f"cannot read: {error.strerror}", file=str(path)) from None
+    return read_yaml(text, str(path))
+
+
+def _syntax_error(error: yaml.MarkedYAMLError, file: str) -> ScenarioError:
+    mark = error.problem_mark or error.context_mark
+    parts = [part for part in (error.context, error.problem) if part]
+    message = "invalid YAML: " + "; ".join(parts)
+    if mark is None:
+        return ScenarioError.single(message, file=file)
+    return ScenarioError.single(message, file=file, line=mark.line + 1, column=mark.column + 1)
+
+
+def _position(node: Node) -> Position:
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Builder:
+    """Turn a composed node tree into plain Python data, recording positions."""
+
+    def __init__(self, loader: yaml.SafeLoader, source_map: SourceMap) -> None:
+        self._loader = loader
+        self._map = source_map
+        self._visited = 0
+
+    def build(self, node: Node, path: KeyPath) -> Any:
+        self._visited += 1
+        if self._visited > MAX_NODES:
+            raise self._error(node, path, f"the document expands to over {MAX_NODES} nodes")
+        self._map.values.setdefault(path, _position(node))
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, SequenceNode):
+            if node.tag != _SEQ_TAG:
+                raise self._unsupported_tag(node, path)
+            return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
+        return self._scalar(node, path)
+
+    def _scalar(self, node: Node, path: KeyPath) -> Any:
+        assert isinstance(node, ScalarNode)
+        if node.tag == _TIMESTAMP_TAG:
+            return node.value  # a bare date is text to us, not a datetime
+        if node.tag not in _PLAIN_SCALAR_TAGS:
+            raise self._unsupported_tag(node, path)
+        try:
+            return self._loader.construct_object(node)
+        except yaml.YAMLError as error:
+            raise self._error(node, path, f"invalid value: {error}") from None
+
+    def _mapping(self, node: MappingNode, path: KeyPath) -> dict[Any, Any]:
+        if node.tag != _MAP_TAG:
+            raise self._unsupported_tag(node, path)
+        self._reject_duplicates(node, path)
+        try:
+            self._loader.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
+        except yaml.MarkedYAMLError as error:
+            raise _syntax_error(error, self._map.file) from None
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = self._key(key_node, path)
+            child = (*path, key)
+            self._map.keys.setdefault(child, _position(key_node))
+            result[key] = self.build(value_node, child)
+        return result
+
+    def _key(self, key_node: Node, path: KeyPath) -> str | int:
+        if not isinstance(key_node, ScalarNode) or key_node.tag not in _PLAIN_SCALAR_TAGS:
+            raise self._error(key_node, path, "a key must be a plain string or number")
+        key = self._loader.construct_object(key_node)
+        if isinstance(key, bool) or not isinstance(key, str | int):
+            raise self._error(key_node, path, f"a key must be a string or number, got {key!r}")
+        return key
+
+    def _reject_duplicates(self, node: MappingNode, path: KeyPath) -> None:
+        seen: dict[object, Node] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE_TAG:
+                continue
+            key = key_node.value
+            if key in seen:
+                first = _position(seen[key])
+                message = f"duplicate key {key!r} (first defined on line {first.line})"
+                raise self._error(key_node, (*path, key), message)
+            seen[key] = key_node
+
+    def _unsupported_tag(self, node: Node, path: KeyPath) -> ScenarioError:
+        return self._error(
+            node, path, f"unsupported YAML tag {_short_tag(node.tag)!r}: only plain data is allowed"
+        )
+
+    def _error(self, node: Node, path: KeyPath, message: str) -> ScenarioError:
+        position = _position(node)
+        return ScenarioError(
+            [Problem(message, self._map.file, position.line, position.column, path)]
+        )
+
+
+def _short_tag(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!", 1)
