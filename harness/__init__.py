@@ -6,21 +6,46 @@ The public API is exactly ``__all__``; every other module may change.
 
 from __future__ import annotations
 
-from harness.errors import HarnessError, Problem, ScenarioError
+from harness.breaker import AsyncCircuitBreaker, CircuitBreaker, CircuitOpenError
+from harness.clock import VirtualClock, VirtualEventLoop, WallClockPatch, running_clock
+from harness.errors import HarnessError, Problem, ScenarioError, SLOViolation, VirtualTimeError
+from harness.events import BreakerState, Outcome, Transition
+from harness.metrics import View
+from harness.result import Result, UpstreamResult
+from harness.runner import run
 from harness.scenario import Scenario, json_schema, load_scenario, parse_scenario
-from harness.slo import Objective, parse_objective
+from harness.slo import Objective, Verdict, parse_objective
+from harness.upstreams import MockedUpstreams
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncCircuitBreaker",
+    "BreakerState",
+    "CircuitBreaker",
+    "CircuitOpenError",
     "HarnessError",
+    "MockedUpstreams",
     "Objective",
+    "Outcome",
     "Problem",
+    "Result",
+    "SLOViolation",
     "Scenario",
     "ScenarioError",
+    "Transition",
+    "UpstreamResult",
+    "Verdict",
+    "View",
+    "VirtualClock",
+    "VirtualEventLoop",
+    "VirtualTimeError",
+    "WallClockPatch",
     "__version__",
     "json_schema",
     "load_scenario",
     "parse_objective",
     "parse_scenario",
+    "run",
+    "running_clock",
 ]

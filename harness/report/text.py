@@ -1,0 +1,90 @@
+"""Plain-text tables for terminals: one result's objectives, and a summary of many results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from harness.result import Result
+from harness.units import format_duration
+
+__all__ = ["format_table", "result_table", "summary_table"]
+
+
+def format_table(header: Sequence[str], rows: Iterable[Sequence[str]], indent: str = "") -> str:
+    """Return ``rows`` under ``header`` in aligned columns (numbers are not re-formatted)."""
+    table = [list(header), *[list(row) for row in rows]]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in table
+    ]
+    return "\n".join(indent + line for line in lines)
+
+
+def result_table(result: Result) -> str:
+    """Return a result's heading and every objective with observed value, n and verdict."""
+    scenario = result.scenario
+    verdict = "PASS" if result.passed else "FAIL"
+    requests = sum(len(up.samples) for up in result.upstreams.values())
+    heading = (
+        f"{scenario.name}  {verdict}  (seed {result.seed}, {format_duration(scenario.duration)} "
+        f"virtual, {requests} requests)"
+    )
+    rows = [
+        (
+            name,
+            verdict_.objective.text,
+            verdict_.observed_text,
+            str(verdict_.samples),
+            "PASS" if verdict_.passed else "FAIL",
+            verdict_.note or "",
+        )
+        for name, verdict_ in result.verdicts
+    ]
+    if not rows:
+        return f"{heading}\n  (no objectives)"
+    header = ("upstream", "objective", "observed", "n", "verdict", "note")
+    return f"{heading}\n{format_table(header, rows, indent='  ')}"
+
+
+def summary_table(results: Iterable[Result | Mapping[str, Any]]) -> str:
+    """Return one row per scenario and upstream: verdict, traffic, success, P95, breaker.
+
+    Results may be given in their JSON form, as the pytest plugin gathers them from workers.
+    """
+    rows = []
+    for item in results:
+        entry = item.to_dict(run_info=False) if isinstance(item, Result) else item
+        for name, upstream in entry["upstreams"].items():
+            client, reached = upstream["views"]["client"], upstream["views"]["upstream"]
+            latency = client["latency_ms"]
+            breaker = upstream["breaker"]
+            rows.append(
+                (
+                    entry["scenario"]["name"],
+                    name,
+                    "PASS" if upstream["passed"] else "FAIL",
+                    str(client["requests"]),
+                    _percent(client["success_rate"]),
+                    _percent(reached["success_rate"]),
+                    "-" if latency is None else f"{latency['p95_ms']:.1f}ms",
+                    "-" if breaker is None else str(len(breaker["transitions"])),
+                    "-" if breaker is None else breaker["final_state"],
+                )
+            )
+    header = (
+        "scenario",
+        "upstream",
+        "verdict",
+        "requests",
+        "success(client)",
+        "success(upstream)",
+        "p95(client)",
+        "transitions",
+        "final state",
+    )
+    return format_table(header, rows)
+
+
+def _percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.2f}%"

@@ -1,0 +1,165 @@
+"""The outcome of one scenario run: statistics, breaker summary and verdicts per upstream.
+
+A :class:`Result` is a pure function of (scenario, seed, engine): everything in it is
+deterministic, except the ``run_info`` block (wall-clock time, host), which is kept apart and can
+be left out of the JSON to compare runs byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.metrics import BreakerSummary, Samples, TimeSeries, View, ViewStats
+from harness.scenario import Scenario
+from harness.slo import Verdict
+
+__all__ = ["Result", "RunInfo", "ScenarioSource", "UpstreamResult"]
+
+RESULT_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ScenarioSource:
+    """Where a scenario came from, so a run can be replayed."""
+
+    file: str | None
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Facts about the machine run, not about the scenario: never compared between runs."""
+
+    wall_time_s: float
+    started_at: str
+    python: str
+    platform: str
+    harness_version: str
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the JSON form."""
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True, eq=False)
+class UpstreamResult:
+    """Everything measured about one upstream."""
+
+    name: str
+    samples: Samples = field(repr=False)
+    views: dict[View, ViewStats]
+    breaker: BreakerSummary | None
+    verdicts: tuple[Verdict, ...]
+    timeseries: TimeSeries = field(repr=False)
+    reached_upstream: int
+
+    @property
+    def client(self) -> ViewStats:
+        """Return the client view's statistics."""
+        return self.views[View.CLIENT]
+
+    @property
+    def upstream(self) -> ViewStats:
+        """Return the upstream view's statistics."""
+        return self.views[View.UPSTREAM]
+
+    @property
+    def passed(self) -> bool:
+        """Return whether every objective of this upstream held."""
+        return all(verdict.passed for verdict in self.verdicts)
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the JSON form."""
+        return {
+            "requests": len(self.samples),
+            "outcomes": self.samples.outcome_counts(),
+            "views": {view.value: stats.to_dict() for view, stats in self.views.items()},
+            "breaker": None if self.breaker is None else self.breaker.to_dict(),
+            "objectives": [verdict.to_dict() for verdict in self.verdicts],
+            "passed": self.passed,
+            "timeseries": self.timeseries.to_dict(),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """The outcome of running one scenario with one seed."""
+
+    scenario: Scenario
+    seed: int
+    engine: str
+    end_ns: int
+    upstreams: dict[str, UpstreamResult]
+    source: ScenarioSource = ScenarioSource(None, None)
+    run_info: RunInfo | None = field(default=None, compare=False)
+
+    @property
+    def passed(self) -> bool:
+        """Return whether every objective of every upstream held."""
+        return all(upstream.passed for upstream in self.upstreams.values())
+
+    @property
+    def verdicts(self) -> list[tuple[str, Verdict]]:
+        """Return every (upstream, verdict) pair, in scenario order."""
+        return [(name, v) for name, up in self.upstreams.items() for v in up.verdicts]
+
+    @property
+    def failures(self) -> list[tuple[str, Verdict]]:
+        """Return the (upstream, verdict) pairs that did not hold."""
+        return [(name, verdict) for name, verdict in self.verdicts if not verdict.passed]
+
+    def replay_command(self) -> str:
+        """Return the command that reruns this scenario with this seed."""
+        target = self.source.file or f"<{self.scenario.name}>"
+        return f"python -m harness run {target} --seed {self.seed}"
+
+    def to_dict(self, *, run_info: bool = True) -> dict[str, Any]:
+        """Return the JSON form; ``run_info=False`` leaves out the wall-clock block."""
+        scenario = self.scenario
+        data: dict[str, Any] = {
+            "schema_version": RESULT_SCHEMA_VERSION,
+            "harness_version": _version(),
+            "scenario": {
+                "name": scenario.name,
+                "description": scenario.description,
+                "file": self.source.file,
+                "sha256": self.source.sha256,
+                "duration_ms": scenario.duration / 1e6,
+                "percentile_method": scenario.percentile_method,
+            },
+            "seed": self.seed,
+            "engine": self.engine,
+            "end_ms": self.end_ns / 1e6,
+            "replay": self.replay_command(),
+            "passed": self.passed,
+            "upstreams": {name: up.to_dict() for name, up in self.upstreams.items()},
+        }
+        if run_info and self.run_info is not None:
+            data["run_info"] = self.run_info.to_dict()
+        return data
+
+    def to_json(self, *, run_info: bool = True) -> str:
+        """Return the JSON text: sorted keys, so equal results are equal bytes."""
+        return json.dumps(self.to_dict(run_info=run_info), indent=2, sort_keys=True) + "\n"
+
+    def failure_text(self) -> str:
+        """Return every objective with its observed value, marking those that failed."""
+        lines = [f"scenario {self.scenario.name!r} (seed {self.seed}) broke its objectives:"]
+        width = max((len(v.objective.text) for _, v in self.verdicts), default=0)
+        for name, verdict in self.verdicts:
+            mark = "PASS" if verdict.passed else "FAIL"
+            note = f"  ({verdict.note})" if verdict.note else ""
+            lines.append(
+                f"  {mark}  {name}: {verdict.objective.text:<{width}}  "
+                f"observed {verdict.observed_text} over n={verdict.samples}{note}"
+            )
+        lines.append(f"replay: {self.replay_command()}")
+        return "\n".join(lines)
+
+
+def _version() -> str:
+    from harness import __version__
+
+    return __version__

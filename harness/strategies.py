@@ -1,0 +1,174 @@
+"""Hypothesis strategies for scenario pieces and whole scenarios (public API).
+
+They build the same plain data a YAML file holds and validate it like a file, so every example
+is a scenario a user could have written::
+
+    from hypothesis import given
+    from harness import run
+    from harness.strategies import scenarios
+
+    @given(scenarios(max_duration_s=60))
+    def test_breaker_never_calls_upstream_while_open(scenario): ...
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from harness.scenario import Scenario, scenario_from_data
+
+__all__ = [
+    "breakers",
+    "durations",
+    "error_mixes",
+    "fault_profiles",
+    "latencies",
+    "phases",
+    "scenario_data",
+    "scenarios",
+    "traffic",
+]
+
+
+def durations(min_ms: int = 0, max_ms: int = 3_600_000) -> st.SearchStrategy[str]:
+    """Return durations written as a file would, e.g. ``"250ms"``, within the bounds."""
+    if min_ms < 0 or max_ms < min_ms:
+        raise ValueError(f"need 0 <= min_ms <= max_ms, got min_ms={min_ms!r}, max_ms={max_ms!r}")
+    return st.integers(min_ms, max_ms).map(lambda ms: f"{ms}ms")
+
+
+def latencies(max_ms: int = 2_000) -> st.SearchStrategy[Any]:
+    """Return latency settings of every distribution, as a file would write them."""
+    fixed = durations(0, max_ms)
+    uniform = st.tuples(st.integers(0, max_ms), st.integers(0, max_ms)).map(
+        lambda pair: {"dist": "uniform", "min": f"{min(pair)}ms", "max": f"{max(pair)}ms"}
+    )
+    normal = st.tuples(st.integers(0, max_ms), st.integers(0, max_ms // 4)).map(
+        lambda pair: {"dist": "normal", "mean": f"{pair[0]}ms", "stddev": f"{pair[1]}ms"}
+    )
+    lognormal = st.tuples(st.integers(1, max_ms), st.integers(0, max_ms)).map(
+        lambda pair: {"dist": "lognormal", "p50": f"{pair[0]}ms", "p95": f"{pair[0] + pair[1]}ms"}
+    )
+    return st.one_of(fixed, uniform, normal, lognormal)
+
+
+_ERROR_KINDS = ["500", "503", "429", "timeout", "connect_error", "connection_reset"]
+
+
+def error_mixes() -> st.SearchStrategy[dict[str, str]]:
+    """Return error mixes whose shares add up to exactly 100%."""
+
+    def shares(kinds: list[str]) -> st.SearchStrategy[dict[str, str]]:
+        cuts = st.lists(st.integers(0, 100), min_size=len(kinds) - 1, max_size=len(kinds) - 1)
+        return cuts.map(lambda c: _split(kinds, sorted(c)))
+
+    kinds = st.lists(st.sampled_from(_ERROR_KINDS), min_size=1, max_size=4, unique=True)
+    return kinds.flatmap(shares)
+
+
+def _split(kinds: list[str], cuts: list[int]) -> dict[str, str]:
+    bounds = [0, *cuts, 100]
+    return {kind: f"{bounds[i + 1] - bounds[i]}%" for i, kind in enumerate(kinds)}
+
+
+def fault_profiles(max_latency_ms: int = 2_000) -> st.SearchStrategy[dict[str, Any]]:
+    """Return fault settings: latency, failure rate and error mix."""
+    return st.fixed_dictionaries(
+        {
+            "latency": latencies(max_latency_ms),
+            "failure_rate": st.integers(0, 100).map(lambda p: f"{p}%"),
+            "errors": error_mixes(),
+        }
+    )
+
+
+def phases(duration_ms: int, max_latency_ms: int = 2_000) -> st.SearchStrategy[dict[str, Any]]:
+    """Return a timeline phase inside ``[0, duration_ms]`` overriding some fault settings."""
+    window = st.tuples(st.integers(0, duration_ms - 1), st.integers(1, duration_ms)).filter(
+        lambda pair: pair[0] < pair[1]
+    )
+    overrides = fault_profiles(max_latency_ms).flatmap(
+        lambda profile: st.sets(st.sampled_from(sorted(profile)), min_size=1).map(
+            lambda keys: {key: profile[key] for key in keys}
+        )
+    )
+    return st.tuples(window, overrides).map(
+        lambda pair: {"from": f"{pair[0][0]}ms", "to": f"{pair[0][1]}ms", **pair[1]}
+    )
+
+
+def breakers() -> st.SearchStrategy[dict[str, Any]]:
+    """Return built-in breaker settings."""
+    return st.fixed_dictionaries(
+        {
+            "failure_rate_threshold": st.integers(1, 100).map(lambda p: f"{p}%"),
+            "sliding_window_size": st.integers(1, 30),
+            "minimum_number_of_calls": st.integers(1, 30),
+            "wait_duration_in_open_state": durations(1, 30_000),
+            "permitted_number_of_calls_in_half_open_state": st.integers(1, 5),
+        }
+    )
+
+
+def traffic(max_rate_per_s: int = 20) -> st.SearchStrategy[dict[str, Any]]:
+    """Return traffic settings with a rate up to ``max_rate_per_s``."""
+    return st.fixed_dictionaries(
+        {
+            "rate": st.integers(1, max_rate_per_s).map(lambda r: f"{r}/s"),
+            "arrivals": st.sampled_from(["constant", "poisson"]),
+            "timeout": durations(1, 5_000),
+        },
+        optional={"concurrency": st.integers(1, 50)},
+    )
+
+
+def scenario_data(
+    max_duration_s: int = 60, max_upstreams: int = 2, max_rate_per_s: int = 20
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Return scenario files' data (plain dicts), valid by construction."""
+
+    def build(duration_ms: int) -> st.SearchStrategy[dict[str, Any]]:
+        upstream = st.tuples(
+            fault_profiles(),
+            st.lists(phases(duration_ms), max_size=2),
+            traffic(max_rate_per_s),
+            st.one_of(st.none(), breakers()),
+        ).map(
+            lambda parts: {
+                **parts[0],
+                "timeline": parts[1],
+                "traffic": parts[2],
+                **({"breaker": parts[3]} if parts[3] else {}),
+            }
+        )
+        names = st.lists(
+            st.sampled_from(["t1", "vertex", "search", "billing"]),
+            min_size=1,
+            max_size=max_upstreams,
+            unique=True,
+        )
+        return st.tuples(
+            names,
+            st.lists(upstream, min_size=max_upstreams, max_size=max_upstreams),
+            st.integers(0, 2**32),
+        ).map(
+            lambda parts: {
+                "name": "generated",
+                "seed": parts[2],
+                "duration": f"{duration_ms}ms",
+                "upstreams": dict(zip(parts[0], parts[1], strict=False)),
+            }
+        )
+
+    return st.integers(1_000, max_duration_s * 1_000).flatmap(build)
+
+
+def scenarios(
+    max_duration_s: int = 60, max_upstreams: int = 2, max_rate_per_s: int = 20
+) -> st.SearchStrategy[Scenario]:
+    """Return validated scenarios (see :func:`scenario_data` for the bounds)."""
+    return scenario_data(max_duration_s, max_upstreams, max_rate_per_s).map(
+        lambda data: scenario_from_data(data, "<generated>")
+    )

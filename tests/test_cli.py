@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.cli import main
+from tests.support import SCENARIOS
+
+PASSING = """\
+name: quick
+seed: 4
+duration: 30s
+upstreams:
+  t1:
+    latency: {dist: lognormal, p50: 6ms, p95: 12ms}
+    traffic: {rate: 20/s, arrivals: poisson}
+    breaker: {sliding_window_size: 20, minimum_number_of_calls: 10}
+    slo: [p95 < 50ms, success_rate >= 99%, final_state == CLOSED]
+"""
+
+
+@pytest.fixture
+def quick(tmp_path: Path) -> Path:
+    path = tmp_path / "quick.yaml"
+    path.write_text(PASSING)
+    return path
+
+
+def test_run_passes_and_prints_every_objective(
+    quick: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(quick)]) == 0
+    out = capsys.readouterr().out
+    assert "quick  PASS  (seed 4, 30s virtual" in out
+    for objective in ("p95 < 50ms", "success_rate >= 99%", "final_state == CLOSED"):
+        assert objective in out
+    assert "1 passed, 0 failed" in out
+
+
+def test_run_exits_1_when_an_objective_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "tight.yaml"
+    path.write_text(PASSING.replace("p95 < 50ms", "p95 < 1ms"))
+    assert main(["run", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "p95 < 1ms" in out
+    assert "FAIL" in out
+
+
+def test_invalid_input_exits_2_with_a_location_and_runs_nothing(
+    quick: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("duration: 1m\nupstreams:\n  t1:\n    failure_rate: 150%\n")
+    report = tmp_path / "out.json"
+    assert main(["run", str(quick), str(bad), "--json", str(report)]) == 2
+    captured = capsys.readouterr()
+    assert f"{bad}:4:19: upstreams.t1.failure_rate:" in captured.err
+    assert "quick" not in captured.out  # nothing ran
+    assert not report.exists()  # and nothing was written
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        [],
+        ["run"],
+        ["frobnicate"],
+        ["run", "x.yaml", "--seed", "abc"],
+        ["run", "x.yaml", "--seed", "-1"],
+    ],
+)
+def test_usage_errors_exit_2(arguments: list[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(arguments)
+    assert exited.value.code == 2
+
+
+def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml: no such file" in capsys.readouterr().err
+
+
+def test_seed_override_and_json_output(quick: Path, tmp_path: Path) -> None:
+    report = tmp_path / "reports" / "results.json"
+    assert main(["run", str(quick), "--seed", "99", "--json", str(report)]) == 0
+    document = json.loads(report.read_text())
+    [result] = document["results"]
+    assert result["seed"] == 99
+    assert result["replay"] == f"python -m harness run {quick} --seed 99"
+    assert len(result["scenario"]["sha256"]) == 64
+    assert isinstance(result["run_info"]["wall_time_s"], float)
+    upstream = result["upstreams"]["t1"]
+    client = upstream["views"]["client"]
+    assert isinstance(client["success_rate"], float)
+    assert 0 <= client["success_rate"] <= 1
+    assert isinstance(client["latency_ms"]["p95_ms"], float)
+    assert isinstance(upstream["objectives"][0]["observed"], float)
+
+
+def test_the_samples_csv_reproduces_the_metrics(quick: Path, tmp_path: Path) -> None:
+    report, samples = tmp_path / "r.json", tmp_path / "samples.csv"
+    assert main(["run", str(quick), "--json", str(report), "--samples", str(samples)]) == 0
+    with samples.open() as stream:
+        rows = list(csv.DictReader(stream))
+    latency = np.array([float(row["latency_ms"]) for row in rows])
+    stats = json.loads(report.read_text())["results"][0]["upstreams"]["t1"]["views"]["client"]
+    assert len(rows) == stats["requests"]
+    assert np.percentile(latency, 95, method="inverted_cdf") == stats["latency_ms"]["p95_ms"]
+    assert np.percentile(latency, 50, method="inverted_cdf") == stats["latency_ms"]["p50_ms"]
+    assert sum(row["outcome"] == "success" for row in rows) == stats["successes"]
+    assert set(rows[0]) == {
+        "scenario",
+        "upstream",
+        "start_ms",
+        "latency_ms",
+        "outcome",
+        "status",
+        "breaker_state",
+    }
+
+
+def test_validate(quick: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(SCENARIOS)]) == 0
+    assert "vertex-flaky.yaml: ok" in capsys.readouterr().out
+    (tmp_path / "bad.yaml").write_text(
+        "duration: 1m\nupstreams:\n  t1: {latency: !!python/object:os.system {}}\n"
+    )
+    assert main(["validate", str(tmp_path)]) == 2
+    assert "bad.yaml:3:17: upstreams.t1.latency: unsupported YAML tag" in capsys.readouterr().err
+
+
+def test_validate_an_empty_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(tmp_path)]) == 2
+    assert "no .yaml or .yml files" in capsys.readouterr().err
+
+
+def test_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["$schema"].endswith("2020-12/schema")
+    target = tmp_path / "schema.json"
+    assert main(["schema", "--output", str(target)]) == 0
+    assert json.loads(target.read_text()) == schema
+
+
+def test_reports_are_written_atomically_and_readable(tmp_path: Path) -> None:
+    from harness.report import atomic_write
+
+    target = atomic_write(tmp_path / "new" / "folder" / "file.txt", "complete")
+    assert target.read_text() == "complete"
+    assert target.stat().st_mode & 0o044  # group/others may read it, as with any report
+    with pytest.raises(RuntimeError):
+        atomic_write(target, lambda stream: (stream.write("half"), _fail()))
+    assert target.read_text() == "complete"  # the old file survives a failed write
+    assert [p.name for p in target.parent.iterdir()] == ["file.txt"]  # no temporary left
+
+
+def _fail() -> None:
+    raise RuntimeError("killed mid-write")

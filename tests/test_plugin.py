@@ -1,0 +1,217 @@
+from __future__ import annotations
+
+import json
+import textwrap
+import xml.etree.ElementTree as ET
+
+import pytest
+
+PASSING = """\
+duration: 30s
+seed: 5
+upstreams:
+  t1:
+    latency: 6ms
+    traffic: {rate: 10/s}
+    breaker: {sliding_window_size: 10, minimum_number_of_calls: 10}
+    slo: [p95 < 50ms, success_rate >= 99%, final_state == CLOSED]
+"""
+FAILING = """\
+duration: 30s
+upstreams:
+  vertex:
+    latency: 500ms
+    failure_rate: 30%
+    traffic: {rate: 10/s}
+    slo: [success_rate >= 90%, p95 <= 500ms]
+"""
+
+
+@pytest.fixture(autouse=True)
+def quiet_ini(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    scenarios = pytester.mkdir("scenarios")
+    (scenarios / "steady.yaml").write_text(PASSING)
+    (scenarios / "flaky.yaml").write_text(FAILING)
+    return pytester
+
+
+def test_scenarios_are_collected_as_tests_and_failures_list_every_objective(
+    project: pytest.Pytester,
+) -> None:
+    result = project.runpytest("scenarios/")
+    result.assert_outcomes(passed=1, failed=1)
+    output = result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            "*scenario 'flaky' (seed 0) broke its objectives:",
+            "*FAIL  vertex: success_rate >= 90%  observed *% over n=300",
+            "*PASS  vertex: p95 <= 500ms * observed 500ms over n=300",
+            "*replay: python -m harness run scenarios/flaky.yaml --seed 0",
+        ]
+    )
+    assert "Traceback" not in output
+    assert "runtest" not in output  # no Python frames in a failure report
+    result.stdout.fnmatch_lines(
+        ["*SLO summary*", "scenario*upstream*verdict*", "flaky*vertex*FAIL*"]
+    )
+
+
+def test_an_invalid_scenario_is_a_located_collection_error(project: pytest.Pytester) -> None:
+    (project.path / "scenarios" / "broken.yaml").write_text(
+        "duration: 1m\nupstreams:\n  t1:\n    latncy: 5ms\n"
+    )
+    result = project.runpytest("scenarios/")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR collecting scenarios/broken.yaml*",
+            "*broken.yaml:4:5: upstreams.t1.latncy: unknown key 'latncy'; did you mean 'latency'?*",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_yaml_outside_scenario_folders_is_left_alone_unless_named(project: pytest.Pytester) -> None:
+    project.makefile(".yml", ci="jobs: [build]\n")
+    elsewhere = project.mkdir("other")
+    (elsewhere / "steady.yaml").write_text(PASSING)
+    project.runpytest().assert_outcomes(passed=1, failed=1)
+    project.runpytest("other/steady.yaml").assert_outcomes(passed=1)
+
+
+def test_seed_override_json_results_and_junit_properties(project: pytest.Pytester) -> None:
+    result = project.runpytest(
+        "scenarios/steady.yaml",
+        "--slo-seed=77",
+        "--slo-json=out/results.json",
+        "--junitxml=junit.xml",
+    )
+    result.assert_outcomes(passed=1)
+    document = json.loads((project.path / "out" / "results.json").read_text())
+    [entry] = document["results"]
+    assert (entry["scenario"]["name"], entry["seed"], entry["passed"]) == ("steady", 77, True)
+    assert entry["scenario"]["file"] == "scenarios/steady.yaml"
+    testcase = ET.parse(project.path / "junit.xml").getroot().find(".//testcase")
+    assert testcase is not None
+    properties = {p.get("name"): p.get("value") for p in testcase.iter("property")}
+    assert properties["seed"] == "77"
+    assert properties["t1: p95 < 50ms"].startswith("PASS observed=6ms n=300")
+
+
+def test_json_results_under_xdist_hold_every_scenario(project: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    result = project.runpytest_subprocess("scenarios/", "-n", "2", "--slo-json=results.json")
+    result.assert_outcomes(passed=1, failed=1)
+    document = json.loads((project.path / "results.json").read_text())
+    assert sorted(entry["scenario"]["name"] for entry in document["results"]) == ["flaky", "steady"]
+    assert document["passed"] is False
+
+
+def test_virtual_time_marker_gives_a_test_a_virtual_loop(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        textwrap.dedent(
+            """
+            import asyncio, datetime, time
+            import pytest
+            import harness
+
+            @pytest.mark.asyncio
+            @pytest.mark.virtual_time
+            async def test_sleep_an_hour():
+                loop = asyncio.get_running_loop()
+                await asyncio.sleep(3600)
+                assert loop.time() == 3600.0
+                assert harness.running_clock().now_ns == 3600 * 10**9
+
+            @pytest.mark.asyncio
+            @pytest.mark.virtual_time(wall_clock=True)
+            async def test_wall_clock_follows():
+                before = time.time()
+                await asyncio.sleep(60)
+                assert time.time() - before == 60.0
+
+            @pytest.mark.asyncio
+            async def test_other_async_tests_keep_a_real_loop():
+                assert not isinstance(asyncio.get_running_loop(), harness.VirtualEventLoop)
+            """
+        )
+    )
+    pytester.runpytest("-p", "asyncio").assert_outcomes(passed=3)
+
+
+def test_mock_upstreams_serve_a_users_own_client(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        textwrap.dedent(
+            """
+            import asyncio
+            import httpx
+            import pytest
+            import harness
+
+            SCENARIO = harness.parse_scenario('''
+            duration: 1m
+            seed: 3
+            upstreams:
+              vertex:
+                url: https://vertex.example/
+                latency: 500ms
+                failure_rate: 50%
+                errors: {503: 100%}
+            ''')
+
+            async def statuses(mock_upstreams):
+                mocks = mock_upstreams(SCENARIO)
+                async with httpx.AsyncClient(transport=mocks.transport) as client:
+                    loop = asyncio.get_running_loop()
+                    start = loop.time()
+                    responses = [await client.get("https://vertex.example/v1") for _ in range(20)]
+                    assert loop.time() - start == 10.0  # 20 × 500 ms, virtually
+                assert mocks.reached["vertex"] == 20
+                return [r.status_code for r in responses]
+
+            @pytest.mark.asyncio
+            @pytest.mark.virtual_time
+            async def test_faults_are_seeded(mock_upstreams):
+                first = await statuses(mock_upstreams)
+                assert set(first) == {200, 503}
+                assert first == await statuses(mock_upstreams)
+
+            @pytest.mark.asyncio
+            @pytest.mark.virtual_time
+            async def test_global_patching(mock_upstreams):
+                mocks = mock_upstreams(SCENARIO)
+                with mocks.router:
+                    async with httpx.AsyncClient() as client:
+                        response = await client.get("https://vertex.example/health")
+                assert response.status_code in (200, 503)
+            """
+        )
+    )
+    pytester.runpytest("-p", "asyncio").assert_outcomes(passed=2)
+
+
+def test_slo_run_fixture_runs_and_overrides(pytester: pytest.Pytester) -> None:
+    pytester.mkdir("data")
+    (pytester.path / "data" / "steady.yaml").write_text(PASSING)
+    pytester.makepyfile(
+        textwrap.dedent(
+            """
+            def test_run(slo_run):
+                result = slo_run("data/steady.yaml")
+                assert result.passed
+                assert result.upstreams["t1"].client.latency.p95_ms == 6.0
+
+            def test_override(slo_run):
+                result = slo_run("data/steady.yaml", seed=2, **{"upstreams.t1.latency": "80ms"})
+                assert result.seed == 2
+                assert not result.passed
+                assert [v.objective.text for _, v in result.failures] == ["p95 < 50ms"]
+            """
+        )
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
