@@ -1,0 +1,54 @@
+"""Sessions: ``tests`` (the test suite), ``slo`` (every shipped scenario, reports in reports/),
+``lint`` (ruff and mypy). Extra arguments after ``--`` go to the tool, e.g.
+``nox -s slo -- -k outage``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["tests", "slo", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+
+ROOT = Path(__file__).parent
+REPORTS = ROOT / "reports"
+
+
+def install(session: nox.Session, *extras: str) -> None:
+    """Install the project (editable) with ``extras`` into the session's environment."""
+    target = f".[{','.join(extras)}]" if extras else "."
+    session.install("-e", target)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (unit, property-based and plugin tests)."""
+    install(session, "test")
+    session.run("pytest", "-n", "auto", *session.posargs)
+
+
+@nox.session
+def slo(session: nox.Session) -> None:
+    """Run every scenario under scenarios/; write JUnit XML and JSON results into reports/."""
+    install(session)
+    REPORTS.mkdir(exist_ok=True)
+    session.run(
+        "pytest",
+        "scenarios/",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={REPORTS / 'junit.xml'}",
+        f"--slo-json={REPORTS / 'slo-results.json'}",
+        *session.posargs,
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check style (ruff) and types (mypy, strict on the package)."""
+    install(session, "lint", "test")
+    session.run("ruff", "check", "harness", "tests", "noxfile.py")
+    session.run("ruff", "format", "--check", "harness", "tests", "noxfile.py")
+    session.run("mypy")
