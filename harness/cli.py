@@ -49,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     run_command = commands.add_parser("run", help="run scenarios and check their objectives")
     run_command.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
     run_command.add_argument("--seed", type=_seed, help="use this seed instead of each file's")
+    run_command.add_argument(
+        "--engine",
+        choices=("http", "direct"),
+        help="run on this engine instead of each file's (direct: no HTTP stack, for long soaks)",
+    )
     run_command.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
     run_command.add_argument(
         "--samples", type=Path, metavar="PATH", help="write every request as a CSV row"
@@ -112,7 +117,7 @@ def _run(arguments: argparse.Namespace) -> int:
     results: list[Result] = []
     for file, scenario in loaded:
         source = ScenarioSource(str(file), file_sha256(file))
-        result = run(scenario, seed=arguments.seed, source=source)
+        result = run(scenario, seed=arguments.seed, engine=arguments.engine, source=source)
         results.append(result)
         print(result_table(result), end="\n\n", flush=True)
     if len(results) > 1:

@@ -37,7 +37,7 @@ from harness.scenario import (
     Upstream,
 )
 
-__all__ = ["NEVER", "Fault", "FaultSampler", "latency_quantile"]
+__all__ = ["NEVER", "Fault", "FaultSampler", "answer", "latency_quantile"]
 
 NEVER = -1
 """The latency of a request the upstream never answers."""
@@ -58,6 +58,18 @@ class Fault:
     outcome: Outcome
     status: int  # the HTTP status answered; 0 when no response is sent
     latency_ns: int  # NEVER for a request that is never answered
+
+
+def answer(fault: Fault, timeout_ns: int) -> tuple[Outcome, int, int]:
+    """Return what the client sees of ``fault``: (outcome, status, after how long).
+
+    A request the upstream never answers, or answers at or after the client's timeout, is a
+    timeout at the timeout.
+    """
+    latency = fault.latency_ns
+    if latency == NEVER or latency >= timeout_ns:
+        return Outcome.TIMEOUT, 0, timeout_ns
+    return fault.outcome, fault.status, latency
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="write every scenario's result to PATH as JSON (ini: slo_json)",
     )
+    group.addoption(
+        "--slo-engine",
+        choices=("http", "direct"),
+        default=None,
+        help="run every scenario on this engine instead of its own (ini: slo_engine)",
+    )
     parser.addini("slo_seed", "default for --slo-seed", default="")
+    parser.addini("slo_engine", "default for --slo-engine", default="")
     parser.addini("slo_json", "default for --slo-json", default="")
     parser.addini(
         "slo_scenario_dirs",
@@ -89,6 +96,13 @@ def _seed(config: pytest.Config) -> int | None:
         return int(ini)
     except ValueError:
         raise pytest.UsageError(f"slo_seed: expected a whole number, got {ini!r}") from None
+
+
+def _engine(config: pytest.Config) -> str | None:
+    value = config.getoption("slo_engine") or str(config.getini("slo_engine")).strip()
+    if value and value not in ("http", "direct"):
+        raise pytest.UsageError(f"slo_engine: expected 'http' or 'direct', got {value!r}")
+    return value or None
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -136,7 +150,9 @@ class ScenarioItem(pytest.Item):
         from harness.scenario import file_sha256
 
         source = ScenarioSource(self._relative_path(), file_sha256(self.path))
-        self.result = run(self.scenario, seed=_seed(self.config), source=source)
+        self.result = run(
+            self.scenario, seed=_seed(self.config), engine=_engine(self.config), source=source
+        )
         self.user_properties.extend(_junit_properties(self.result))
         if not self.result.passed:
             raise SLOViolation(self.result)

@@ -338,6 +338,7 @@ class Scenario(_Strict):
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     duration: Duration
     percentile_method: Literal["nearest_rank", "linear"] = "nearest_rank"
+    engine: Literal["http", "direct"] = "http"
     upstreams: dict[str, Upstream]
 
     @field_validator("upstreams")

@@ -21,12 +21,12 @@ import respx
 
 from harness.clock import VirtualClock
 from harness.events import Outcome
-from harness.faults import NEVER, Fault, FaultSampler
+from harness.faults import Fault, FaultSampler, answer
 from harness.rng import stream
 from harness.scenario import Scenario
 from harness.units import NS_PER_S
 
-__all__ = ["COMPLETION", "HANG_LIMIT", "MockedUpstreams", "clock_sleep"]
+__all__ = ["COMPLETION", "HANG_LIMIT", "MockedUpstreams", "clock_sleep", "respond"]
 
 HANG_LIMIT = 3600 * NS_PER_S
 COMPLETION = 0
@@ -88,20 +88,21 @@ class MockedUpstreams:
             self.router.reset()
 
     async def _answer(self, request: httpx.Request, fault: Fault) -> httpx.Response:
-        timeout_ns = _read_timeout_ns(request)
-        latency = fault.latency_ns
-        if latency == NEVER or latency >= timeout_ns:
-            await clock_sleep(self.clock, timeout_ns)
-            raise httpx.ReadTimeout(
-                "no answer within the client's timeout (injected)", request=request
-            )
-        if latency:
-            await clock_sleep(self.clock, latency)
-        if fault.outcome is Outcome.CONNECT_ERROR:
-            raise httpx.ConnectError("connection refused (injected)", request=request)
-        if fault.outcome is Outcome.CONNECTION_RESET:
-            raise httpx.ReadError("connection reset by peer (injected)", request=request)
-        return httpx.Response(fault.status, request=request)
+        outcome, status, after_ns = answer(fault, _read_timeout_ns(request))
+        if after_ns:
+            await clock_sleep(self.clock, after_ns)
+        return respond(request, outcome, status)
+
+
+def respond(request: httpx.Request, outcome: Outcome, status: int) -> httpx.Response:
+    """Return the response for ``outcome``, or raise the httpx exception a real failure raises."""
+    if outcome is Outcome.TIMEOUT:
+        raise httpx.ReadTimeout("no answer within the client's timeout (injected)", request=request)
+    if outcome is Outcome.CONNECT_ERROR:
+        raise httpx.ConnectError("connection refused (injected)", request=request)
+    if outcome is Outcome.CONNECTION_RESET:
+        raise httpx.ReadError("connection reset by peer (injected)", request=request)
+    return httpx.Response(status, request=request)
 
 
 def _read_timeout_ns(request: httpx.Request) -> int:

@@ -163,3 +163,15 @@ def test_reports_are_written_atomically_and_readable(tmp_path: Path) -> None:
 
 def _fail() -> None:
     raise RuntimeError("killed mid-write")
+
+
+def test_engine_override(quick: Path, tmp_path: Path) -> None:
+    outputs = {}
+    for engine in ("http", "direct"):
+        report = tmp_path / f"{engine}.json"
+        assert main(["run", str(quick), "--engine", engine, "--json", str(report)]) == 0
+        [result] = json.loads(report.read_text())["results"]
+        assert result.pop("engine") == engine
+        result.pop("run_info")
+        outputs[engine] = result
+    assert outputs["http"] == outputs["direct"]

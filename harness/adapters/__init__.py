@@ -8,12 +8,12 @@ time.
 
 from __future__ import annotations
 
-from harness.adapters.base import Guard, TransitionListener, Unguarded
+from harness.adapters.base import Guard, SyncGuard, TransitionListener, Unguarded
 from harness.adapters.builtin import BuiltinGuard
 from harness.clock import VirtualClock
 from harness.scenario import Breaker
 
-__all__ = ["BuiltinGuard", "Guard", "TransitionListener", "Unguarded", "create_guard"]
+__all__ = ["BuiltinGuard", "Guard", "SyncGuard", "TransitionListener", "Unguarded", "create_guard"]
 
 
 def create_guard(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from harness.events import BreakerState
 
-__all__ = ["Guard", "TransitionListener", "Unguarded"]
+__all__ = ["Guard", "SyncGuard", "TransitionListener", "Unguarded"]
 
 T = TypeVar("T")
 TransitionListener = Callable[[int, BreakerState, BreakerState], None]
@@ -28,6 +28,28 @@ class Guard(Protocol):
         ...
 
 
+@runtime_checkable
+class SyncGuard(Guard, Protocol):
+    """A guard that can also be driven one decision at a time, with no coroutine.
+
+    The direct engine uses it when offered: ``try_acquire`` at the call, then ``on_success``
+    or ``on_error`` with the call's duration when the answer comes. Any non-2xx/3xx answer or
+    transport error is an error, as in ``call``.
+    """
+
+    def try_acquire(self) -> bool:
+        """Take permission for one call; return False when the breaker rejects it."""
+        ...
+
+    def on_success(self, duration_ns: int) -> None:
+        """Record that a permitted call succeeded."""
+        ...
+
+    def on_error(self, duration_ns: int) -> None:
+        """Record that a permitted call failed."""
+        ...
+
+
 class Unguarded:
     """No breaker: every call goes straight to the upstream."""
 
@@ -41,3 +63,13 @@ class Unguarded:
     async def call(self, attempt: Callable[[], Awaitable[T]]) -> T:
         """Await ``attempt`` directly."""
         return await attempt()
+
+    def try_acquire(self) -> bool:
+        """Permit every call."""
+        return True
+
+    def on_success(self, duration_ns: int) -> None:
+        """Ignore the outcome: there is no breaker."""
+
+    def on_error(self, duration_ns: int) -> None:
+        """Ignore the outcome: there is no breaker."""

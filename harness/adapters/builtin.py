@@ -54,3 +54,15 @@ class BuiltinGuard:
             raise
         breaker.on_success()
         return result
+
+    def try_acquire(self) -> bool:
+        """Take permission for one call."""
+        return self.breaker.try_acquire()
+
+    def on_success(self, duration_ns: int) -> None:
+        """Record a success."""
+        self.breaker.on_success()
+
+    def on_error(self, duration_ns: int) -> None:
+        """Record a failure."""
+        self.breaker.on_error()

@@ -1,0 +1,145 @@
+"""The direct engine: the same lifecycle, faults, breaker and clock as the HTTP engine, with no
+HTTP stack and no event loop — the clock's event queue is the whole simulation.
+
+A guard that offers the synchronous interface (the built-in breaker, or no breaker) is driven
+through it directly. Any other guard is driven through its ``async call``: the request's
+coroutine is stepped by hand, and each time it waits for the upstream's answer it is resumed
+by a clock event, exactly when the HTTP engine's request would be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine, Generator
+from typing import Any
+
+import httpx
+
+from harness.adapters import SyncGuard
+from harness.breaker import CircuitOpenError
+from harness.clock import VirtualClock
+from harness.engines.lanes import (
+    COMPLETION,
+    EngineOutput,
+    Lane,
+    LaneDriver,
+    TransitionHook,
+    UpstreamStatusError,
+    classify,
+)
+from harness.errors import HarnessError
+from harness.events import BreakerState, Outcome
+from harness.faults import FaultSampler, answer
+from harness.rng import stream
+from harness.scenario import Scenario
+from harness.upstreams import respond
+
+__all__ = ["run_direct"]
+
+
+def run_direct(
+    scenario: Scenario, seed: int, clock: VirtualClock, on_transition: TransitionHook | None
+) -> EngineOutput:
+    """Run ``scenario``'s traffic without the HTTP stack."""
+    driver = _DirectDriver(scenario, seed, clock, on_transition)
+    if driver.start():
+        clock.run()
+    return driver.output(driver.reached)
+
+
+class _Wait:
+    """What a request's coroutine yields while the upstream works: resume me at ``at_ns``."""
+
+    __slots__ = ("at_ns",)
+
+    def __init__(self, at_ns: int) -> None:
+        self.at_ns = at_ns
+
+    def __await__(self) -> Generator[_Wait, None, None]:
+        yield self
+
+
+class _DirectDriver(LaneDriver):
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int,
+        clock: VirtualClock,
+        on_transition: TransitionHook | None,
+    ) -> None:
+        super().__init__(scenario, seed, clock, on_transition)
+        self.samplers = {
+            name: FaultSampler(upstream, stream(seed, name, "faults"))
+            for name, upstream in scenario.upstreams.items()
+        }
+        self.reached = dict.fromkeys(scenario.upstreams, 0)
+
+    def start_request(self, lane: Lane, start_ns: int) -> None:
+        guard = lane.guard
+        if isinstance(guard, SyncGuard):
+            self._sync_request(lane, guard, start_ns)
+        else:
+            self._step(self._async_request(lane, start_ns))
+
+    def _reach(self, lane: Lane, at_ns: int) -> tuple[Outcome, int, int]:
+        """The request reaches the upstream: draw its fault; return (outcome, status, after)."""
+        self.reached[lane.name] += 1
+        fault = self.samplers[lane.name].draw(at_ns)
+        return answer(fault, lane.traffic.timeout)
+
+    def _sync_request(self, lane: Lane, guard: SyncGuard, start_ns: int) -> None:
+        if not guard.try_acquire():
+            self.finish_request(lane, start_ns, Outcome.SHORT_CIRCUITED, 0, guard.state())
+            return
+        state = guard.state()
+        outcome, status, after_ns = self._reach(lane, start_ns)
+
+        def complete() -> None:
+            if outcome is Outcome.SUCCESS:
+                guard.on_success(after_ns)
+            else:
+                guard.on_error(after_ns)
+            self.finish_request(lane, start_ns, outcome, status, state)
+
+        if after_ns:
+            self.clock.schedule(start_ns + after_ns, COMPLETION, complete)
+        else:
+            complete()
+
+    async def _async_request(self, lane: Lane, start_ns: int) -> None:
+        guard = lane.guard
+        admitted_state = BreakerState.NONE
+        request = httpx.Request(lane.traffic.method, lane.url)
+
+        async def attempt() -> httpx.Response:
+            nonlocal admitted_state
+            admitted_state = guard.state()
+            outcome, status, after_ns = self._reach(lane, self.clock.now_ns)
+            if after_ns:
+                await _Wait(self.clock.now_ns + after_ns)
+            response = respond(request, outcome, status)
+            if response.status_code >= 400:
+                raise UpstreamStatusError(response.status_code)
+            return response
+
+        try:
+            response = await guard.call(attempt)
+        except CircuitOpenError:
+            outcome, status, admitted_state = Outcome.SHORT_CIRCUITED, 0, guard.state()
+        except Exception as error:  # classify re-raises what it does not know
+            outcome, status = classify(error)
+        else:
+            outcome, status = Outcome.SUCCESS, response.status_code
+        self.finish_request(lane, start_ns, outcome, status, admitted_state)
+
+    def _step(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        try:
+            waiting = coroutine.send(None)
+        except StopIteration:
+            return
+        if not isinstance(waiting, _Wait):
+            coroutine.close()
+            raise HarnessError(
+                "the breaker under test awaits asyncio machinery the direct engine cannot "
+                f"drive ({waiting!r}); run this scenario with engine: http"
+            )
+        self.clock.schedule(waiting.at_ns, COMPLETION, lambda: self._step(coroutine))

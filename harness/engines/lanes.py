@@ -1,0 +1,182 @@
+"""The request lifecycle both engines share: arrivals, concurrency cap, breaker, recording.
+
+For each upstream with traffic a :class:`Lane` schedules its arrivals on the clock one at a
+time. At an arrival: a request over the concurrency cap is recorded as dropped; otherwise the
+next arrival is scheduled and the engine starts the request. The breaker is asked at once; the
+fault is drawn when the request reaches the upstream; the answer comes back as a clock event
+(priority :data:`COMPLETION`, before arrivals at the same instant); its outcome goes to the
+breaker, then to the log. The engines differ only in how a request travels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import httpx
+
+from harness.adapters import Guard, create_guard
+from harness.clock import VirtualClock
+from harness.events import BreakerState, Outcome
+from harness.metrics import SampleLog
+from harness.rng import stream
+from harness.scenario import Scenario, Traffic
+from harness.traffic import arrivals
+
+__all__ = [
+    "ARRIVAL",
+    "COMPLETION",
+    "EngineOutput",
+    "Lane",
+    "LaneDriver",
+    "TransitionHook",
+    "UpstreamStatusError",
+    "classify",
+]
+
+COMPLETION = 0
+"""Clock priority of an upstream's answer: at one instant, answers come before new arrivals."""
+ARRIVAL = 1
+"""Clock priority of a new request."""
+
+TransitionHook = Callable[[str, int, BreakerState, BreakerState], None]
+"""Called as ``hook(upstream, at_ns, source, target)`` on every breaker transition."""
+
+
+class UpstreamStatusError(Exception):
+    """An upstream answered with an error status; raised so every breaker sees a failure."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        super().__init__(f"upstream answered HTTP {status}")
+
+
+def classify(error: BaseException) -> tuple[Outcome, int]:
+    """Return the outcome (and status) a failed call's exception stands for."""
+    if isinstance(error, UpstreamStatusError):
+        return Outcome.HTTP_ERROR, error.status
+    if isinstance(error, httpx.TimeoutException):
+        return Outcome.TIMEOUT, 0
+    if isinstance(error, httpx.ConnectError):
+        return Outcome.CONNECT_ERROR, 0
+    if isinstance(error, httpx.TransportError):
+        return Outcome.CONNECTION_RESET, 0
+    raise error
+
+
+@dataclass(frozen=True)
+class EngineOutput:
+    """What an engine hands back: per upstream, its log, its guard and its upstream hits."""
+
+    logs: dict[str, SampleLog]
+    guards: dict[str, Guard]
+    reached: dict[str, int]
+    end_ns: int
+
+
+@dataclass(eq=False)
+class Lane:
+    """One upstream's traffic: its arrivals, breaker, log and requests in flight."""
+
+    name: str
+    url: str
+    traffic: Traffic
+    guard: Guard
+    log: SampleLog
+    arrivals: Iterator[int]
+    in_flight: int = 0
+    exhausted: bool = False
+    finished: bool = False
+    reached: int = field(default=0)
+
+
+class LaneDriver:
+    """Schedule every lane's arrivals and account for their requests; engines subclass it."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int,
+        clock: VirtualClock,
+        on_transition: TransitionHook | None,
+    ) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.clock = clock
+        self.logs: dict[str, SampleLog] = {}
+        self.guards: dict[str, Guard] = {}
+        self.lanes: list[Lane] = []
+        self._busy = 0
+        for name, upstream in scenario.upstreams.items():
+            log = self.logs[name] = SampleLog()
+            listener = _listener(name, log, on_transition)
+            guard = self.guards[name] = create_guard(upstream.breaker, name, clock, listener)
+            if upstream.traffic is not None:
+                rng = stream(seed, name, "arrivals")
+                times = arrivals(upstream.traffic, scenario.duration, rng)
+                url = scenario.url_of(name) + upstream.traffic.path.lstrip("/")
+                self.lanes.append(Lane(name, url, upstream.traffic, guard, log, times))
+
+    def start(self) -> bool:
+        """Schedule every lane's first arrival; return False when there is no traffic at all."""
+        for lane in self.lanes:
+            self._busy += 1
+            self._schedule_next(lane)
+        return self._busy > 0
+
+    def all_done(self) -> None:
+        """Called once when every lane has finished; engines override it."""
+
+    def start_request(self, lane: Lane, start_ns: int) -> None:
+        """Send one admitted-to-the-lane request; engines implement it."""
+        raise NotImplementedError
+
+    def _schedule_next(self, lane: Lane) -> None:
+        at_ns = next(lane.arrivals, None)
+        if at_ns is None:
+            lane.exhausted = True
+            self._maybe_finish(lane)
+            return
+        self.clock.schedule(at_ns, ARRIVAL, lambda: self._arrive(lane))
+
+    def _arrive(self, lane: Lane) -> None:
+        now = self.clock.now_ns
+        cap = lane.traffic.concurrency
+        if cap is not None and lane.in_flight >= cap:
+            lane.log.record(now, 0, Outcome.DROPPED, 0, lane.guard.state())
+            self._schedule_next(lane)
+            return
+        lane.in_flight += 1
+        self._schedule_next(lane)
+        self.start_request(lane, now)
+
+    def finish_request(
+        self, lane: Lane, start_ns: int, outcome: Outcome, status: int, state: BreakerState
+    ) -> None:
+        """Record a finished request and free its slot."""
+        lane.log.record(start_ns, self.clock.now_ns - start_ns, outcome, status, state)
+        lane.in_flight -= 1
+        self._maybe_finish(lane)
+
+    def _maybe_finish(self, lane: Lane) -> None:
+        if lane.exhausted and lane.in_flight == 0 and not lane.finished:
+            lane.finished = True
+            self._busy -= 1
+            if self._busy == 0:
+                self.all_done()
+
+    def output(self, reached: dict[str, int]) -> EngineOutput:
+        """Return the engine's output, the run ending no earlier than the scenario's duration."""
+        end_ns = max(self.scenario.duration, self.clock.now_ns)
+        return EngineOutput(self.logs, self.guards, reached, end_ns)
+
+
+def _listener(
+    name: str, log: SampleLog, hook: TransitionHook | None
+) -> Callable[[int, BreakerState, BreakerState], None]:
+    def record(at_ns: int, source: BreakerState, target: BreakerState) -> None:
+        log.transition(at_ns, source, target)
+        if hook is not None:
+            hook(name, at_ns, source, target)
+
+    return record

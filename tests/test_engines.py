@@ -1,0 +1,88 @@
+"""The two engines are one truth: same scenario and seed, same Result."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+import harness.engines.lanes
+from harness import ScenarioError, load_scenario, run
+from harness.adapters import BuiltinGuard, Guard
+from harness.events import BreakerState
+from harness.strategies import scenarios
+from tests.support import SCENARIOS, scenario
+
+T = TypeVar("T")
+
+
+def comparable(result: Any) -> dict[str, Any]:
+    data: dict[str, Any] = result.to_dict(run_info=False)
+    data.pop("engine")
+    return data
+
+
+def assert_same(first: Any, second: Any) -> None:
+    for name in first.upstreams:
+        a, b = first.upstreams[name].samples, second.upstreams[name].samples
+        assert a.start_ns.tolist() == b.start_ns.tolist(), name
+        assert a.latency_ns.tolist() == b.latency_ns.tolist(), name
+        assert a.outcome.tolist() == b.outcome.tolist(), name
+        assert a.status.tolist() == b.status.tolist(), name
+        assert a.state.tolist() == b.state.tolist(), name
+        assert a.transitions == b.transitions, name
+    assert comparable(first) == comparable(second)
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_shipped_scenarios_agree(path: Any) -> None:
+    loaded = load_scenario(path)
+    if loaded.duration > 20 * 60 * 10**9:
+        loaded = loaded.override({"duration": "20m"})  # keep the suite fast; same logic
+    assert_same(run(loaded, engine="http"), run(loaded, engine="direct"))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(max_duration_s=20, max_rate_per_s=15))
+def test_any_scenario_agrees(generated: Any) -> None:
+    assert_same(run(generated, engine="http"), run(generated, engine="direct"))
+
+
+class AsyncOnlyGuard:
+    """The built-in breaker seen only through ``async call``, as a third-party adapter is."""
+
+    def __init__(self, inner: BuiltinGuard) -> None:
+        self.inner = inner
+        self.impl = inner.impl
+        self.initial_state = inner.initial_state
+
+    def state(self) -> BreakerState:
+        return self.inner.state()
+
+    async def call(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        return await self.inner.call(attempt)
+
+
+def test_guards_driven_through_async_call_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded = load_scenario(SCENARIOS / "vertex-outage-recovery.yaml")
+    fast = run(loaded, engine="direct")
+    real_create = harness.engines.lanes.create_guard
+
+    def async_only(*args: Any) -> Guard:
+        guard = real_create(*args)
+        return AsyncOnlyGuard(guard) if isinstance(guard, BuiltinGuard) else guard
+
+    monkeypatch.setattr(harness.engines.lanes, "create_guard", async_only)
+    assert_same(fast, run(loaded, engine="direct"))
+    assert_same(fast, run(loaded, engine="http"))
+
+
+def test_engine_is_chosen_by_the_scenario_or_the_caller() -> None:
+    text = "duration: 10s\nengine: direct\nupstreams: {u: {latency: 5ms, traffic: {rate: 2/s}}}"
+    loaded = scenario(text)
+    assert run(loaded).engine == "direct"
+    assert run(loaded, engine="http").engine == "http"
+    with pytest.raises(ScenarioError, match="'http' or 'direct'"):
+        scenario(text.replace("direct", "warp"))
