@@ -255,3 +255,19 @@ def test_every_request_is_accounted_for(generated) -> None:  # type: ignore[no-u
             samples.outcome != Outcome.DROPPED
         )
         assert not np.any(samples.state[reached] == BreakerState.OPEN), name
+
+
+def test_an_upstream_without_any_arrival_does_not_end_the_run_early() -> None:
+    result = run(
+        scenario(
+            """\
+            duration: 1s
+            seed: 7
+            upstreams:
+              quiet: {traffic: {rate: 1/h, arrivals: poisson}}
+              busy: {latency: 5ms, traffic: {rate: 10/s}}
+            """
+        )
+    )
+    assert len(result.upstreams["quiet"].samples) == 0
+    assert len(result.upstreams["busy"].samples) == 10

@@ -119,8 +119,8 @@ class LaneDriver:
 
     def start(self) -> bool:
         """Schedule every lane's first arrival; return False when there is no traffic at all."""
+        self._busy = len(self.lanes)  # all counted first: a lane with no arrivals ends at once
         for lane in self.lanes:
-            self._busy += 1
             self._schedule_next(lane)
         return self._busy > 0
 
