@@ -1,6 +1,6 @@
 """Sessions: ``tests`` (the test suite), ``slo`` (every shipped scenario, reports in reports/),
-``lint`` (ruff and mypy). Extra arguments after ``--`` go to the tool, e.g.
-``nox -s slo -- -k outage``.
+``lint`` (ruff and mypy), ``bench`` (benchmarks against peers; not run by default). Extra
+arguments after ``--`` go to the tool, e.g. ``nox -s slo -- -k outage``.
 """
 
 from __future__ import annotations
@@ -46,9 +46,16 @@ def slo(session: nox.Session) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks: ratios against peers measured in the same run; JSON in reports/."""
+    install(session, "bench")
+    session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """Check style (ruff) and types (mypy, strict on the package)."""
     install(session, "lint", "test")
-    session.run("ruff", "check", "harness", "tests", "noxfile.py")
-    session.run("ruff", "format", "--check", "harness", "tests", "noxfile.py")
+    session.run("ruff", "check", "harness", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "harness", "tests", "benchmarks", "noxfile.py")
     session.run("mypy")
