@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar, runtime_checkable
 
-from harness.events import BreakerState
+from harness.events import BreakerState, Outcome
 
 __all__ = ["Guard", "SyncGuard", "TransitionListener", "Unguarded"]
 
@@ -32,21 +32,18 @@ class Guard(Protocol):
 class SyncGuard(Guard, Protocol):
     """A guard that can also be driven one decision at a time, with no coroutine.
 
-    The direct engine uses it when offered: ``try_acquire`` at the call, then ``on_success``
-    or ``on_error`` with the call's duration when the answer comes. Any non-2xx/3xx answer or
-    transport error is an error, as in ``call``.
+    The direct engine uses it when offered: ``try_acquire`` at the call, then ``on_result``
+    with the call's outcome, HTTP status (0 without a response) and duration when the answer
+    comes. The guard decides what counts as a failure, exactly as it does for the exception
+    the same answer raises through ``call``.
     """
 
     def try_acquire(self) -> bool:
         """Take permission for one call; return False when the breaker rejects it."""
         ...
 
-    def on_success(self, duration_ns: int) -> None:
-        """Record that a permitted call succeeded."""
-        ...
-
-    def on_error(self, duration_ns: int) -> None:
-        """Record that a permitted call failed."""
+    def on_result(self, outcome: Outcome, status: int, duration_ns: int) -> None:
+        """Record how a permitted call ended."""
         ...
 
 
@@ -68,8 +65,5 @@ class Unguarded:
         """Permit every call."""
         return True
 
-    def on_success(self, duration_ns: int) -> None:
-        """Ignore the outcome: there is no breaker."""
-
-    def on_error(self, duration_ns: int) -> None:
+    def on_result(self, outcome: Outcome, status: int, duration_ns: int) -> None:
         """Ignore the outcome: there is no breaker."""

@@ -8,7 +8,7 @@ from typing import TypeVar
 from harness.adapters.base import TransitionListener
 from harness.breaker import AsyncCircuitBreaker, CircuitOpenError
 from harness.clock import VirtualClock
-from harness.events import BreakerState
+from harness.events import BreakerState, Outcome
 from harness.scenario import Breaker
 
 __all__ = ["BuiltinGuard"]
@@ -59,10 +59,9 @@ class BuiltinGuard:
         """Take permission for one call."""
         return self.breaker.try_acquire()
 
-    def on_success(self, duration_ns: int) -> None:
-        """Record a success."""
-        self.breaker.on_success()
-
-    def on_error(self, duration_ns: int) -> None:
-        """Record a failure."""
-        self.breaker.on_error()
+    def on_result(self, outcome: Outcome, status: int, duration_ns: int) -> None:
+        """Record how a permitted call ended: anything but a success is a failure."""
+        if outcome is Outcome.SUCCESS:
+            self.breaker.on_success()
+        else:
+            self.breaker.on_error()

@@ -94,10 +94,7 @@ class _DirectDriver(LaneDriver):
         outcome, status, after_ns = self._reach(lane, start_ns)
 
         def complete() -> None:
-            if outcome is Outcome.SUCCESS:
-                guard.on_success(after_ns)
-            else:
-                guard.on_error(after_ns)
+            guard.on_result(outcome, status, after_ns)
             self.finish_request(lane, start_ns, outcome, status, state)
 
         if after_ns:
