@@ -32,13 +32,13 @@ __all__ = [
     "TimeSeries",
     "View",
     "ViewStats",
-    "bucket_percentiles",
     "percentile",
     "timeseries",
     "view_stats",
 ]
 
 PercentileMethod = Literal["nearest_rank", "linear"]
+_UNFINISHED = -1  # the outcome of a row whose request has not ended
 BUCKET_NS = 5_000_000_000
 """Width of one time-series bucket: 5 s of virtual time, as the original monitor sampled."""
 NUMPY_METHOD: dict[str, Literal["inverted_cdf", "linear"]] = {
@@ -57,7 +57,12 @@ class View(StrEnum):
 
 
 class SampleLog:
-    """Append-only columns of one upstream's requests: 20 bytes per request, no objects."""
+    """Columns of one upstream's requests: 20 bytes per request, no per-request objects.
+
+    A request takes its row when it starts (:meth:`open`) and fills it when it ends
+    (:meth:`close`), so rows are in start order without sorting; :meth:`record` appends a
+    request that ends as it starts (dropped, short-circuited).
+    """
 
     __slots__ = ("latency_ns", "outcome", "start_ns", "state", "status", "transitions")
 
@@ -80,24 +85,42 @@ class SampleLog:
         self.status.append(status)
         self.state.append(state)
 
+    def open(self, start_ns: int) -> int:
+        """Take a row for a request starting at ``start_ns``; return its index."""
+        self.record(start_ns, 0, _UNFINISHED, 0, 0)
+        return len(self.start_ns) - 1
+
+    def close(self, row: int, latency_ns: int, outcome: int, status: int, state: int) -> None:
+        """Fill row ``row`` with how its request ended."""
+        self.latency_ns[row] = latency_ns
+        self.outcome[row] = outcome
+        self.status[row] = status
+        self.state[row] = state
+
     def transition(self, at_ns: int, source: BreakerState, target: BreakerState) -> None:
         """Append one breaker state transition."""
         self.transitions.append(Transition(at_ns, source, target))
 
     def freeze(self) -> Samples:
-        """Return the samples as numpy arrays, ordered by start time then completion."""
-        start = np.frombuffer(self.start_ns, dtype=np.int64).copy()
-        latency = np.frombuffer(self.latency_ns, dtype=np.int64).copy()
-        # Requests are recorded when they finish; order them by start for every consumer.
-        order = np.lexsort((latency, start))
-        return Samples(
-            start_ns=start[order],
-            latency_ns=latency[order],
-            outcome=np.frombuffer(self.outcome, dtype=np.int8)[order],
-            status=np.frombuffer(self.status, dtype=np.int16)[order],
-            state=np.frombuffer(self.state, dtype=np.int8)[order],
-            transitions=tuple(self.transitions),
+        """Return the samples as numpy arrays ordered by start time; the log is then read-only.
+
+        The arrays share the log's memory (no copy) when rows are already in start order, as
+        the engines write them; the log cannot grow while they exist.
+        """
+        start = np.frombuffer(self.start_ns, dtype=np.int64)
+        columns = (
+            start,
+            np.frombuffer(self.latency_ns, dtype=np.int64),
+            np.frombuffer(self.outcome, dtype=np.int8),
+            np.frombuffer(self.status, dtype=np.int16),
+            np.frombuffer(self.state, dtype=np.int8),
         )
+        if np.any(columns[2] == _UNFINISHED):
+            raise ValueError("the log has requests that never finished")
+        if start.size > 1 and np.any(start[1:] < start[:-1]):
+            order = np.argsort(start, kind="stable")
+            columns = tuple(column[order] for column in columns)  # type: ignore[assignment]
+        return Samples(*columns, transitions=tuple(self.transitions))
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,7 +179,7 @@ class ViewStats:
     short_circuited: int
     latency: LatencyStats | None
     method: PercentileMethod
-    sorted_latency_ms: FloatArray = field(repr=False)
+    latency_ms: FloatArray = field(repr=False)  # in start order, not sorted
 
     @property
     def success_rate(self) -> float | None:
@@ -175,9 +198,9 @@ class ViewStats:
 
     def percentile_ms(self, q: float) -> float | None:
         """Return the ``q``-th percentile latency (0 ≤ q ≤ 100), or None over zero samples."""
-        if not self.sorted_latency_ms.size:
+        if not self.latency_ms.size:
             return None
-        return percentile(self.sorted_latency_ms, q, self.method)
+        return percentile(self.latency_ms, q, self.method)
 
     def to_dict(self) -> dict[str, object]:
         """Return the JSON form: rates as 0–1 numbers (null over zero requests), times in ms."""
@@ -195,12 +218,24 @@ def percentile(values: FloatArray, q: float, method: PercentileMethod) -> float:
     return float(np.percentile(values, q, method=NUMPY_METHOD[method]))
 
 
-def view_stats(samples: Samples, view: View, method: PercentileMethod) -> ViewStats:
-    """Return the statistics of ``samples`` restricted to ``view``."""
-    mask = samples.mask(view)
-    outcomes = samples.outcome[mask]
-    latency_ns = samples.latency_ns[mask]
-    latency_ms = np.sort(latency_ns / 1e6)
+def view_stats(
+    samples: Samples,
+    view: View,
+    method: PercentileMethod,
+    latency_ms: FloatArray | None = None,
+) -> ViewStats:
+    """Return the statistics of ``samples`` restricted to ``view``.
+
+    ``latency_ms`` (every sample's latency in ms, in start order) may be passed in to share one
+    array between views and the time series.
+    """
+    if latency_ms is None:
+        latency_ms = samples.latency_ns / 1e6
+    latency_ns, outcomes = samples.latency_ns, samples.outcome
+    if view is View.UPSTREAM:
+        mask = samples.mask(view)
+        if not mask.all():
+            latency_ns, outcomes, latency_ms = latency_ns[mask], outcomes[mask], latency_ms[mask]
     return ViewStats(
         view=view,
         requests=int(outcomes.size),
@@ -208,69 +243,29 @@ def view_stats(samples: Samples, view: View, method: PercentileMethod) -> ViewSt
         short_circuited=int(np.count_nonzero(outcomes == Outcome.SHORT_CIRCUITED)),
         latency=_latency_stats(latency_ns, latency_ms, method),
         method=method,
-        sorted_latency_ms=latency_ms,
+        latency_ms=latency_ms,
     )
 
 
 def _latency_stats(
-    latency_ns: IntArray, sorted_ms: FloatArray, method: PercentileMethod
+    latency_ns: IntArray, latency_ms: FloatArray, method: PercentileMethod
 ) -> LatencyStats | None:
-    if not sorted_ms.size:
+    if not latency_ms.size:
         return None
-    p50, p90, p95, p99 = np.percentile(sorted_ms, [50, 90, 95, 99], method=NUMPY_METHOD[method])
+    # numpy selects (partitions) rather than sorts: linear time, as percentiles need.
+    p50, p90, p95, p99 = np.percentile(latency_ms, [50, 90, 95, 99], method=NUMPY_METHOD[method])
     # An exact integer sum keeps the average identical on every machine.
     total_ns = int(latency_ns.sum(dtype=np.int64))
     return LatencyStats(
-        samples=int(sorted_ms.size),
+        samples=int(latency_ms.size),
         p50_ms=float(p50),
         p90_ms=float(p90),
         p95_ms=float(p95),
         p99_ms=float(p99),
-        avg_ms=total_ns / sorted_ms.size / 1e6,
-        min_ms=float(sorted_ms[0]),
-        max_ms=float(sorted_ms[-1]),
+        avg_ms=total_ns / latency_ms.size / 1e6,
+        min_ms=float(latency_ms.min()),
+        max_ms=float(latency_ms.max()),
     )
-
-
-def bucket_percentiles(
-    values: FloatArray,
-    buckets: IntArray,
-    n_buckets: int,
-    q: float,
-    method: PercentileMethod,
-) -> FloatArray:
-    """Return the ``q``-th percentile of ``values`` within each bucket (NaN where empty).
-
-    Vectorised over buckets, and equal to calling ``numpy.percentile`` on each bucket: the
-    index arithmetic below is numpy's own, in the same floating-point steps.
-    """
-    order = np.lexsort((values, buckets))
-    ordered = values[order]
-    counts = np.bincount(buckets, minlength=n_buckets)
-    offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    result = np.full(n_buckets, np.nan)
-    filled = counts > 0
-    n = counts[filled].astype(np.float64)
-    base = offsets[filled]
-    fraction = np.true_divide(q, 100)
-    if method == "nearest_rank":
-        index = n * fraction - 1
-        previous = np.floor(index)
-        chosen = np.where(index - previous == 0, previous, previous + 1).astype(np.int64)
-        chosen[chosen < 0] = 0
-        result[filled] = ordered[base + chosen]
-        return result
-    virtual = (n - 1) * fraction
-    previous_index = np.floor(virtual)
-    next_index = np.minimum(previous_index + 1, n - 1)
-    gamma = virtual - previous_index
-    below = ordered[base + previous_index.astype(np.int64)]
-    above = ordered[base + next_index.astype(np.int64)]
-    diff = above - below
-    lerp = below + diff * gamma
-    lerp = np.where(gamma >= 0.5, above - diff * (1 - gamma), lerp)
-    result[filled] = lerp
-    return result
 
 
 @dataclass(frozen=True)
@@ -344,43 +339,60 @@ def timeseries(
     end_ns: int,
     method: PercentileMethod,
     bucket_ns: int = BUCKET_NS,
+    latency_ms: FloatArray | None = None,
 ) -> TimeSeries:
-    """Return per-bucket client-view statistics over ``[0, end_ns)``."""
+    """Return per-bucket client-view statistics over ``[0, end_ns)``, requests bucketed by start.
+
+    Samples are in start order, so each bucket is one contiguous slice; each bucket's
+    percentiles are ``numpy.percentile`` over that slice.
+    """
+    if latency_ms is None:
+        latency_ms = samples.latency_ns / 1e6
     n_buckets = max(1, -(-end_ns // bucket_ns))
-    bucket = np.minimum(samples.start_ns // bucket_ns, n_buckets - 1)
-    latency_ms = samples.latency_ns / 1e6
-    success = samples.outcome == 0
-    requests = np.bincount(bucket, minlength=n_buckets)
-    successes = np.bincount(bucket, weights=success, minlength=n_buckets).astype(np.int64)
-    total_ns = np.bincount(bucket, weights=samples.latency_ns, minlength=n_buckets)
-    p50 = bucket_percentiles(latency_ms, bucket, n_buckets, 50, method)
-    p95 = bucket_percentiles(latency_ms, bucket, n_buckets, 95, method)
     edges = (np.arange(n_buckets, dtype=np.int64) + 1) * bucket_ns
-    ends = np.sort(samples.start_ns + samples.latency_ns)
-    in_flight = np.searchsorted(samples.start_ns, edges, side="left") - np.searchsorted(
-        ends, edges, side="left"
-    )
+    bounds = np.searchsorted(samples.start_ns, edges[:-1], side="left").tolist()
+    slices = list(zip([0, *bounds], [*bounds, len(samples)], strict=True))
+    successes = np.cumsum(samples.outcome == Outcome.SUCCESS, dtype=np.int64)
+    total_ns = np.cumsum(samples.latency_ns, dtype=np.int64)
+    rows = [_bucket(latency_ms, successes, total_ns, low, high, method) for low, high in slices]
     return TimeSeries(
         bucket_ms=bucket_ns / 1e6,
         t_ms=[i * bucket_ns / 1e6 for i in range(n_buckets)],
-        requests=[int(x) for x in requests],
-        successes=[int(x) for x in successes],
-        success_rate=[
-            None if n == 0 else int(s) / int(n) for s, n in zip(successes, requests, strict=True)
-        ],
-        p50_ms=_nullable(p50),
-        p95_ms=_nullable(p95),
-        avg_ms=[
-            None if n == 0 else float(t) / int(n) / 1e6
-            for t, n in zip(total_ns, requests, strict=True)
-        ],
-        in_flight=[int(x) for x in in_flight],
+        requests=[row[0] for row in rows],
+        successes=[row[1] for row in rows],
+        success_rate=[row[1] / row[0] if row[0] else None for row in rows],
+        p50_ms=[row[2] for row in rows],
+        p95_ms=[row[3] for row in rows],
+        avg_ms=[row[4] for row in rows],
+        in_flight=_in_flight(samples, edges),
         state=_states_at(breaker, edges),
     )
 
 
-def _nullable(values: np.ndarray[Any, Any]) -> list[float | None]:
-    return [None if np.isnan(x) else float(x) for x in values]
+def _bucket(
+    latency_ms: FloatArray,
+    successes: IntArray,
+    total_ns: IntArray,
+    low: int,
+    high: int,
+    method: PercentileMethod,
+) -> tuple[int, int, float | None, float | None, float | None]:
+    """Return (requests, successes, p50, p95, avg) of the samples in ``[low, high)``."""
+    count = high - low
+    if count == 0:
+        return 0, 0, None, None, None
+    wins = int(successes[high - 1]) - (int(successes[low - 1]) if low else 0)
+    spent_ns = int(total_ns[high - 1]) - (int(total_ns[low - 1]) if low else 0)
+    p50, p95 = np.percentile(latency_ms[low:high], [50, 95], method=NUMPY_METHOD[method])
+    return count, wins, float(p50), float(p95), spent_ns / count / 1e6
+
+
+def _in_flight(samples: Samples, edges: IntArray) -> list[int]:
+    """Return how many requests were under way at each edge: start <= edge < end."""
+    ends = np.sort(samples.start_ns + samples.latency_ns)
+    started = np.searchsorted(samples.start_ns, edges, side="right")
+    ended = np.searchsorted(ends, edges, side="right")
+    return [int(x) for x in started - ended]
 
 
 def _states_at(breaker: BreakerSummary | None, edges: np.ndarray[Any, Any]) -> list[str]:

@@ -78,7 +78,8 @@ def _upstream_result(
 ) -> UpstreamResult:
     samples = log.freeze()
     method = scenario.percentile_method
-    views = {view: view_stats(samples, view, method) for view in View}
+    latency_ms = samples.latency_ns / 1e6  # one array shared by the views and the time series
+    views = {view: view_stats(samples, view, method, latency_ms) for view in View}
     breaker = None
     if guard.impl is not None:
         breaker = breaker_summary(guard.impl, guard.initial_state, samples.transitions, end_ns)
@@ -89,7 +90,7 @@ def _upstream_result(
         views=views,
         breaker=breaker,
         verdicts=verdicts,
-        timeseries=timeseries(samples, breaker, end_ns, method),
+        timeseries=timeseries(samples, breaker, end_ns, method, latency_ms=latency_ms),
         reached_upstream=reached,
     )
 

@@ -13,7 +13,6 @@ from harness.metrics import (
     SampleLog,
     View,
     breaker_summary,
-    bucket_percentiles,
     percentile,
     timeseries,
     view_stats,
@@ -66,20 +65,29 @@ def test_percentiles_are_monotone_in_q(values: list[float], q1: float, q2: float
 
 
 @given(
-    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 10_000)), min_size=1, max_size=200),
-    st.sampled_from([0, 1, 25, 50, 90, 95, 99, 100]),
+    st.lists(st.tuples(st.integers(0, 30_000), st.integers(0, 10_000)), min_size=1, max_size=200),
+    st.sampled_from(["nearest_rank", "linear"]),
 )
-def test_bucket_percentiles_equal_numpy_per_bucket(pairs: list[tuple[int, int]], q: float) -> None:
-    buckets = np.array([b for b, _ in pairs], dtype=np.int64)
-    values = np.array([v / 7 for _, v in pairs])
-    for method, numpy_method in (("nearest_rank", "inverted_cdf"), ("linear", "linear")):
-        result = bucket_percentiles(values, buckets, 6, q, method)  # type: ignore[arg-type]
-        for bucket in range(6):
-            chosen = values[buckets == bucket]
-            if chosen.size:
-                assert result[bucket] == np.percentile(chosen, q, method=numpy_method)
-            else:
-                assert math.isnan(result[bucket])
+def test_timeseries_percentiles_equal_numpy_per_bucket(
+    pairs: list[tuple[int, int]], method: str
+) -> None:
+    log = SampleLog()
+    for start_ms, latency_us in sorted(pairs):
+        log.record(start_ms * 1_000_000, latency_us * 1_000, Outcome.SUCCESS, 200, 0)
+    samples = log.freeze()
+    series = timeseries(samples, None, 30_001 * 1_000_000, method)  # type: ignore[arg-type]
+    numpy_method = "inverted_cdf" if method == "nearest_rank" else "linear"
+    latency_ms = samples.latency_ns / 1e6
+    for index, t_ms in enumerate(series.t_ms):
+        window = latency_ms[
+            (samples.start_ns >= t_ms * 1e6) & (samples.start_ns < (t_ms + 5000) * 1e6)
+        ]
+        assert series.requests[index] == window.size
+        if window.size:
+            assert series.p95_ms[index] == np.percentile(window, 95, method=numpy_method)
+            assert series.p50_ms[index] == np.percentile(window, 50, method=numpy_method)
+        else:
+            assert series.p95_ms[index] is None
 
 
 def log_of(rows: list[tuple[int, int, Outcome]]) -> SampleLog:
@@ -95,6 +103,19 @@ def test_samples_are_ordered_by_start_whatever_the_completion_order() -> None:
     ).freeze()
     assert samples.start_ns.tolist() == [0, 3_000_000, 5_000_000]
     assert samples.latency_ns.tolist() == [10_000_000, 1_000_000, 1_000_000]
+
+
+def test_rows_taken_at_the_start_are_filled_at_the_end_without_copying() -> None:
+    log = SampleLog()
+    first, second = log.open(0), log.open(5)
+    log.close(second, 1, Outcome.SUCCESS, 200, BreakerState.CLOSED)
+    with pytest.raises(ValueError, match="never finished"):
+        log.freeze()
+    log.close(first, 9, Outcome.TIMEOUT, 0, BreakerState.CLOSED)
+    samples = log.freeze()
+    assert samples.latency_ns.tolist() == [9, 1]
+    assert samples.outcome.tolist() == [Outcome.TIMEOUT, Outcome.SUCCESS]
+    assert np.shares_memory(samples.start_ns, np.frombuffer(log.start_ns, dtype=np.int64))
 
 
 def test_view_stats() -> None:

@@ -60,10 +60,10 @@ class _HttpDriver(LaneDriver):
         assert self._done is not None
         self._done.set_result(None)
 
-    def start_request(self, lane: Lane, start_ns: int) -> None:
-        asyncio.get_running_loop().create_task(self._request(lane, start_ns))
+    def start_request(self, lane: Lane, row: int, start_ns: int) -> None:
+        asyncio.get_running_loop().create_task(self._request(lane, row, start_ns))
 
-    async def _request(self, lane: Lane, start_ns: int) -> None:
+    async def _request(self, lane: Lane, row: int, start_ns: int) -> None:
         guard, client, traffic = lane.guard, self._client, lane.traffic
         admitted_state = BreakerState.NONE
 
@@ -83,4 +83,4 @@ class _HttpDriver(LaneDriver):
             outcome, status = classify(error)
         else:
             outcome, status = Outcome.SUCCESS, response.status_code
-        self.finish_request(lane, start_ns, outcome, status, admitted_state)
+        self.finish_request(lane, row, start_ns, outcome, status, admitted_state)

@@ -127,8 +127,8 @@ class LaneDriver:
     def all_done(self) -> None:
         """Called once when every lane has finished; engines override it."""
 
-    def start_request(self, lane: Lane, start_ns: int) -> None:
-        """Send one admitted-to-the-lane request; engines implement it."""
+    def start_request(self, lane: Lane, row: int, start_ns: int) -> None:
+        """Send one request admitted to the lane (its log row is ``row``); engines implement it."""
         raise NotImplementedError
 
     def _schedule_next(self, lane: Lane) -> None:
@@ -147,14 +147,21 @@ class LaneDriver:
             self._schedule_next(lane)
             return
         lane.in_flight += 1
+        row = lane.log.open(now)
         self._schedule_next(lane)
-        self.start_request(lane, now)
+        self.start_request(lane, row, now)
 
     def finish_request(
-        self, lane: Lane, start_ns: int, outcome: Outcome, status: int, state: BreakerState
+        self,
+        lane: Lane,
+        row: int,
+        start_ns: int,
+        outcome: Outcome,
+        status: int,
+        state: BreakerState,
     ) -> None:
-        """Record a finished request and free its slot."""
-        lane.log.record(start_ns, self.clock.now_ns - start_ns, outcome, status, state)
+        """Record a finished request in its row and free its slot."""
+        lane.log.close(row, self.clock.now_ns - start_ns, outcome, status, state)
         lane.in_flight -= 1
         self._maybe_finish(lane)
 
