@@ -79,11 +79,21 @@ def _upstream_result(
     samples = log.freeze()
     method = scenario.percentile_method
     latency_ms = samples.latency_ns / 1e6  # one array shared by the views and the time series
-    views = {view: view_stats(samples, view, method, latency_ms) for view in View}
+    objectives = scenario.upstreams[name].slo
+    views = {
+        view: view_stats(
+            samples,
+            view,
+            method,
+            latency_ms,
+            [o.quantile for o in objectives if o.view is view and o.quantile is not None],
+        )
+        for view in View
+    }
     breaker = None
     if guard.impl is not None:
         breaker = breaker_summary(guard.impl, guard.initial_state, samples.transitions, end_ns)
-    verdicts = tuple(evaluate(obj, views, breaker) for obj in scenario.upstreams[name].slo)
+    verdicts = tuple(evaluate(objective, views, breaker) for objective in objectives)
     return UpstreamResult(
         name=name,
         samples=samples,

@@ -14,6 +14,7 @@ from harness.metrics import (
     View,
     breaker_summary,
     percentile,
+    slice_percentiles,
     timeseries,
     view_stats,
 )
@@ -62,6 +63,14 @@ def test_percentiles_are_monotone_in_q(values: list[float], q1: float, q2: float
     array = np.array(sorted(values))
     for method in ("nearest_rank", "linear"):
         assert percentile(array, low, method) <= percentile(array, high, method)  # type: ignore[arg-type]
+
+
+@given(latencies, st.lists(quantiles, min_size=1, max_size=4))
+def test_slice_percentiles_equal_numpy(values: list[float], qs: list[float]) -> None:
+    array = np.array(values)
+    for method, numpy_method in (("nearest_rank", "inverted_cdf"), ("linear", "linear")):
+        expected = np.percentile(array, qs, method=numpy_method).tolist()
+        assert slice_percentiles(array, qs, method) == expected  # type: ignore[arg-type]
 
 
 @given(
@@ -175,3 +184,18 @@ def test_timeseries_buckets_by_start_time() -> None:
     assert series.successes == [3, 3, 2]
     assert series.p95_ms == [14.0, 19.0, 21.0]
     assert series.state == ["NONE"] * 3
+
+
+@given(st.lists(st.tuples(st.integers(0, 20_000), st.integers(0, 12_000)), max_size=100))
+def test_in_flight_counts_requests_under_way_at_each_bucket_edge(
+    pairs: list[tuple[int, int]],
+) -> None:
+    log = SampleLog()
+    for start_ms, latency_ms in sorted(pairs):
+        log.record(start_ms * 1_000_000, latency_ms * 1_000_000, Outcome.SUCCESS, 200, 0)
+    samples = log.freeze()
+    series = timeseries(samples, None, 20_001 * 1_000_000, "nearest_rank")
+    for index, t_ms in enumerate(series.t_ms):
+        edge = t_ms + 5000
+        expected = sum(1 for s, lat in pairs if s <= edge < s + lat)
+        assert series.in_flight[index] == expected
