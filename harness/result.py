@@ -11,9 +11,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.metrics import BreakerSummary, Samples, TimeSeries, View, ViewStats
+from harness.metrics import BreakerSummary, Samples, View, ViewStats
 from harness.scenario import Scenario
 from harness.slo import Verdict
+from harness.timeseries import TimeSeries
 
 __all__ = ["Result", "RunInfo", "ScenarioSource", "UpstreamResult"]
 

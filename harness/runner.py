@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 
 from harness.adapters import Guard
 from harness.engines import TransitionHook, run_engine
-from harness.metrics import SampleLog, View, breaker_summary, timeseries, view_stats
+from harness.metrics import SampleLog, View, breaker_summary, view_stats
 from harness.result import Result, RunInfo, ScenarioSource, UpstreamResult
 from harness.scenario import Scenario
 from harness.slo import evaluate
+from harness.timeseries import timeseries
 
 __all__ = ["TransitionHook", "run"]
 

@@ -9,15 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.events import BreakerState, Outcome, Transition
-from harness.metrics import (
-    SampleLog,
-    View,
-    breaker_summary,
-    percentile,
-    slice_percentiles,
-    timeseries,
-    view_stats,
-)
+from harness.metrics import SampleLog, View, breaker_summary, percentile, view_stats
 
 latencies = st.lists(
     st.floats(min_value=0, max_value=1e6, allow_nan=False).map(lambda x: round(x, 3)),
@@ -63,40 +55,6 @@ def test_percentiles_are_monotone_in_q(values: list[float], q1: float, q2: float
     array = np.array(sorted(values))
     for method in ("nearest_rank", "linear"):
         assert percentile(array, low, method) <= percentile(array, high, method)  # type: ignore[arg-type]
-
-
-@given(latencies, st.lists(quantiles, min_size=1, max_size=4))
-def test_slice_percentiles_equal_numpy(values: list[float], qs: list[float]) -> None:
-    array = np.array(values)
-    for method, numpy_method in (("nearest_rank", "inverted_cdf"), ("linear", "linear")):
-        expected = np.percentile(array, qs, method=numpy_method).tolist()
-        assert slice_percentiles(array, qs, method) == expected  # type: ignore[arg-type]
-
-
-@given(
-    st.lists(st.tuples(st.integers(0, 30_000), st.integers(0, 10_000)), min_size=1, max_size=200),
-    st.sampled_from(["nearest_rank", "linear"]),
-)
-def test_timeseries_percentiles_equal_numpy_per_bucket(
-    pairs: list[tuple[int, int]], method: str
-) -> None:
-    log = SampleLog()
-    for start_ms, latency_us in sorted(pairs):
-        log.record(start_ms * 1_000_000, latency_us * 1_000, Outcome.SUCCESS, 200, 0)
-    samples = log.freeze()
-    series = timeseries(samples, None, 30_001 * 1_000_000, method)  # type: ignore[arg-type]
-    numpy_method = "inverted_cdf" if method == "nearest_rank" else "linear"
-    latency_ms = samples.latency_ns / 1e6
-    for index, t_ms in enumerate(series.t_ms):
-        window = latency_ms[
-            (samples.start_ns >= t_ms * 1e6) & (samples.start_ns < (t_ms + 5000) * 1e6)
-        ]
-        assert series.requests[index] == window.size
-        if window.size:
-            assert series.p95_ms[index] == np.percentile(window, 95, method=numpy_method)
-            assert series.p50_ms[index] == np.percentile(window, 50, method=numpy_method)
-        else:
-            assert series.p95_ms[index] is None
 
 
 def log_of(rows: list[tuple[int, int, Outcome]]) -> SampleLog:
@@ -173,29 +131,3 @@ def test_breaker_summary_accounts_for_all_time() -> None:
     assert summary.time_open_ns == 60
     assert sum(summary.time_in_state_ns.values()) == 100
     assert summary.final_state is BreakerState.CLOSED
-
-
-def test_timeseries_buckets_by_start_time() -> None:
-    rows = [(s * 1000, 10 + s, Outcome.SUCCESS if s % 3 else Outcome.HTTP_ERROR) for s in range(12)]
-    samples = log_of(rows).freeze()
-    series = timeseries(samples, None, 12_000_000_000, "nearest_rank")
-    assert series.t_ms == [0.0, 5000.0, 10000.0]
-    assert series.requests == [5, 5, 2]
-    assert series.successes == [3, 3, 2]
-    assert series.p95_ms == [14.0, 19.0, 21.0]
-    assert series.state == ["NONE"] * 3
-
-
-@given(st.lists(st.tuples(st.integers(0, 20_000), st.integers(0, 12_000)), max_size=100))
-def test_in_flight_counts_requests_under_way_at_each_bucket_edge(
-    pairs: list[tuple[int, int]],
-) -> None:
-    log = SampleLog()
-    for start_ms, latency_ms in sorted(pairs):
-        log.record(start_ms * 1_000_000, latency_ms * 1_000_000, Outcome.SUCCESS, 200, 0)
-    samples = log.freeze()
-    series = timeseries(samples, None, 20_001 * 1_000_000, "nearest_rank")
-    for index, t_ms in enumerate(series.t_ms):
-        edge = t_ms + 5000
-        expected = sum(1 for s, lat in pairs if s <= edge < s + lat)
-        assert series.in_flight[index] == expected
