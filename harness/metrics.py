@@ -286,8 +286,16 @@ class BreakerSummary:
 
     @property
     def opens(self) -> int:
-        """Return how many times the breaker entered OPEN."""
-        return sum(1 for move in self.transitions if move.target is BreakerState.OPEN)
+        """Return how many times the breaker entered OPEN from another state.
+
+        A wait restarted while OPEN (recorded as OPEN → OPEN by some libraries) is not a new
+        opening.
+        """
+        return sum(
+            1
+            for move in self.transitions
+            if move.target is BreakerState.OPEN and move.source is not BreakerState.OPEN
+        )
 
     @property
     def time_open_ns(self) -> int:

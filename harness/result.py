@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.breaker_checks import ExpectationVerdict
 from harness.metrics import BreakerSummary, Samples, View, ViewStats
 from harness.scenario import Scenario
 from harness.slo import Verdict
@@ -55,6 +56,7 @@ class UpstreamResult:
     verdicts: tuple[Verdict, ...]
     timeseries: TimeSeries = field(repr=False)
     reached_upstream: int
+    expectations: tuple[ExpectationVerdict, ...] = ()
 
     @property
     def client(self) -> ViewStats:
@@ -68,8 +70,10 @@ class UpstreamResult:
 
     @property
     def passed(self) -> bool:
-        """Return whether every objective of this upstream held."""
-        return all(verdict.passed for verdict in self.verdicts)
+        """Return whether every objective and every breaker expectation of this upstream held."""
+        return all(verdict.passed for verdict in self.verdicts) and all(
+            check.passed for check in self.expectations
+        )
 
     def to_dict(self) -> dict[str, object]:
         """Return the JSON form."""
@@ -79,6 +83,7 @@ class UpstreamResult:
             "views": {view.value: stats.to_dict() for view, stats in self.views.items()},
             "breaker": None if self.breaker is None else self.breaker.to_dict(),
             "objectives": [verdict.to_dict() for verdict in self.verdicts],
+            "expectations": [verdict.to_dict() for verdict in self.expectations],
             "passed": self.passed,
             "timeseries": self.timeseries.to_dict(),
         }
@@ -156,6 +161,13 @@ class Result:
                 f"  {mark}  {name}: {verdict.objective.text:<{width}}  "
                 f"observed {verdict.observed_text} over n={verdict.samples}{note}"
             )
+        for name, upstream in self.upstreams.items():
+            for check in upstream.expectations:
+                mark = "PASS" if check.passed else "FAIL"
+                note = f"  ({check.note})" if check.note else ""
+                lines.append(
+                    f"  {mark}  {name}: expect {check.text}  observed {check.observed_text}{note}"
+                )
         lines.append(f"replay: {self.replay_command()}")
         return "\n".join(lines)
 

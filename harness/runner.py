@@ -11,9 +11,13 @@ from __future__ import annotations
 import platform
 import sys
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 
-from harness.adapters import Guard
+from harness.adapters import Guard, reads_wall_clock
+from harness.breaker_checks import check_expectations
+from harness.clock import VirtualClock, WallClockPatch
 from harness.engines import TransitionHook, run_engine
 from harness.metrics import SampleLog, View, breaker_summary, view_stats
 from harness.result import Result, RunInfo, ScenarioSource, UpstreamResult
@@ -21,7 +25,10 @@ from harness.scenario import Scenario
 from harness.slo import evaluate
 from harness.timeseries import timeseries
 
-__all__ = ["TransitionHook", "run"]
+__all__ = ["ProgressHook", "TransitionHook", "run"]
+
+ProgressHook = Callable[[int], None]
+"""Called as ``hook(now_ns)`` as virtual time moves on (see :func:`run`)."""
 
 _REAL_CLOCK = time.perf_counter  # bound now: freezegun may patch time.* during a run
 
@@ -33,18 +40,24 @@ def run(
     engine: str | None = None,
     source: ScenarioSource | None = None,
     on_transition: TransitionHook | None = None,
+    on_progress: ProgressHook | None = None,
 ) -> Result:
     """Run ``scenario`` and return its Result.
 
     ``seed`` and ``engine`` ("http" or "direct") override the scenario's own. ``on_transition``
     is called as ``on_transition(upstream, at_ns, source, target)`` on every breaker transition,
-    as it happens.
+    as it happens; ``on_progress(now_ns)`` each time virtual time passes another 1% of the
+    scenario's duration.
     """
     seed = scenario.seed if seed is None else seed
     engine = scenario.engine if engine is None else engine
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     began = _REAL_CLOCK()
-    output = run_engine(engine, scenario, seed, on_transition)
+    clock = VirtualClock()
+    if on_progress is not None:
+        clock.add_listener(_every_percent(scenario.duration, on_progress))
+    with _wall_clock(scenario, clock):
+        output = run_engine(engine, scenario, seed, clock, on_transition)
     run_info = RunInfo(
         wall_time_s=_REAL_CLOCK() - began,
         started_at=started_at,
@@ -95,6 +108,8 @@ def _upstream_result(
     if guard.impl is not None:
         breaker = breaker_summary(guard.impl, guard.initial_state, samples.transitions, end_ns)
     verdicts = tuple(evaluate(objective, views, breaker) for objective in objectives)
+    upstream = scenario.upstreams[name]
+    expectations = check_expectations(upstream.expect, samples, breaker, upstream.timeline)
     return UpstreamResult(
         name=name,
         samples=samples,
@@ -103,7 +118,32 @@ def _upstream_result(
         verdicts=verdicts,
         timeseries=timeseries(samples, breaker, end_ns, method, latency_ms=latency_ms),
         reached_upstream=reached,
+        expectations=expectations,
     )
+
+
+def _every_percent(duration_ns: int, hook: ProgressHook) -> Callable[[int], None]:
+    """Return a clock listener that calls ``hook`` at most once per 1% of the duration."""
+    step = max(1, duration_ns // 100)
+    next_call = step
+
+    def listen(now_ns: int) -> None:
+        nonlocal next_call
+        if now_ns >= next_call:
+            next_call = (now_ns // step + 1) * step
+            hook(now_ns)
+
+    return listen
+
+
+def _wall_clock(scenario: Scenario, clock: VirtualClock) -> AbstractContextManager[object]:
+    """Make time.*/datetime.now follow ``clock`` for the run if a breaker under test reads them.
+
+    Entered once per run, and only when needed: freezegun costs milliseconds to enter.
+    """
+    if any(reads_wall_clock(upstream.breaker) for upstream in scenario.upstreams.values()):
+        return WallClockPatch(clock)
+    return nullcontext()
 
 
 def _version() -> str:

@@ -20,17 +20,35 @@ import pydantic
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    ConfigDict,
+    Discriminator,
     Field,
     PlainSerializer,
     PlainValidator,
+    Tag,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from harness.breaker_settings import (
+    AiobreakerSettings,
+    CircuitbreakerSettings,
+    CustomBreakerSettings,
+    PurgatorySettings,
+    PybreakerSettings,
+    breaker_tag,
+    check_breaker_impl,
+    library_problem,
+    resolve_factory,
+)
 from harness.errors import KeyPath, Problem, ScenarioError
+from harness.expectations import EXPECTATION_MODELS, ExpectationField, expectation_problems
+from harness.fields import DURATION_SCHEMA as _DURATION_SCHEMA
+from harness.fields import RATE_SCHEMA as _RATE_SCHEMA
+from harness.fields import Duration, Rate
+from harness.fields import StrictModel as _Strict
+from harness.fields import unit_field as _unit_field
 from harness.slo import GRAMMAR_HINT, Objective, parse_objective
 from harness.units import (
     NS_PER_S,
@@ -61,35 +79,6 @@ ERROR_KINDS = ("timeout", "connect_error", "connection_reset")
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 
 
-def _unit_field(parser: Any, kind: str) -> BeforeValidator:
-    def validate(value: object) -> object:
-        try:
-            return parser(value)
-        except ValueError as error:
-            raise PydanticCustomError(kind, str(error)) from None
-
-    return BeforeValidator(validate)
-
-
-_DURATION_SCHEMA = {
-    "type": "string",
-    "pattern": r"^(\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))*$",
-    "examples": ["500ms", "2s", "10m", "1h30m"],
-}
-_RATE_SCHEMA = {
-    "anyOf": [
-        {"type": "number", "minimum": 0, "maximum": 1},
-        {"type": "string", "pattern": r"^\d+(\.\d+)?\s*%$"},
-    ],
-    "examples": ["30%", 0.3],
-}
-Duration = Annotated[
-    int,
-    _unit_field(parse_duration, "duration"),
-    WithJsonSchema(_DURATION_SCHEMA),
-    PlainSerializer(format_duration, return_type=str),
-]
-Rate = Annotated[float, _unit_field(parse_rate, "rate"), WithJsonSchema(_RATE_SCHEMA)]
 Throughput = Annotated[
     Fraction,
     PlainValidator(_unit_field(parse_throughput, "throughput").func),
@@ -102,12 +91,6 @@ ObjectiveField = Annotated[
     WithJsonSchema({"type": "string", "description": GRAMMAR_HINT}),
     PlainSerializer(str, return_type=str),
 ]
-
-
-class _Strict(BaseModel):
-    """A model that rejects unknown keys (the error message suggests the closest known one)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class FixedLatency(_Strict):
@@ -272,11 +255,19 @@ class Phase(_Strict):
         return self.name or f"{format_duration(self.start)}–{format_duration(self.end)}"
 
 
+class Burst(_Strict):
+    """Extra requests that all arrive at the same instant, on top of the steady rate."""
+
+    at: Duration
+    requests: Annotated[int, Field(ge=1, le=1_000_000)]
+
+
 class Traffic(_Strict):
     """The requests the harness sends to one upstream."""
 
     rate: Throughput
     arrivals: Literal["constant", "poisson"] = "constant"
+    bursts: tuple[Burst, ...] = ()
     concurrency: Annotated[int, Field(ge=1)] | None = None
     timeout: Duration = 5 * NS_PER_S
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
@@ -290,23 +281,149 @@ class Traffic(_Strict):
         return value
 
 
+ERROR_CLASSES = ("4xx", "5xx")
+
+
+def _error_selectors(value: Any) -> Any:
+    """Validate the answers a breaker setting selects: 503, 5xx or an error kind."""
+    if not isinstance(value, list | tuple):
+        raise PydanticCustomError(
+            "error_kind",
+            "expected a list of HTTP statuses (503), status classes (5xx) or error kinds "
+            "(timeout, connect_error, connection_reset), got {value}",
+            {"value": repr(value)},
+        )
+    return tuple(_error_selector(item) for item in value)
+
+
+def _error_selector(item: object) -> str:
+    text = str(item).strip()
+    if text in ERROR_CLASSES or text in ERROR_KINDS:
+        return text
+    if text.isdigit() and 400 <= int(text) <= 599:
+        return text
+    close = get_close_matches(text, [*ERROR_KINDS, *ERROR_CLASSES], n=1)
+    raise PydanticCustomError(
+        "error_kind",
+        "unknown error {item}{hint} (expected an HTTP status 400-599, 4xx, 5xx, or one of {kinds})",
+        {
+            "item": repr(item),
+            "hint": f"; did you mean {close[0]!r}?" if close else "",
+            "kinds": ", ".join(ERROR_KINDS),
+        },
+    )
+
+
+ErrorSelectors = Annotated[
+    tuple[str, ...],
+    BeforeValidator(_error_selectors),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {
+                "anyOf": [
+                    {"type": "integer", "minimum": 400, "maximum": 599},
+                    {
+                        "type": "string",
+                        "pattern": r"^([45]\d\d|[45]xx|timeout|connect_error|connection_reset)$",
+                    },
+                ]
+            },
+            "examples": [[500, 503, "timeout"], ["5xx", "connect_error"]],
+        }
+    ),
+]
+"""Answers selected by HTTP status (503), status class (5xx) or error kind (timeout)."""
+
+
 class Breaker(_Strict):
-    """The built-in circuit breaker's settings (resilience4j names, snake_case)."""
+    """The built-in circuit breaker's settings: resilience4j's names in snake_case (see the
+    README's table), rates as percentages, durations with units.
+
+    As in resilience4j, an answer in ``ignore_errors`` counts neither way, and an error answer
+    not in ``record_errors`` (default: every error) counts as a success.
+    """
 
     impl: Literal["builtin"] = "builtin"
     failure_rate_threshold: Rate = 0.5
-    sliding_window_type: Literal["count"] = "count"
+    slow_call_rate_threshold: Rate = 1.0
+    slow_call_duration_threshold: Duration = 60 * NS_PER_S
+    sliding_window_type: Literal["count", "time"] = "count"
     sliding_window_size: Annotated[int, Field(ge=1)] = 100
     minimum_number_of_calls: Annotated[int, Field(ge=1)] = 100
     wait_duration_in_open_state: Duration = 60 * NS_PER_S
+    enable_exponential_backoff: bool = False
+    exponential_backoff_multiplier: Annotated[float, Field(ge=1)] = 1.5
+    exponential_max_wait_duration_in_open_state: Duration | None = None
     permitted_number_of_calls_in_half_open_state: Annotated[int, Field(ge=1)] = 10
+    max_wait_duration_in_half_open_state: Duration = 0
+    record_errors: ErrorSelectors = (*ERROR_CLASSES, *ERROR_KINDS)
+    ignore_errors: ErrorSelectors = ()
 
-    @field_validator("failure_rate_threshold")
+    @field_validator("failure_rate_threshold", "slow_call_rate_threshold")
     @classmethod
-    def _positive_threshold(cls, value: float) -> float:
+    def _positive_threshold(cls, value: float, info: pydantic.ValidationInfo) -> float:
         if value <= 0:
-            raise ValueError("failure_rate_threshold must be above 0%, or the breaker never closes")
+            raise ValueError(f"{info.field_name} must be above 0%, or the breaker never closes")
         return value
+
+    @field_validator("wait_duration_in_open_state")
+    @classmethod
+    def _positive_wait(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("wait_duration_in_open_state must be above zero")
+        return value
+
+    @field_validator(
+        "exponential_backoff_multiplier", "exponential_max_wait_duration_in_open_state"
+    )
+    @classmethod
+    def _backoff_enabled(cls, value: Any, info: pydantic.ValidationInfo) -> Any:
+        default = cls.model_fields[str(info.field_name)].default
+        if value != default and not info.data.get("enable_exponential_backoff"):
+            raise ValueError(
+                f"{info.field_name} has no effect unless enable_exponential_backoff is true"
+            )
+        wait = info.data.get("wait_duration_in_open_state")
+        is_cap = info.field_name == "exponential_max_wait_duration_in_open_state"
+        if is_cap and value is not None and wait is not None and value < wait:
+            raise ValueError(
+                f"the cap ({format_duration(value)}) is below wait_duration_in_open_state "
+                f"({format_duration(wait)})"
+            )
+        return value
+
+    @field_validator("ignore_errors")
+    @classmethod
+    def _not_both(cls, value: tuple[str, ...], info: pydantic.ValidationInfo) -> tuple[str, ...]:
+        recorded = info.data.get("record_errors")
+        if recorded is None or recorded == cls.model_fields["record_errors"].default:
+            return value  # ignoring part of "every error" is what ignore_errors is for
+        both = [item for item in value if item in recorded]
+        if both:
+            raise ValueError(f"{', '.join(both)} cannot be both recorded and ignored")
+        return value
+
+
+BreakerConfig = Annotated[
+    Annotated[Breaker, Tag("builtin")]
+    | Annotated[PybreakerSettings, Tag("pybreaker")]
+    | Annotated[AiobreakerSettings, Tag("aiobreaker")]
+    | Annotated[CircuitbreakerSettings, Tag("circuitbreaker")]
+    | Annotated[PurgatorySettings, Tag("purgatory")]
+    | Annotated[CustomBreakerSettings, Tag("custom")],
+    Discriminator(breaker_tag),
+    BeforeValidator(check_breaker_impl),
+]
+"""The breaker under test: the built-in one unless ``impl`` names another."""
+_BREAKER_MODELS: dict[str, type[BaseModel]] = {
+    "builtin": Breaker,
+    "pybreaker": PybreakerSettings,
+    "aiobreaker": AiobreakerSettings,
+    "circuitbreaker": CircuitbreakerSettings,
+    "purgatory": PurgatorySettings,
+    "custom": CustomBreakerSettings,
+}
 
 
 class Upstream(_Strict):
@@ -318,8 +435,9 @@ class Upstream(_Strict):
     errors: ErrorMix = Field(default_factory=lambda: {"500": 1.0})
     timeline: tuple[Phase, ...] = ()
     traffic: Traffic | None = None
-    breaker: Breaker | None = None
+    breaker: BreakerConfig | None = None
     slo: tuple[ObjectiveField, ...] = ()
+    expect: tuple[ExpectationField, ...] = ()
 
     @field_validator("url")
     @classmethod
@@ -444,6 +562,16 @@ def _cross_checks(scenario: Scenario) -> list[tuple[KeyPath, str]]:
                         f"{objective.text!r} needs a breaker, and upstream {name!r} has none",
                     )
                 )
+        for index, burst in enumerate(upstream.traffic.bursts if upstream.traffic else ()):
+            if burst.at >= scenario.duration:
+                found.append(
+                    (
+                        ("upstreams", name, "traffic", "bursts", index, "at"),
+                        f"the burst is at {format_duration(burst.at)}, not before the end of the "
+                        f"scenario ({format_duration(scenario.duration)})",
+                    )
+                )
+        found.extend(_breaker_checks(name, upstream))
         if upstream.slo and upstream.traffic is None:
             found.append(
                 (
@@ -451,6 +579,29 @@ def _cross_checks(scenario: Scenario) -> list[tuple[KeyPath, str]]:
                     f"upstream {name!r} has objectives but no traffic to measure them on",
                 )
             )
+    return found
+
+
+def _breaker_checks(name: str, upstream: Upstream) -> list[tuple[KeyPath, str]]:
+    """Return problems with the breaker's library and the upstream's expectations."""
+    found = [
+        (("upstreams", name, *path), message)
+        for path, message in expectation_problems(
+            upstream.expect,
+            upstream.timeline,
+            has_breaker=upstream.breaker is not None,
+            has_traffic=upstream.traffic is not None,
+        )
+    ]
+    impl = upstream.breaker.impl if upstream.breaker is not None else None
+    problem = library_problem(impl) if impl else None
+    if isinstance(upstream.breaker, CustomBreakerSettings):
+        try:
+            resolve_factory(upstream.breaker.impl)
+        except ValueError as error:
+            problem = str(error)
+    if problem:
+        found.append((("upstreams", name, "breaker", "impl"), problem))
     return found
 
 
@@ -469,11 +620,15 @@ def _problems(error: pydantic.ValidationError, data: Any, source_map: SourceMap)
                 f"{', '.join(_LATENCY_MODELS)}"
                 + (f", got {detail['input'].get('dist')!r}" if kind == "union_tag_invalid" else "")
             )
+        elif kind in ("breaker_impl", "expectation_kind"):
+            key = detail["ctx"]["key"]
+            path, message = (path if key is None else (*path, key)), str(detail["msg"])
         elif kind == "missing":
             message = f"the required key {loc[-1]!r} is missing"
         else:
             message = _message(detail)
-        problems.append(source_map.problem(path, message, at_key=kind == "extra_forbidden"))
+        at_key = kind in ("extra_forbidden", "expectation_kind")
+        problems.append(source_map.problem(path, message, at_key=at_key))
     return sorted(problems, key=lambda problem: (problem.line or 0, problem.column or 0))
 
 
@@ -510,8 +665,9 @@ def _step(annotation: Any, part: int | str) -> Any:
         return args[1]
     if origin is tuple or origin is list:
         return args[0]
-    if isinstance(part, str) and part in _LATENCY_MODELS:
-        return _LATENCY_MODELS[part]
+    tagged = {**_LATENCY_MODELS, **_BREAKER_MODELS, **EXPECTATION_MODELS}
+    if isinstance(part, str) and part in tagged:
+        return tagged[part]
     return _step(args[0], part) if len(args) == 1 else None
 
 

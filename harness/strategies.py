@@ -25,6 +25,7 @@ __all__ = [
     "error_mixes",
     "fault_profiles",
     "latencies",
+    "library_breakers",
     "phases",
     "scenario_data",
     "scenarios",
@@ -112,6 +113,39 @@ def breakers() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+_LIBRARY_SETTINGS: dict[str, tuple[str, str]] = {
+    # impl: (its failure threshold's name, its wait's name)
+    "pybreaker": ("fail_max", "reset_timeout"),
+    "aiobreaker": ("fail_max", "timeout_duration"),
+    "circuitbreaker": ("failure_threshold", "recovery_timeout"),
+    "purgatory": ("threshold", "ttl"),
+}
+
+
+def library_breakers(
+    impls: tuple[str, ...] = tuple(_LIBRARY_SETTINGS), max_wait_ms: int = 30_000
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Return settings of third-party breakers (``impl`` among ``impls``), spelled as each
+    library spells them."""
+    unknown = set(impls) - set(_LIBRARY_SETTINGS)
+    if unknown or not impls:
+        raise ValueError(f"impls must be among {sorted(_LIBRARY_SETTINGS)}, got {impls!r}")
+
+    def settings(impl: str) -> st.SearchStrategy[dict[str, Any]]:
+        threshold, wait = _LIBRARY_SETTINGS[impl]
+        extra = {"success_threshold": st.integers(1, 3)} if impl == "pybreaker" else {}
+        return st.fixed_dictionaries(
+            {
+                "impl": st.just(impl),
+                threshold: st.integers(1, 6),
+                wait: durations(1, max_wait_ms),
+                **extra,
+            }
+        )
+
+    return st.sampled_from(impls).flatmap(settings)
+
+
 def traffic(max_rate_per_s: int = 20) -> st.SearchStrategy[dict[str, Any]]:
     """Return traffic settings with a rate up to ``max_rate_per_s``."""
     return st.fixed_dictionaries(
@@ -125,16 +159,25 @@ def traffic(max_rate_per_s: int = 20) -> st.SearchStrategy[dict[str, Any]]:
 
 
 def scenario_data(
-    max_duration_s: int = 60, max_upstreams: int = 2, max_rate_per_s: int = 20
+    max_duration_s: int = 60,
+    max_upstreams: int = 2,
+    max_rate_per_s: int = 20,
+    breaker_settings: st.SearchStrategy[dict[str, Any] | None] | None = None,
 ) -> st.SearchStrategy[dict[str, Any]]:
-    """Return scenario files' data (plain dicts), valid by construction."""
+    """Return scenario files' data (plain dicts), valid by construction.
+
+    ``breaker_settings`` draws each upstream's breaker (None: no breaker); by default the
+    built-in breaker or none.
+    """
+    if breaker_settings is None:
+        breaker_settings = st.one_of(st.none(), breakers())
 
     def build(duration_ms: int) -> st.SearchStrategy[dict[str, Any]]:
         upstream = st.tuples(
             fault_profiles(),
             st.lists(phases(duration_ms), max_size=2),
             traffic(max_rate_per_s),
-            st.one_of(st.none(), breakers()),
+            breaker_settings,
         ).map(
             lambda parts: {
                 **parts[0],
@@ -166,9 +209,12 @@ def scenario_data(
 
 
 def scenarios(
-    max_duration_s: int = 60, max_upstreams: int = 2, max_rate_per_s: int = 20
+    max_duration_s: int = 60,
+    max_upstreams: int = 2,
+    max_rate_per_s: int = 20,
+    breaker_settings: st.SearchStrategy[dict[str, Any] | None] | None = None,
 ) -> st.SearchStrategy[Scenario]:
     """Return validated scenarios (see :func:`scenario_data` for the bounds)."""
-    return scenario_data(max_duration_s, max_upstreams, max_rate_per_s).map(
+    return scenario_data(max_duration_s, max_upstreams, max_rate_per_s, breaker_settings).map(
         lambda data: scenario_from_data(data, "<generated>")
     )

@@ -3,7 +3,9 @@
 - ``constant``: request k arrives at exactly ``k / rate`` (k = 0, 1, …), floored to whole
   nanoseconds, so 10/s over 60 s is exactly 600 requests, at 0 s, 0.1 s, … 59.9 s;
 - ``poisson``: gaps between arrivals are exponential with mean ``1 / rate``, drawn from the
-  upstream's own seeded arrival stream; the first request arrives after the first gap.
+  upstream's own seeded arrival stream; the first request arrives after the first gap;
+- ``bursts``: on top of either, each burst adds its ``requests`` all at its ``at`` instant,
+  after any steady arrival at that same instant.
 
 Requests arrive in ``[0, duration)``; every request sent before the end is followed to its
 completion, even when that is after the end.
@@ -11,6 +13,7 @@ completion, even when that is after the end.
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from collections.abc import Iterator
@@ -23,9 +26,20 @@ __all__ = ["arrivals"]
 
 def arrivals(traffic: Traffic, duration_ns: int, rng: random.Random) -> Iterator[int]:
     """Yield the arrival times, in nanoseconds, of every request in ``[0, duration_ns)``."""
-    if traffic.arrivals == "constant":
-        return _constant(traffic, duration_ns)
-    return _poisson(traffic, duration_ns, rng)
+    steady = (
+        _constant(traffic, duration_ns)
+        if traffic.arrivals == "constant"
+        else _poisson(traffic, duration_ns, rng)
+    )
+    if not traffic.bursts:
+        return steady
+    return heapq.merge(steady, _bursts(traffic, duration_ns))
+
+
+def _bursts(traffic: Traffic, duration_ns: int) -> Iterator[int]:
+    for burst in sorted(traffic.bursts, key=lambda burst: burst.at):
+        if burst.at < duration_ns:
+            yield from [burst.at] * burst.requests
 
 
 def _constant(traffic: Traffic, duration_ns: int) -> Iterator[int]:

@@ -1,22 +1,28 @@
+"""The built-in breaker, setting by setting, against resilience4j's documented behaviour.
+
+Time is a fake clock the tests move by hand; nothing sleeps. Property-based tests against a
+reference model are in test_breaker_model.py, concurrency in test_breaker_concurrency.py.
+"""
+
 from __future__ import annotations
 
-import asyncio
-import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from harness import (
-    AsyncCircuitBreaker,
-    BreakerState,
-    CircuitBreaker,
-    CircuitOpenError,
-    VirtualEventLoop,
-)
+from harness import AsyncCircuitBreaker, BreakerState, CircuitBreaker, CircuitOpenError
+from harness.breaker import BreakerMetrics, CallOutcome
 
-SECOND = 1_000_000_000
+S = 1_000_000_000
+CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
+FORCED_OPEN, DISABLED = BreakerState.FORCED_OPEN, BreakerState.DISABLED
 
 
 class Clock:
+    """A clock the test moves: ``clock.now`` nanoseconds."""
+
     def __init__(self) -> None:
         self.now = 0
 
@@ -24,8 +30,13 @@ class Clock:
         return self.now
 
 
-def breaker(clock: Clock, **settings: object) -> CircuitBreaker:
-    defaults: dict[str, object] = {
+class Boom(Exception):
+    """A failure of the guarded call."""
+
+
+def breaker(clock: Clock, **settings: Any) -> CircuitBreaker:
+    """Return a small breaker: window 4, minimum 4, 50%, wait 30 s, 2 trial calls."""
+    defaults: dict[str, Any] = {
         "failure_rate_threshold": 0.5,
         "sliding_window_size": 4,
         "minimum_number_of_calls": 4,
@@ -33,28 +44,43 @@ def breaker(clock: Clock, **settings: object) -> CircuitBreaker:
         "permitted_number_of_calls_in_half_open_state": 2,
         "clock": clock,
     }
-    return CircuitBreaker(**{**defaults, **settings})
+    return CircuitBreaker("test", **{**defaults, **settings})
 
 
-def fail(subject: CircuitBreaker) -> None:
-    with pytest.raises(ZeroDivisionError), subject:
-        _ = 1 / 0
+def fail(subject: CircuitBreaker, error: type[BaseException] = Boom) -> None:
+    with pytest.raises(error), subject:
+        raise error
 
 
-def succeed(subject: CircuitBreaker) -> None:
+def succeed(subject: CircuitBreaker, clock: Clock | None = None, takes: int = 0) -> None:
     with subject:
-        pass
+        if clock is not None:
+            clock.now += takes
+
+
+def trip(subject: CircuitBreaker) -> None:
+    for _ in range(4):
+        fail(subject)
+    assert subject.state is OPEN
+
+
+def transitions_of(subject: CircuitBreaker) -> list[tuple[int, BreakerState, BreakerState]]:
+    seen: list[tuple[int, BreakerState, BreakerState]] = []
+    subject.add_listener(lambda at, source, target: seen.append((at, source, target)))
+    return seen
+
+
+# -- the failure rate over a count window ------------------------------------------------------
 
 
 def test_opens_at_the_threshold_only_after_the_minimum_calls() -> None:
-    clock = Clock()
-    subject = breaker(clock)
+    subject = breaker(Clock())
     fail(subject)
     fail(subject)
     succeed(subject)
-    assert subject.state is BreakerState.CLOSED  # 3 calls < minimum of 4
+    assert subject.state is CLOSED  # 3 calls < the minimum of 4
     succeed(subject)  # 2 failures of 4 = 50% ≥ 50%
-    assert subject.state is BreakerState.OPEN
+    assert subject.state is OPEN
 
 
 def test_below_the_threshold_stays_closed() -> None:
@@ -64,7 +90,8 @@ def test_below_the_threshold_stays_closed() -> None:
             fail(subject)
         else:
             succeed(subject)
-    assert subject.state is BreakerState.CLOSED
+    assert subject.state is CLOSED
+    assert subject.metrics() == BreakerMetrics(calls=10, failures=4, slow_calls=0)
 
 
 def test_the_window_slides() -> None:
@@ -72,61 +99,316 @@ def test_the_window_slides() -> None:
     for _ in range(10):
         succeed(subject)
     fail(subject)
+    assert subject.metrics().failure_rate == 0.25
     fail(subject)  # window: s s f f → 50%
-    assert subject.state is BreakerState.OPEN
+    assert subject.state is OPEN
 
 
-def test_open_rejects_until_the_wait_is_over_then_half_opens() -> None:
-    clock = Clock()
-    subject = breaker(clock)
-    transitions: list[tuple[int, BreakerState, BreakerState]] = []
-    subject.add_listener(lambda at, source, target: transitions.append((at, source, target)))
-    for _ in range(4):
-        fail(subject)
-    clock.now = 30 * SECOND - 1
-    with pytest.raises(CircuitOpenError, match="is OPEN"):
+def test_a_threshold_is_exact_not_a_float_approximation() -> None:
+    # 0.3 * 10 == 3.0000000000000004 in floating point; 3 failures of 10 must still trip 30%.
+    subject = breaker(
+        Clock(), failure_rate_threshold=0.3, sliding_window_size=10, minimum_number_of_calls=10
+    )
+    for _ in range(7):
         succeed(subject)
-    clock.now = 30 * SECOND
-    succeed(subject)
-    assert subject.state is BreakerState.HALF_OPEN
-    succeed(subject)
-    assert subject.state is BreakerState.CLOSED
-    assert transitions == [
-        (0, BreakerState.CLOSED, BreakerState.OPEN),
-        (30 * SECOND, BreakerState.OPEN, BreakerState.HALF_OPEN),
-        (30 * SECOND, BreakerState.HALF_OPEN, BreakerState.CLOSED),
-    ]
+    for _ in range(3):
+        fail(subject)
+    assert subject.state is OPEN
 
 
-def test_half_open_permits_only_its_trial_calls_and_reopens_on_failures() -> None:
+def test_the_minimum_is_capped_at_a_count_windows_size() -> None:
+    subject = breaker(Clock(), sliding_window_size=2, minimum_number_of_calls=100)
+    fail(subject)
+    fail(subject)
+    assert subject.state is OPEN  # as resilience4j: min(minimum, size)
+
+
+# -- slow calls --------------------------------------------------------------------------------
+
+
+def test_slow_calls_open_the_breaker_at_the_slow_call_rate() -> None:
+    clock = Clock()
+    subject = breaker(clock, slow_call_duration_threshold=1.0, slow_call_rate_threshold=0.75)
+    succeed(subject, clock, takes=2 * S)
+    succeed(subject, clock, takes=2 * S)
+    succeed(subject, clock, takes=1 * S)  # exactly the threshold: not slow (resilience4j: >)
+    succeed(subject, clock, takes=1 * S + 1)
+    assert subject.metrics() == BreakerMetrics(calls=4, failures=0, slow_calls=3)
+    assert subject.state is OPEN  # 3 of 4 slow = 75% ≥ 75%, with no failure at all
+
+
+def test_a_slow_failure_counts_towards_both_rates() -> None:
+    clock = Clock()
+    outcomes = []
+    subject = breaker(clock, slow_call_duration_threshold=1.0, sliding_window_size=10)
+    subject.add_call_listener(lambda at, outcome, duration: outcomes.append(outcome))
+
+    def slow_failure() -> None:
+        clock.now += 3 * S
+        raise Boom
+
+    with pytest.raises(Boom):
+        subject.call(slow_failure)
+    assert outcomes == [CallOutcome.SLOW_ERROR]
+    assert subject.metrics() == BreakerMetrics(calls=1, failures=1, slow_calls=1)
+
+
+def test_half_open_reopens_on_slow_trial_calls() -> None:
+    clock = Clock()
+    subject = breaker(clock, slow_call_duration_threshold=1.0, slow_call_rate_threshold=0.5)
+    trip(subject)
+    clock.now = 30 * S
+    succeed(subject, clock, takes=2 * S)
+    succeed(subject)
+    assert subject.state is OPEN  # 1 of 2 trial calls slow = 50%
+
+
+# -- OPEN and its wait -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("offset", "permitted"), [(-1, False), (0, True), (1, True)])
+def test_the_wait_ends_exactly_at_the_wait_duration(offset: int, permitted: bool) -> None:
     clock = Clock()
     subject = breaker(clock)
-    for _ in range(4):
-        fail(subject)
-    clock.now = 31 * SECOND
-    assert subject.try_acquire()
-    assert subject.try_acquire()
-    assert not subject.try_acquire()  # only 2 trial calls
-    subject.on_error()
-    subject.on_success()  # 1 of 2 failed = 50% ≥ 50%
-    assert subject.state is BreakerState.OPEN
-    clock.now = 61 * SECOND - 1
-    assert not subject.try_acquire()  # the wait restarted when it re-opened
-    clock.now = 61 * SECOND
-    assert subject.try_acquire()
+    clock.now = 7 * S
+    trip(subject)
+    clock.now = 37 * S + offset  # opened at 7 s, waits 30 s
+    assert subject.time_until_half_open_ns() == max(0, -offset)
+    assert subject.try_acquire() is permitted
+    assert subject.state is (HALF_OPEN if permitted else OPEN)
+
+
+def test_open_rejects_until_the_wait_is_over_then_half_opens_and_closes() -> None:
+    clock = Clock()
+    subject = breaker(clock)
+    seen = transitions_of(subject)
+    trip(subject)
+    clock.now = 30 * S - 1
+    with pytest.raises(CircuitOpenError, match="'test' is OPEN") as rejected:
+        succeed(subject)
+    assert (rejected.value.name, rejected.value.state) == ("test", OPEN)
+    assert rejected.value.retry_after_ns == 1
+    clock.now = 30 * S
+    succeed(subject)
+    assert subject.state is HALF_OPEN
+    succeed(subject)
+    assert seen == [(0, CLOSED, OPEN), (30 * S, OPEN, HALF_OPEN), (30 * S, HALF_OPEN, CLOSED)]
 
 
 def test_a_late_failure_while_open_does_not_restart_the_wait() -> None:
     clock = Clock()
     subject = breaker(clock)
-    assert subject.try_acquire()  # admitted while CLOSED, answers late
-    for _ in range(4):
-        fail(subject)
-    clock.now = 20 * SECOND
-    subject.on_error()  # the late answer
-    clock.now = 30 * SECOND
+    assert subject.try_acquire()  # admitted while CLOSED; answers late
+    trip(subject)
+    clock.now = 20 * S
+    subject.on_error(20 * S)  # the late answer
+    clock.now = 30 * S
     assert subject.try_acquire()
-    assert subject.state is BreakerState.HALF_OPEN
+    assert subject.state is HALF_OPEN
+
+
+def test_a_call_counts_only_in_the_state_that_admitted_it() -> None:
+    clock = Clock()
+    subject = breaker(clock, permitted_number_of_calls_in_half_open_state=1)
+    assert subject.try_acquire()  # admitted while CLOSED
+    trip(subject)
+    clock.now = 30 * S
+    assert subject.try_acquire()  # the trial call
+    subject.on_success(30 * S)  # the CLOSED call answers now: it decides no trial
+    assert subject.state is HALF_OPEN
+    subject.on_error(0)  # the trial call fails
+    assert subject.state is OPEN
+
+
+def test_exponential_backoff_grows_the_wait_up_to_its_cap() -> None:
+    clock = Clock()
+    subject = breaker(
+        clock,
+        wait_duration_in_open_state=10.0,
+        enable_exponential_backoff=True,
+        exponential_backoff_multiplier=2.0,
+        exponential_max_wait_duration_in_open_state=timedelta(seconds=25),
+        permitted_number_of_calls_in_half_open_state=1,
+    )
+    trip(subject)
+    waits = []
+    for _ in range(4):  # each trial call fails: OPEN again, waiting longer
+        waits.append(subject.time_until_half_open_ns())
+        clock.now += waits[-1] or 0
+        fail(subject)
+    assert waits == [10 * S, 20 * S, 25 * S, 25 * S]
+    clock.now += 25 * S
+    succeed(subject)  # the trial succeeds: CLOSED, and the backoff starts over
+    trip(subject)
+    assert subject.time_until_half_open_ns() == 10 * S
+
+
+# -- HALF_OPEN ---------------------------------------------------------------------------------
+
+
+def test_half_open_permits_only_its_trial_calls_and_reopens_on_failures() -> None:
+    clock = Clock()
+    subject = breaker(clock)
+    trip(subject)
+    clock.now = 31 * S
+    assert subject.try_acquire()
+    assert subject.try_acquire()
+    assert not subject.try_acquire()  # only 2 trial calls
+    with pytest.raises(CircuitOpenError) as rejected:
+        succeed(subject)
+    assert (rejected.value.state, rejected.value.retry_after_ns) == (HALF_OPEN, None)
+    subject.on_error(0)
+    assert subject.state is HALF_OPEN  # decides only once every trial call has answered
+    subject.on_success(0)  # 1 of 2 failed = 50% ≥ 50%
+    assert subject.state is OPEN
+    clock.now = 61 * S - 1
+    assert not subject.try_acquire()  # the wait restarted when it re-opened
+    clock.now = 61 * S
+    assert subject.try_acquire()
+
+
+def test_max_wait_in_half_open_reopens_at_its_deadline() -> None:
+    clock = Clock()
+    subject = breaker(clock, max_wait_duration_in_half_open_state=5.0)
+    seen = transitions_of(subject)
+    trip(subject)
+    clock.now = 30 * S
+    assert subject.try_acquire()  # a trial call that never answers
+    clock.now = 40 * S
+    assert subject.state is OPEN  # moved at 35 s, when the max wait ran out
+    assert seen[-1] == (35 * S, HALF_OPEN, OPEN)
+    assert subject.time_until_half_open_ns() == 25 * S  # a new wait from 35 s
+    subject.on_success(10 * S)  # the trial call answers at last: counts nowhere
+    assert subject.state is OPEN
+
+
+def test_an_ignored_trial_call_gives_its_permit_back() -> None:
+    clock = Clock()
+    subject = breaker(clock, ignore_exceptions=[KeyError])
+    trip(subject)
+    clock.now = 30 * S
+    fail(subject, KeyError)
+    succeed(subject)
+    assert subject.state is HALF_OPEN  # one trial call of two so far
+    succeed(subject)
+    assert subject.state is CLOSED
+
+
+# -- what counts as a failure ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("settings", "error", "expected"),
+    [
+        ({}, Boom, CallOutcome.ERROR),
+        ({"ignore_exceptions": [LookupError]}, KeyError, CallOutcome.IGNORED),
+        ({"record_exceptions": [Boom]}, KeyError, CallOutcome.SUCCESS),
+        ({"record_exceptions": [LookupError]}, KeyError, CallOutcome.ERROR),
+        ({"record_failure_predicate": lambda e: "down" in str(e)}, Boom, CallOutcome.SUCCESS),
+        (
+            {"record_exceptions": [Boom], "ignore_exception_predicate": lambda e: True},
+            Boom,
+            CallOutcome.IGNORED,  # ignoring wins over recording, as in resilience4j
+        ),
+        ({}, KeyboardInterrupt, CallOutcome.IGNORED),  # not an Exception: says nothing
+    ],
+)
+def test_which_exceptions_count_as_failures(
+    settings: dict[str, Any], error: type[BaseException], expected: CallOutcome
+) -> None:
+    subject = breaker(Clock(), **settings)
+    outcomes: list[CallOutcome] = []
+    subject.add_call_listener(lambda at, outcome, duration: outcomes.append(outcome))
+    fail(subject, error)
+    assert outcomes == [expected]
+    assert subject.metrics().calls == (0 if expected is CallOutcome.IGNORED else 1)
+    assert subject.metrics().failures == (expected is CallOutcome.ERROR)
+
+
+def test_on_error_with_an_exception_follows_the_same_settings() -> None:
+    subject = breaker(Clock(), ignore_exceptions=[KeyError])
+    assert subject.try_acquire()
+    subject.on_error(0, KeyError("gone"))
+    assert subject.metrics().calls == 0
+
+
+# -- forced states -----------------------------------------------------------------------------
+
+
+def test_forced_open_rejects_everything_until_closed_again() -> None:
+    clock = Clock()
+    subject = breaker(clock)
+    seen = transitions_of(subject)
+    subject.transition_to_forced_open_state()
+    clock.now = 3600 * S
+    with pytest.raises(CircuitOpenError) as rejected:
+        succeed(subject)
+    assert (rejected.value.state, rejected.value.retry_after_ns) == (FORCED_OPEN, None)
+    assert subject.time_until_half_open_ns() is None
+    subject.transition_to_closed_state()
+    succeed(subject)
+    assert seen == [(0, CLOSED, FORCED_OPEN), (3600 * S, FORCED_OPEN, CLOSED)]
+
+
+def test_disabled_permits_everything_and_records_nothing() -> None:
+    subject = breaker(Clock())
+    subject.transition_to_disabled_state()
+    for _ in range(10):
+        fail(subject)
+    assert subject.state is DISABLED
+    subject.transition_to_closed_state()
+    assert subject.metrics() == BreakerMetrics(0, 0, 0)
+
+
+def test_forced_open_and_half_open_transitions() -> None:
+    clock = Clock()
+    subject = breaker(clock)
+    subject.transition_to_open_state()
+    assert subject.time_until_half_open_ns() == 30 * S
+    subject.transition_to_half_open_state()
+    assert subject.try_acquire()
+    assert subject.try_acquire()
+    assert not subject.try_acquire()
+
+
+# -- listeners ---------------------------------------------------------------------------------
+
+
+def test_every_call_is_told_to_the_call_listeners_once() -> None:
+    clock = Clock()
+    subject = breaker(clock, ignore_exceptions=[KeyError], slow_call_duration_threshold=1.0)
+    calls: list[tuple[int, CallOutcome, int]] = []
+    subject.add_call_listener(lambda *call: calls.append(call))
+    succeed(subject, clock, takes=S // 2)
+    succeed(subject, clock, takes=2 * S)
+    fail(subject, KeyError)
+    fail(subject)
+    fail(subject)  # 2 of 4 counted calls failed: OPEN
+    with pytest.raises(CircuitOpenError):
+        succeed(subject)
+    at = clock.now
+    assert calls == [
+        (S // 2, CallOutcome.SUCCESS, S // 2),
+        (at, CallOutcome.SLOW_SUCCESS, 2 * S),
+        (at, CallOutcome.IGNORED, 0),
+        (at, CallOutcome.ERROR, 0),
+        (at, CallOutcome.ERROR, 0),
+        (at, CallOutcome.NOT_PERMITTED, 0),
+    ]
+
+
+def test_a_listener_may_call_back_into_the_breaker() -> None:
+    clock = Clock()
+    subject = breaker(clock)
+    seen: list[tuple[BreakerState, int | None]] = []
+    subject.add_listener(
+        lambda at, source, target: seen.append((subject.state, subject.time_until_half_open_ns()))
+    )
+    trip(subject)
+    assert seen == [(OPEN, 30 * S)]
+
+
+# -- the ways to wrap a call -------------------------------------------------------------------
 
 
 def test_decorator_and_call() -> None:
@@ -137,6 +419,7 @@ def test_decorator_and_call() -> None:
         return 2 * x
 
     assert double(4) == 8
+    assert double.__name__ == "double"
     assert subject.call(double, 5) == 10
     with pytest.raises(ZeroDivisionError):
         subject.call(lambda: 1 / 0)
@@ -144,67 +427,136 @@ def test_decorator_and_call() -> None:
         double(1)
 
 
-def test_invalid_settings_are_rejected() -> None:
-    with pytest.raises(ValueError, match="failure_rate_threshold"):
-        CircuitBreaker(failure_rate_threshold=0)
-    with pytest.raises(ValueError, match="sliding_window_size"):
-        CircuitBreaker(sliding_window_size=0)
-    with pytest.raises(ValueError, match="negative"):
-        CircuitBreaker(wait_duration_in_open_state=-1.0)
-
-
-def test_sync_breaker_accounts_for_every_call_across_threads() -> None:
-    subject = CircuitBreaker(sliding_window_size=1000, minimum_number_of_calls=1000)
-    calls = 4 * 2_000
-    counted: list[int] = []
-
-    def worker() -> None:
-        for _ in range(2_000):
-            with subject:
-                pass
-        counted.append(1)
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(counted) == 4
-    assert subject._window.calls == min(calls, 1000)
-    assert subject.state is BreakerState.CLOSED
-
-
-def test_async_half_open_never_over_grants_trial_calls() -> None:
+def test_the_async_forms() -> None:
     clock = Clock()
     subject = AsyncCircuitBreaker(
-        failure_rate_threshold=0.5,
-        sliding_window_size=2,
-        minimum_number_of_calls=2,
-        wait_duration_in_open_state=30.0,
-        permitted_number_of_calls_in_half_open_state=3,
-        clock=clock,
+        "async", sliding_window_size=4, minimum_number_of_calls=4, clock=clock
     )
-    admitted: list[int] = []
 
-    async def scenario() -> list[object]:
-        for _ in range(2):
-            with pytest.raises(ConnectionError):
-                async with subject:
-                    raise ConnectionError
-        clock.now = 30 * SECOND
+    @subject
+    async def double(x: int) -> int:
+        return 2 * x
 
-        async def trial(index: int) -> None:
+    async def failing() -> int:
+        raise Boom
+
+    async def scenario() -> None:
+        assert await double(2) == 4
+        assert await subject.call(double, 3) == 6  # two calls: call() and the decorator
+        async with subject:
+            pass
+        with pytest.raises(Boom):
+            await subject.call(failing)
+        with pytest.raises(Boom):
             async with subject:
-                admitted.append(index)
-                await asyncio.sleep(0.1)
+                raise Boom
+        assert subject.state is OPEN
+        with pytest.raises(CircuitOpenError):
+            await double(1)
 
-        return await asyncio.gather(*(trial(i) for i in range(20)), return_exceptions=True)
+    run_coroutine(scenario())
 
-    loop = VirtualEventLoop()  # the trial calls' sleep costs no real time
-    try:
-        outcomes = loop.run_until_complete(scenario())
-    finally:
-        loop.close()
-    assert len(admitted) == 3
-    assert sum(isinstance(o, CircuitOpenError) for o in outcomes) == 17
-    assert subject.state is BreakerState.CLOSED
+
+def run_coroutine(coroutine: Any) -> None:
+    """Run a coroutine that never waits for anything: no event loop needed."""
+    with pytest.raises(StopIteration):
+        coroutine.send(None)
+
+
+def test_nested_blocks_of_one_breaker_are_each_measured_from_their_own_start() -> None:
+    clock = Clock()
+    subject = breaker(clock, slow_call_duration_threshold=1.0, sliding_window_size=10)
+    with subject:
+        clock.now += 2 * S
+        with subject:
+            pass  # took no time
+    assert subject.metrics() == BreakerMetrics(calls=2, failures=0, slow_calls=1)
+
+
+def test_a_time_window_holds_the_calls_of_the_last_seconds() -> None:
+    clock = Clock()
+    subject = breaker(
+        clock, sliding_window_type="time", sliding_window_size=10, minimum_number_of_calls=4
+    )
+    fail(subject)
+    fail(subject)  # both in second 0
+    clock.now = 10 * S - 1  # second 9: seconds 0-9 are in the window
+    succeed(subject)
+    assert subject.metrics() == BreakerMetrics(calls=3, failures=2, slow_calls=0)
+    clock.now = 10 * S  # second 10: second 0 has slid out
+    succeed(subject)
+    assert subject.metrics() == BreakerMetrics(calls=2, failures=0, slow_calls=0)
+    fail(subject)
+    assert subject.state is CLOSED
+    fail(subject)
+    assert subject.state is OPEN  # 2 failures of the 4 calls in seconds 1-10
+
+
+def test_a_time_windows_minimum_is_not_capped() -> None:
+    subject = breaker(
+        Clock(), sliding_window_type="time", sliding_window_size=2, minimum_number_of_calls=6
+    )
+    for _ in range(5):
+        fail(subject)
+    assert subject.state is CLOSED
+    fail(subject)
+    assert subject.state is OPEN
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"failure_rate_threshold": 0}, "failure_rate_threshold must be a fraction in"),
+        ({"slow_call_rate_threshold": 1.5}, "slow_call_rate_threshold must be a fraction in"),
+        ({"sliding_window_size": 0}, "sliding_window_size must be a whole number"),
+        ({"minimum_number_of_calls": 2.5}, "minimum_number_of_calls must be a whole number"),
+        ({"sliding_window_type": "sliding"}, "sliding_window_type must be 'count' or 'time'"),
+        ({"wait_duration_in_open_state": 0}, "wait_duration_in_open_state must be above zero"),
+        ({"slow_call_duration_threshold": -1.0}, "must be zero or more"),
+        ({"exponential_backoff_multiplier": 0.5}, "must be at least 1"),
+        (
+            {
+                "enable_exponential_backoff": True,
+                "exponential_max_wait_duration_in_open_state": 1.0,
+            },
+            "must be at least wait_duration_in_open_state",
+        ),
+        ({"record_exceptions": ["Boom"]}, "expected exception types"),
+    ],
+)
+def test_invalid_settings_are_rejected(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        CircuitBreaker(**settings)
+
+
+def test_defaults_are_resilience4js() -> None:
+    clock = Clock()
+    subject = CircuitBreaker(clock=clock)
+    for _ in range(99):
+        fail(subject)
+    assert subject.state is CLOSED  # minimum 100
+    fail(subject)
+    assert subject.time_until_half_open_ns() == 60 * S
+    clock.now = 60 * S
+    for _ in range(10):  # 10 trial calls
+        assert subject.try_acquire()
+    assert not subject.try_acquire()
+    assert repr(subject) == "<CircuitBreaker 'breaker' HALF_OPEN>"
+
+
+def test_metrics_rates() -> None:
+    assert BreakerMetrics(4, 1, 2).failure_rate == 0.25
+    assert BreakerMetrics(4, 1, 2).slow_call_rate == 0.5
+    assert BreakerMetrics(0, 0, 0).failure_rate is None
+
+
+def count(predicate: Callable[[CallOutcome], bool]) -> int:
+    return sum(1 for outcome in CallOutcome if predicate(outcome))
+
+
+def test_call_outcome_flags() -> None:
+    assert count(lambda outcome: outcome.failed) == 2
+    assert count(lambda outcome: outcome.slow) == 2

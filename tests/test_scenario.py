@@ -80,7 +80,8 @@ upstreams:
         (
             "duration: 1m\nupstreams:\n  t1:\n    latncy: 5ms\n",
             "bad.yaml:4:5: upstreams.t1.latncy: unknown key 'latncy'; did you mean 'latency'? "
-            "(allowed here: breaker, errors, failure_rate, latency, slo, timeline, traffic, url)",
+            "(allowed here: breaker, errors, expect, failure_rate, latency, slo, timeline, "
+            "traffic, url)",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    timeline:\n      - {from: 30s, to: 2m}\n",

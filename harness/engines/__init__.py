@@ -27,7 +27,11 @@ ENGINES: dict[str, Engine] = {"http": run_http, "direct": run_direct}
 
 
 def run_engine(
-    name: str, scenario: Scenario, seed: int, on_transition: TransitionHook | None
+    name: str,
+    scenario: Scenario,
+    seed: int,
+    clock: VirtualClock,
+    on_transition: TransitionHook | None,
 ) -> EngineOutput:
-    """Run ``scenario``'s traffic on the engine called ``name``."""
-    return ENGINES[name](scenario, seed, VirtualClock(), on_transition)
+    """Run ``scenario``'s traffic on the engine called ``name``, on ``clock``."""
+    return ENGINES[name](scenario, seed, clock, on_transition)
