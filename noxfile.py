@@ -24,23 +24,25 @@ def install(session: nox.Session, *extras: str) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite (unit, property-based and plugin tests)."""
-    install(session, "test")
+    """Run the test suite (unit, property-based, plugin and browser tests)."""
+    install(session, "test", "report")
     session.run("pytest", "-n", "auto", *session.posargs)
 
 
 @nox.session
 def slo(session: nox.Session) -> None:
-    """Run every scenario under scenarios/; write JUnit XML and JSON results into reports/."""
-    install(session, "breakers")  # the shipped scenarios drive every library
-    REPORTS.mkdir(exist_ok=True)
+    """Run every scenario under scenarios/; write every report into reports/.
+
+    junit.xml, slo-report.html, slo-results.json, slo-metrics.txt, and per scenario its
+    timeseries.csv, p95-results.json and status.json (see harness/report/bundle.py).
+    """
+    install(session, "report", "breakers")  # the shipped scenarios drive every library
     session.run(
         "pytest",
         "scenarios/",
         "-p",
         "no:cacheprovider",
-        f"--junitxml={REPORTS / 'junit.xml'}",
-        f"--slo-json={REPORTS / 'slo-results.json'}",
+        f"--slo-reports={REPORTS}",
         *session.posargs,
     )
 
@@ -55,7 +57,7 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """Check style (ruff) and types (mypy, strict on the package)."""
-    install(session, "lint", "test")
+    install(session, "lint", "test", "report")  # mypy reads the report modules
     session.run("ruff", "check", "harness", "tests", "benchmarks", "noxfile.py")
     session.run("ruff", "format", "--check", "harness", "tests", "benchmarks", "noxfile.py")
     session.run("mypy")

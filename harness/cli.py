@@ -15,6 +15,7 @@ from pathlib import Path
 
 from harness.errors import HarnessError, Problem, ScenarioError
 from harness.report import result_table, summary_table, write_results, write_samples
+from harness.report.progress import Progress
 from harness.result import Result, ScenarioSource
 from harness.runner import run
 from harness.scenario import Scenario, file_sha256, json_schema, load_scenario
@@ -57,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     run_command.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
     run_command.add_argument(
         "--samples", type=Path, metavar="PATH", help="write every request as a CSV row"
+    )
+    run_command.add_argument(
+        "--reports",
+        type=Path,
+        metavar="DIR",
+        help="write every report into DIR (JUnit, HTML, JSON, OpenMetrics, per-scenario CSV)",
     )
     run_command.add_argument(
         "--no-run-info",
@@ -115,9 +122,19 @@ def _load_all(paths: Sequence[str]) -> list[tuple[Path, Scenario]]:
 def _run(arguments: argparse.Namespace) -> int:
     loaded = _load_all(arguments.paths)  # every file is checked before anything runs
     results: list[Result] = []
+    progress = Progress(sum(scenario.duration for _, scenario in loaded), len(loaded))
     for file, scenario in loaded:
         source = ScenarioSource(str(file), file_sha256(file))
-        result = run(scenario, seed=arguments.seed, engine=arguments.engine, source=source)
+        progress.start(scenario.name)
+        result = run(
+            scenario,
+            seed=arguments.seed,
+            engine=arguments.engine,
+            source=source,
+            on_progress=progress.reached if progress.enabled else None,
+        )
+        progress.finish(scenario.duration)
+        progress.close()
         results.append(result)
         print(result_table(result), end="\n\n", flush=True)
     if len(results) > 1:
@@ -126,9 +143,21 @@ def _run(arguments: argparse.Namespace) -> int:
         write_results(arguments.json, results, run_info=not arguments.no_run_info)
     if arguments.samples:
         write_samples(arguments.samples, results)
+    if arguments.reports:
+        _write_reports(arguments.reports, results, run_info=not arguments.no_run_info)
     failed = sum(not result.passed for result in results)
     print(f"{len(results) - failed} passed, {failed} failed")
     return EXIT_FAILED if failed else EXIT_PASSED
+
+
+def _write_reports(folder: Path, results: list[Result], *, run_info: bool) -> None:
+    from harness.report.bundle import write_reports
+    from harness.report.digest import digest
+    from harness.report.text import written_lines
+
+    pairs = [(result.to_dict(run_info=run_info), digest(result)) for result in results]
+    for line in written_lines(write_reports(folder, pairs)):
+        print(line)
 
 
 def _validate(arguments: argparse.Namespace) -> int:

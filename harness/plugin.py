@@ -6,7 +6,10 @@
   listing every objective with observed value, threshold and sample count, without traceback.
 - ``--slo-seed N`` runs every scenario with seed N; ``--slo-json PATH`` writes every result to
   one JSON file at the end of the session (also under pytest-xdist: workers send their results
-  to the controller with their reports).
+  to the controller with their reports); ``--slo-reports DIR`` writes every report there
+  (JUnit, HTML, JSON, OpenMetrics, the monitor's CSV and JSON files: see harness.report.bundle).
+- Hook ``pytest_slo_breaker_transition`` (see harness.hookspecs): told of every breaker
+  transition as it happens in a scenario's run.
 - Fixtures: ``slo_run`` (run a scenario, get its Result) and ``mock_upstreams`` (a scenario's
   mocked upstreams for your own httpx client); ``harness.running_clock()`` inside a test.
 - Marker ``virtual_time``: a pytest-asyncio test marked with it runs on a
@@ -27,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from harness.events import BreakerState
+    from harness.report.bundle import Written
     from harness.result import Result
     from harness.scenario import Scenario
     from harness.upstreams import MockedUpstreams
@@ -34,6 +39,13 @@ if TYPE_CHECKING:
 __all__ = ["ScenarioFile", "ScenarioItem"]
 
 _REPORT_ATTRIBUTE = "harness_result"  # not "result": pytest drops that one when serialising
+_DIGEST_ATTRIBUTE = "harness_report_digest"  # what reports need beyond the result's JSON
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from harness import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,7 +69,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="run every scenario on this engine instead of its own (ini: slo_engine)",
     )
+    group.addoption(
+        "--slo-reports",
+        default=None,
+        metavar="DIR",
+        help="write JUnit, HTML, JSON, OpenMetrics and CSV reports into DIR (ini: slo_reports)",
+    )
     parser.addini("slo_seed", "default for --slo-seed", default="")
+    parser.addini("slo_reports", "default for --slo-reports", default="")
     parser.addini("slo_engine", "default for --slo-engine", default="")
     parser.addini("slo_json", "default for --slo-json", default="")
     parser.addini(
@@ -75,9 +94,24 @@ def pytest_configure(config: pytest.Config) -> None:
         "virtual-time event loop; wall_clock=True also makes time.* and datetime.now follow it",
     )
     if not hasattr(config, "workerinput"):  # under xdist, only the controller gathers
+        _reports_dir(config)  # a usage error shows before anything runs
         config.pluginmanager.register(_Results(config), "slo-harness-results")
     if config.pluginmanager.hasplugin("asyncio"):
         config.pluginmanager.register(_VirtualTimeLoops(), "slo-harness-virtual-time")
+
+
+def _reports_dir(config: pytest.Config) -> Path | None:
+    value = config.getoption("slo_reports") or str(config.getini("slo_reports"))
+    if not value:
+        return None
+    folder = Path(value)
+    xmlpath = getattr(config.option, "xmlpath", None)
+    if xmlpath and Path(xmlpath).resolve() == (folder / "junit.xml").resolve():
+        raise pytest.UsageError(
+            f"--junitxml={xmlpath} and --slo-reports={value} would both write {xmlpath}; "
+            "--slo-reports writes a JUnit file with a testcase per objective, so drop --junitxml"
+        )
+    return folder
 
 
 def _json_path(config: pytest.Config) -> str | None:
@@ -142,6 +176,7 @@ class ScenarioItem(pytest.Item):
         super().__init__(**kwargs)
         self.scenario = scenario
         self.result: Result | None = None
+        self.report_digest: dict[str, Any] | None = None
 
     def runtest(self) -> None:
         from harness.errors import SLOViolation
@@ -151,11 +186,26 @@ class ScenarioItem(pytest.Item):
 
         source = ScenarioSource(self._relative_path(), file_sha256(self.path))
         self.result = run(
-            self.scenario, seed=_seed(self.config), engine=_engine(self.config), source=source
+            self.scenario,
+            seed=_seed(self.config),
+            engine=_engine(self.config),
+            source=source,
+            on_transition=self._transition,
         )
+        if _reports_dir(self.config) is not None:  # also set on xdist workers
+            from harness.report.digest import digest
+
+            self.report_digest = digest(self.result)
         self.user_properties.extend(_junit_properties(self.result))
         if not self.result.passed:
             raise SLOViolation(self.result)
+
+    def _transition(
+        self, upstream: str, at_ns: int, source: BreakerState, target: BreakerState
+    ) -> None:
+        self.ihook.pytest_slo_breaker_transition(
+            item=self, upstream=upstream, at_ns=at_ns, source=source, target=target
+        )
 
     def _relative_path(self) -> str:
         try:
@@ -201,6 +251,7 @@ def pytest_runtest_makereport(
     report = yield
     if isinstance(item, ScenarioItem) and call.when == "call" and item.result is not None:
         setattr(report, _REPORT_ATTRIBUTE, item.result.to_dict())
+        setattr(report, _DIGEST_ATTRIBUTE, item.report_digest)
     return report
 
 
@@ -210,11 +261,14 @@ class _Results:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.entries: list[dict[str, Any]] = []
+        self.digests: list[dict[str, Any]] = []
+        self.written: Written | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         entry = getattr(report, _REPORT_ATTRIBUTE, None)
         if entry is not None:
             self.entries.append(entry)
+            self.digests.append(getattr(report, _DIGEST_ATTRIBUTE, None) or {})
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         path = _json_path(self.config)
@@ -222,6 +276,11 @@ class _Results:
             from harness.report import write_results
 
             write_results(Path(path), self.entries)
+        folder = _reports_dir(self.config)
+        if folder is not None and self.entries:
+            from harness.report.bundle import write_reports
+
+            self.written = write_reports(folder, zip(self.entries, self.digests, strict=True))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.entries:
@@ -234,6 +293,11 @@ class _Results:
         path = _json_path(self.config)
         if path:
             terminalreporter.write_line(f"results written to {path}")
+        if self.written is not None:
+            from harness.report.text import written_lines
+
+            for line in written_lines(self.written):
+                terminalreporter.write_line(line)
 
 
 class _VirtualTimeLoops:

@@ -140,7 +140,10 @@ class Result:
             "end_ms": self.end_ns / 1e6,
             "replay": self.replay_command(),
             "passed": self.passed,
-            "upstreams": {name: up.to_dict() for name, up in self.upstreams.items()},
+            "upstreams": {
+                name: {**up.to_dict(), "phases": _phases(scenario, name)}
+                for name, up in self.upstreams.items()
+            },
         }
         if run_info and self.run_info is not None:
             data["run_info"] = self.run_info.to_dict()
@@ -151,25 +154,31 @@ class Result:
         return json.dumps(self.to_dict(run_info=run_info), indent=2, sort_keys=True) + "\n"
 
     def failure_text(self) -> str:
-        """Return every objective with its observed value, marking those that failed."""
-        lines = [f"scenario {self.scenario.name!r} (seed {self.seed}) broke its objectives:"]
-        width = max((len(v.objective.text) for _, v in self.verdicts), default=0)
-        for name, verdict in self.verdicts:
-            mark = "PASS" if verdict.passed else "FAIL"
-            note = f"  ({verdict.note})" if verdict.note else ""
-            lines.append(
-                f"  {mark}  {name}: {verdict.objective.text:<{width}}  "
-                f"observed {verdict.observed_text} over n={verdict.samples}{note}"
-            )
-        for name, upstream in self.upstreams.items():
-            for check in upstream.expectations:
-                mark = "PASS" if check.passed else "FAIL"
-                note = f"  ({check.note})" if check.note else ""
-                lines.append(
-                    f"  {mark}  {name}: expect {check.text}  observed {check.observed_text}{note}"
-                )
-        lines.append(f"replay: {self.replay_command()}")
-        return "\n".join(lines)
+        """Return every check (objective, expectation) with what was observed, marking failures.
+
+        The one format of a failure, shared with results read back from JSON (e.g. from
+        pytest-xdist workers): :func:`harness.report.checks.failure_text`.
+        """
+        from harness.report.checks import failure_text
+
+        return failure_text(self.to_dict(run_info=False))
+
+
+def _phases(scenario: Scenario, upstream: str) -> list[dict[str, object]]:
+    """Return an upstream's fault phases: name, window in ms, and which settings they change."""
+    return [
+        {
+            "name": phase.label,
+            "from_ms": phase.start / 1e6,
+            "to_ms": phase.end / 1e6,
+            "overrides": sorted(
+                key
+                for key in ("latency", "failure_rate", "errors")
+                if getattr(phase, key) is not None
+            ),
+        }
+        for phase in scenario.upstreams[upstream].timeline
+    ]
 
 
 def _version() -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.result import Result
 from harness.units import format_duration
 
-__all__ = ["format_table", "result_table", "summary_table"]
+if TYPE_CHECKING:
+    from harness.report.bundle import Written
+
+__all__ = ["format_table", "result_table", "summary_table", "written_lines"]
 
 
 def format_table(header: Sequence[str], rows: Iterable[Sequence[str]], indent: str = "") -> str:
@@ -88,3 +91,16 @@ def summary_table(results: Iterable[Result | Mapping[str, Any]]) -> str:
 
 def _percent(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.2f}%"
+
+
+def written_lines(written: Written) -> list[str]:
+    """Return what a session's reports folder now holds, and how to get what is missing."""
+    folder = written.folder
+    top = sorted(path.name for path in written.files if path.parent == folder)
+    scenarios = sorted({path.parent.name for path in written.files if path.parent != folder})
+    lines = [f"reports written to {folder}/: {', '.join(top)}"]
+    if scenarios:
+        lines.append(f"  and per scenario ({', '.join(scenarios)}): timeseries.csv, "
+                     "p95-results.json, status.json")  # fmt: skip
+    lines += [f"{name} not written: {why}" for name, why in sorted(written.skipped.items())]
+    return lines

@@ -1,0 +1,174 @@
+"""``slo-report.html``: one self-contained page a person reads to see what happened.
+
+Summary of every scenario (verdict first), then per scenario its checks with observed values,
+and per upstream latency over time with the SLO thresholds, the breaker's state as a coloured
+band on the same axis, the fault phases shaded, a latency histogram and the counts by
+outcome; the seed and the command that replays the run.
+
+Offline by construction: charts are inline SVG, styles inline, no script, and a
+Content-Security-Policy that forbids fetching anything. Jinja2 autoescapes every value, so a
+string from a scenario file is always text; only the SVG matplotlib wrote (which escapes its
+own labels) is inserted as markup. Needs the ``report`` extra (jinja2, matplotlib).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from harness.report.charts import STATE_COLOURS, histogram_svg, timeline_svg
+from harness.report.checks import checks
+from harness.report.files import atomic_write
+from harness.units import format_duration, format_rate
+
+__all__ = ["html_document", "write_html"]
+
+_ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.PackageLoader("harness.report", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+Pair = tuple[Mapping[str, Any], Mapping[str, Any]]
+
+
+def _ms(value: float | None) -> str:
+    """Return a latency in ms as ``11.11ms`` or ``1.512s``."""
+    if value is None:
+        return "–"
+    return f"{value / 1000:.4g}s" if value >= 1000 else f"{value:.4g}ms"
+
+
+def _percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate * 100:.2f}%"
+
+
+def _clock(ms: float) -> str:
+    """Return a point or span of virtual time as ``3m0.854s``, ``1h5m`` or ``12.5s``."""
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds = f"{rest / 1000:.3f}".rstrip("0").rstrip(".")
+    parts = [f"{int(hours)}h" if hours else "", f"{int(minutes)}m" if minutes else ""]
+    if seconds != "0" or not any(parts):
+        parts.append(f"{seconds}s")
+    return "".join(parts)
+
+
+_ENVIRONMENT.globals.update(ms=_ms, percent=_percent, seconds=_clock)
+
+
+def write_html(path: str | Path, pairs: Iterable[Pair]) -> Path:
+    """Write the report for (result JSON, digest) pairs; results are shown sorted by file."""
+    return atomic_write(path, html_document(pairs))
+
+
+def html_document(pairs: Iterable[Pair]) -> str:
+    """Return the report's HTML text."""
+    ordered = sorted(pairs, key=lambda p: (str(p[0]["scenario"]["file"]), p[0]["scenario"]["name"]))
+    scenarios = [_scenario(index, entry, digest) for index, (entry, digest) in enumerate(ordered)]
+    from harness import __version__
+
+    template = _ENVIRONMENT.get_template("report.html.j2")
+    return template.render(
+        scenarios=scenarios,
+        failed=sum(not scenario["passed"] for scenario in scenarios),
+        version=__version__,
+        started_at=min((s["started_at"] for s in scenarios if s["started_at"]), default=None),
+        state_colours=STATE_COLOURS,
+    )
+
+
+def _scenario(index: int, entry: Mapping[str, Any], digest: Mapping[str, Any]) -> dict[str, Any]:
+    scenario = entry["scenario"]
+    anchor = f"scenario-{index + 1}"
+    upstreams = [
+        _upstream(f"{anchor}-{position}", name, data, digest["upstreams"][name], entry["end_ms"])
+        for position, (name, data) in enumerate(entry["upstreams"].items())
+    ]
+    every = [check for upstream in upstreams for check in upstream["checks"]]
+    return {
+        "anchor": anchor,
+        "name": scenario["name"],
+        "description": scenario.get("description") or "",
+        "file": scenario.get("file"),
+        "sha256": scenario.get("sha256"),
+        "passed": entry["passed"],
+        "seed": entry["seed"],
+        "engine": entry.get("engine"),
+        "replay": entry["replay"],
+        "duration": format_duration(round(scenario["duration_ms"] * 1e6)),
+        "requests": sum(upstream["requests"] for upstream in upstreams),
+        "held": sum(check.passed for check in every),
+        "checks": len(every),
+        "upstreams": upstreams,
+        "started_at": (entry.get("run_info") or {}).get("started_at"),
+        "wall_time_s": (entry.get("run_info") or {}).get("wall_time_s"),
+    }
+
+
+def _upstream(
+    anchor: str, name: str, data: Mapping[str, Any], digest: Mapping[str, Any], end_ms: float
+) -> dict[str, Any]:
+    upstream_checks = list(checks(name, data))
+    breaker = data["breaker"]
+    client = data["views"]["client"]
+    return {
+        "anchor": anchor,
+        "name": name,
+        "passed": data["passed"],
+        "checks": upstream_checks,
+        "requests": data["requests"],
+        "client": client,
+        "reached": data["views"]["upstream"],
+        "breaker": breaker,
+        "phases": [{**p, "text": _phase_text(p["overrides"])} for p in digest["phases"]],
+        "outcomes": _outcomes(data["outcomes"], data["requests"]),
+        "timeline": Markup(
+            timeline_svg(
+                f"{anchor}-timeline",
+                data["timeseries"],
+                None if breaker is None else breaker["transitions"],
+                None if breaker is None else breaker["final_state"],
+                digest["phases"],
+                upstream_checks,
+                end_ms,
+            )
+        ),
+        "histogram": Markup(
+            histogram_svg(
+                f"{anchor}-histogram", digest["histogram"], client["latency_ms"], upstream_checks
+            )
+        ),
+    }
+
+
+def _outcomes(counts: Mapping[str, int], total: int) -> list[dict[str, Any]]:
+    return [
+        {"label": label, "count": count, "share": count / total if total else 0.0}
+        for label, count in sorted(counts.items(), key=lambda item: -item[1])
+    ]
+
+
+def _phase_text(overrides: Mapping[str, Any]) -> str:
+    """Return what a fault phase changes, as the scenario file would say it."""
+    parts = []
+    latency = overrides.get("latency")
+    if isinstance(latency, Mapping):
+        shape = " ".join(f"{key} {value}" for key, value in latency.items() if key != "dist")
+        if latency.get("dist") == "fixed":
+            shape = str(latency.get("value"))
+        else:
+            shape = f"{latency.get('dist')} {shape}"
+        parts.append(f"latency {shape}")
+    if overrides.get("failure_rate") is not None:
+        parts.append(f"failure rate {format_rate(overrides['failure_rate'])}")
+    errors = overrides.get("errors")
+    if isinstance(errors, Mapping):
+        mix = ", ".join(f"{kind} {format_rate(share)}" for kind, share in errors.items())
+        parts.append(f"errors {mix}")
+    return " · ".join(parts)

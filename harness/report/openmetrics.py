@@ -1,0 +1,152 @@
+"""OpenMetrics text export of every scenario's final metrics (``slo-metrics.txt``).
+
+For teams that chart results in Prometheus/Grafana: load the file with a textfile collector
+or push it. Every series carries ``scenario`` and ``upstream`` labels; latencies are in
+seconds and rates are ratios, as Prometheus names them. Written with ``prometheus_client``
+(the ``report`` extra), which owns the format's escaping and naming rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    InfoMetricFamily,
+    Metric,
+    StateSetMetricFamily,
+)
+from prometheus_client.openmetrics.exposition import generate_latest
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from harness.report.checks import scenario_checks
+from harness.report.files import atomic_write
+
+__all__ = ["openmetrics_text", "write_openmetrics"]
+
+_QUANTILES = (("0.5", "p50_ms"), ("0.9", "p90_ms"), ("0.95", "p95_ms"), ("0.99", "p99_ms"))
+_STATES = ("CLOSED", "OPEN", "HALF_OPEN", "FORCED_OPEN", "DISABLED")
+_UPSTREAM = ["scenario", "upstream"]
+
+
+def write_openmetrics(path: str | Path, entries: Iterable[Mapping[str, Any]]) -> Path:
+    """Write the OpenMetrics text of every result (JSON forms) to ``path``."""
+    return atomic_write(path, openmetrics_text(entries))
+
+
+def openmetrics_text(entries: Iterable[Mapping[str, Any]]) -> str:
+    """Return the OpenMetrics exposition (ending in ``# EOF``) of every result."""
+    ordered = sorted(entries, key=lambda e: (str(e["scenario"]["file"]), e["scenario"]["name"]))
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Results(ordered))
+    text: bytes = generate_latest(registry)  # type: ignore[no-untyped-call]
+    return text.decode("utf-8")
+
+
+class _Results(Collector):
+    """Expose a fixed list of results as metric families."""
+
+    def __init__(self, entries: list[Mapping[str, Any]]) -> None:
+        self.entries = entries
+
+    def collect(self) -> Iterator[Metric]:
+        families = _families()
+        for entry in self.entries:
+            _add_scenario(families, entry)
+            for name, upstream in entry["upstreams"].items():
+                labels = [entry["scenario"]["name"], name]
+                _add_traffic(families, labels, upstream)
+                if upstream["breaker"] is not None:
+                    _add_breaker(families, labels, upstream["breaker"])
+            _add_checks(families, entry)
+        yield from families.values()
+
+
+def _families() -> dict[str, Metric]:
+    check = [*_UPSTREAM, "kind", "check"]
+    return {
+        "info": InfoMetricFamily("slo_scenario", "What ran: file, its SHA-256, seed, engine.",
+                                 labels=["scenario"]),
+        "passed": GaugeMetricFamily("slo_scenario_passed", "1 if every check held.",
+                                    labels=["scenario"]),
+        "requests": CounterMetricFamily("slo_requests", "Requests by outcome.",
+                                        labels=[*_UPSTREAM, "outcome"]),
+        "success": GaugeMetricFamily("slo_success", "Successes / requests in a view.",
+                                     labels=[*_UPSTREAM, "view"], unit="ratio"),
+        "latency": Metric("slo_latency", "Latency of a view: quantiles, count and sum.",
+                          "summary", unit="seconds"),
+        "max": GaugeMetricFamily("slo_latency_max", "Slowest request of a view.",
+                                 labels=[*_UPSTREAM, "view"], unit="seconds"),
+        "state": StateSetMetricFamily("slo_breaker_state", "The breaker's state at the end.",
+                                      labels=_UPSTREAM),
+        "opens": CounterMetricFamily("slo_breaker_opens", "Times the breaker entered OPEN.",
+                                     labels=_UPSTREAM),
+        "transitions": CounterMetricFamily("slo_breaker_transitions", "Breaker transitions.",
+                                           labels=_UPSTREAM),
+        "time_in_state": GaugeMetricFamily("slo_breaker_time_in_state",
+                                           "Virtual time the breaker spent in each state.",
+                                           labels=[*_UPSTREAM, "state"], unit="seconds"),
+        "check_passed": GaugeMetricFamily("slo_check_passed", "1 if the check held.",
+                                          labels=check),
+        "observed": GaugeMetricFamily("slo_check_observed",
+                                      "Observed value of a numeric check, in its unit.",
+                                      labels=[*check, "unit"]),
+        "threshold": GaugeMetricFamily("slo_check_threshold",
+                                       "Threshold of a numeric check, in its unit.",
+                                       labels=[*check, "unit"]),
+    }  # fmt: skip
+
+
+def _add_scenario(families: Mapping[str, Any], entry: Mapping[str, Any]) -> None:
+    scenario = entry["scenario"]
+    info = {
+        "file": str(scenario.get("file") or ""),
+        "sha256": str(scenario.get("sha256") or ""),
+        "seed": str(entry["seed"]),
+        "engine": str(entry.get("engine") or ""),
+    }
+    families["info"].add_metric([scenario["name"]], info)
+    families["passed"].add_metric([scenario["name"]], float(entry["passed"]))
+
+
+def _add_traffic(families: Mapping[str, Any], labels: list[str], upstream: Any) -> None:
+    for outcome, count in sorted(upstream["outcomes"].items()):
+        families["requests"].add_metric([*labels, outcome], count)
+    for view, stats in upstream["views"].items():
+        if stats["success_rate"] is not None:
+            families["success"].add_metric([*labels, view], stats["success_rate"])
+        latency = stats["latency_ms"]
+        if latency is None:
+            continue
+        names = dict(zip(_UPSTREAM, labels, strict=True)) | {"view": view}
+        summary = families["latency"]
+        for quantile, key in _QUANTILES:
+            summary.add_sample("slo_latency_seconds", names | {"quantile": quantile},
+                               latency[key] / 1000)  # fmt: skip
+        summary.add_sample("slo_latency_seconds_count", names, latency["samples"])
+        summary.add_sample(
+            "slo_latency_seconds_sum", names, latency["avg_ms"] * latency["samples"] / 1000
+        )
+        families["max"].add_metric([*labels, view], latency["max_ms"] / 1000)
+
+
+def _add_breaker(families: Mapping[str, Any], labels: list[str], breaker: Any) -> None:
+    final = breaker["final_state"]
+    families["state"].add_metric(labels, {state: state == final for state in _STATES})
+    families["opens"].add_metric(labels, breaker["opens"])
+    families["transitions"].add_metric(labels, len(breaker["transitions"]))
+    for state, ms in sorted(breaker["time_in_state_ms"].items()):
+        families["time_in_state"].add_metric([*labels, state], ms / 1000)
+
+
+def _add_checks(families: Mapping[str, Any], entry: Mapping[str, Any]) -> None:
+    for check in scenario_checks(entry):
+        labels = [entry["scenario"]["name"], check.upstream, check.kind, check.text]
+        families["check_passed"].add_metric(labels, float(check.passed))
+        unit = check.unit or ""
+        for key, value in (("observed", check.observed), ("threshold", check.threshold)):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                families[key].add_metric([*labels, unit], value)

@@ -1,0 +1,74 @@
+"""slo-report.html: self-contained, escaped, a chart per upstream; built without the extra too."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import Result
+from harness.report.bundle import EXTRA_HINT, write_reports
+from tests.reporting import hostile, outage, pair
+
+__all__ = ["hostile", "outage"]  # fixtures
+
+html = pytest.importorskip("harness.report.html", reason="needs the report extra")
+
+
+@pytest.fixture(scope="module")
+def page(outage: Result, hostile: Result) -> str:
+    return str(html.html_document([pair(outage), pair(hostile)]))
+
+
+def test_strings_from_scenario_files_are_escaped(page: str) -> None:
+    assert "<script" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=alert(2)&gt; &amp; &#34;quotes&#34; &#39;too&#39;" in page
+    assert "&lt;/svg&gt;&lt;script&gt;alert(3)&lt;/script&gt; $x^2$" in page  # in a chart, too
+    assert "onerror=" not in page.replace("&lt;img src=x onerror=alert(2)&gt;", "")
+
+
+def test_the_page_fetches_nothing(page: str) -> None:
+    assert re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page) is None
+    assert "<link" not in page
+    assert "@import" not in page
+    assert re.search(r"url\((?!#)", page) is None  # only references within the page
+    assert "Content-Security-Policy" in page
+    assert "default-src 'none'" in page
+
+
+def test_summary_first_then_two_charts_per_upstream(page: str) -> None:
+    head, *sections = page.split('<section class="card scenario"')
+    assert 'id="summary"' in head
+    upstreams = [section.count('<div class="upstream"') for section in sections]
+    assert sorted(upstreams) == [1, 2]  # hostile: web; outage-demo: api, cache
+    for section, count in zip(sections, upstreams, strict=True):
+        assert section.count('<figure class="chart timeline">') == count
+        assert section.count('<figure class="chart histogram">') == count
+        assert section.count("<svg") == 2 * count
+    assert page.count('data-verdict="fail"') == 1
+
+
+def test_the_same_results_give_the_same_page(outage: Result, hostile: Result, page: str) -> None:
+    again = html.html_document([pair(hostile), pair(outage)])
+    assert again == page
+
+
+def test_without_the_report_extra_the_other_reports_are_written_and_the_way_to_get_it_said(
+    outage: Result, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in [name for name in sys.modules if name.startswith("harness.report.")]:
+        if module.endswith((".html", ".charts", ".openmetrics")):
+            monkeypatch.delitem(sys.modules, module)
+    for package in ("matplotlib", "prometheus_client"):  # as if never installed
+        for module in [name for name in sys.modules if name.split(".")[0] == package]:
+            monkeypatch.setitem(sys.modules, module, None)
+        monkeypatch.setitem(sys.modules, package, None)
+    written = write_reports(tmp_path, [pair(outage)])
+    assert sorted(written.skipped) == ["slo-metrics.txt", "slo-report.html"]
+    assert all(EXTRA_HINT in why for why in written.skipped.values())
+    assert (tmp_path / "junit.xml").exists()
+    assert (tmp_path / "slo-results.json").exists()
+    assert not (tmp_path / "slo-report.html").exists()

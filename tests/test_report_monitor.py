@@ -1,0 +1,160 @@
+"""The original monitor's outputs: time-series CSV, p95-results.json and status.json."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from harness import Result
+from harness.report.bundle import scenario_folders, write_reports
+from harness.report.monitor import (
+    TIMESERIES_COLUMNS,
+    Rotation,
+    write_monitor_files,
+    write_timeseries,
+)
+from tests.reporting import hostile, outage, pair
+
+__all__ = ["hostile", "outage"]  # fixtures
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def test_csv_p95_is_numpys_nearest_rank_over_each_5s_window(outage: Result, tmp_path: Path) -> None:
+    [path] = write_timeseries(tmp_path, pair(outage)[0])
+    rows = [row for row in _rows(path) if row["upstream"] == "api"]
+    samples = outage.upstreams["api"].samples
+    start_s, latency_ms = samples.start_ns / 1e9, samples.latency_ns / 1e6
+    assert len(rows) == 24  # 2 minutes of 5 s windows
+    for row in rows:
+        t = float(row["time_s"])
+        window = latency_ms[(start_s >= t) & (start_s < t + 5)]
+        assert int(row["requests"]) == window.size
+        assert float(row["p95_ms"]) == np.percentile(window, 95, method="inverted_cdf")
+        assert float(row["p50_ms"]) == np.percentile(window, 50, method="inverted_cdf")
+        assert float(row["avg_ms"]) == pytest.approx(window.mean(), rel=1e-12)
+    states = {row["state"] for row in rows}
+    assert {"CLOSED", "OPEN"} <= states
+
+
+def test_csv_columns_and_order(outage: Result, tmp_path: Path) -> None:
+    [path] = write_timeseries(tmp_path, pair(outage)[0])
+    header = path.read_text().splitlines()[0]
+    assert header == ",".join(TIMESERIES_COLUMNS)
+    rows = _rows(path)
+    assert [(r["time_s"], r["upstream"]) for r in rows[:3]] == [
+        ("0.0", "api"),
+        ("0.0", "cache"),
+        ("5.0", "api"),
+    ]
+
+
+def _long_entry(days: float) -> dict[str, Any]:
+    """A result whose time series spans ``days`` virtual days (only what the CSV reads)."""
+    n = int(days * 86_400 / 5)
+    series = {
+        "t_ms": [i * 5000.0 for i in range(n)],
+        "state": ["CLOSED"] * n,
+        "requests": [1] * n,
+        "successes": [1] * n,
+        "success_rate": [1.0] * n,
+        "p50_ms": [6.0] * n,
+        "p95_ms": [None] * n,
+        "avg_ms": [6.0] * n,
+        "in_flight": [0] * n,
+    }
+    return {"upstreams": {"t1": {"timeseries": series}}}
+
+
+def test_csv_rotates_at_each_virtual_day(tmp_path: Path) -> None:
+    paths = write_timeseries(tmp_path, _long_entry(2.5), Rotation(max_bytes=None))
+    assert [p.name for p in paths] == ["timeseries.csv", "timeseries.2.csv", "timeseries.3.csv"]
+    days = [_rows(p) for p in paths]
+    assert [len(rows) for rows in days] == [17_280, 17_280, 8_640]
+    assert days[1][0]["time_s"] == "86400.0"
+    assert days[0][0]["p95_ms"] == ""  # no data is empty, never a made-up number
+
+
+def test_csv_rotates_before_a_file_passes_its_size_limit(tmp_path: Path) -> None:
+    entry = _long_entry(0.1)
+    (tmp_path / "timeseries.9.csv").write_text("from an older, longer run\n")
+    paths = write_timeseries(tmp_path, entry, Rotation(max_bytes=20_000, per_virtual_day=False))
+    assert len(paths) > 1
+    assert all(path.stat().st_size <= 20_000 for path in paths)
+    assert sum(len(_rows(path)) for path in paths) == 1728
+    assert not (tmp_path / "timeseries.9.csv").exists()
+
+
+def test_p95_results_every_10_requests_over_the_last_100(outage: Result, tmp_path: Path) -> None:
+    write_monitor_files(tmp_path, *pair(outage))
+    document = json.loads((tmp_path / "p95-results.json").read_text())
+    api = document["upstreams"]["api"]
+    assert (api["window"], api["every"], api["objective"]) == (100, 10, "p95 < 120ms")
+    samples = outage.upstreams["api"].samples
+    ends = samples.start_ns + samples.latency_ns
+    order = np.lexsort((samples.start_ns, ends))  # as responses completed
+    latency_ms = (samples.latency_ns / 1e6)[order]
+    rows = api["results"]
+    assert [row["request"] for row in rows] == list(range(10, latency_ms.size + 1, 10))
+    for row in rows:
+        window = latency_ms[max(0, row["request"] - 100) : row["request"]]
+        assert row["samples"] == window.size
+        assert row["p95_ms"] == np.percentile(window, 95, method="inverted_cdf")
+        assert row["p50_ms"] == np.percentile(window, 50, method="inverted_cdf")
+        assert row["avg_ms"] == pytest.approx(window.mean(), rel=1e-12)
+        assert row["verdict"] == ("PASS" if row["p95_ms"] < 120 else "FAIL")
+    assert {row["verdict"] for row in rows} == {"PASS", "FAIL"}
+    assert document["upstreams"]["cache"]["results"][0]["verdict"] is None  # no p95 objective
+
+
+def test_status_is_shaped_like_the_original_endpoint_with_numbers(
+    outage: Result, tmp_path: Path
+) -> None:
+    write_monitor_files(tmp_path, *pair(outage))
+    status = json.loads((tmp_path / "status.json").read_text())
+    api = status["circuit_breakers"]["api"]
+    client = outage.upstreams["api"].client
+    assert api["state"] == "CLOSED"
+    assert api["success_rate"] == client.success_rate
+    assert api["total_requests"] == client.requests
+    assert client.latency is not None
+    assert api["p95_response_time_ms"] == client.latency.p95_ms
+    assert api["avg_response_time_ms"] == client.latency.avg_ms
+    assert status["circuit_breakers"]["cache"]["state"] is None  # no breaker
+
+
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", "/absolute", "..", ".hidden", "a/b\\c", "con:nul", "   "]
+)
+def test_scenario_folders_are_plain_names_inside_the_reports_folder(
+    tmp_path: Path, name: str
+) -> None:
+    [folder] = scenario_folders([{"scenario": {"name": name}}])
+    assert (tmp_path / folder).resolve().parent == tmp_path.resolve()
+    assert folder not in ("", ".", "..")
+
+
+def test_every_report_file_stays_in_the_reports_folder(outage: Result, tmp_path: Path) -> None:
+    entry, digest = pair(outage)
+    entry["scenario"]["name"] = "../../escape"
+    reports = tmp_path / "missing" / "reports"
+    written = write_reports(reports, [(entry, digest)])
+    assert written.files
+    for path in written.files:
+        assert path.resolve().is_relative_to(reports.resolve())
+    assert sorted(p.name for p in reports.iterdir() if p.is_dir()) == ["escape"]
+    assert list(tmp_path.rglob(".*")) == []  # no temporary file left behind
+
+
+def test_clashing_scenario_names_get_distinct_folders(outage: Result) -> None:
+    entry, _ = pair(outage)
+    names = [{**entry, "scenario": {**entry["scenario"], "name": n}} for n in ("a b", "a-b", "A-B")]
+    assert scenario_folders(names) == ["a-b", "a-b-2", "A-B-3"]

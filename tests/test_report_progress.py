@@ -1,0 +1,56 @@
+"""The command line's progress bar (on a terminal only) and its --reports folder."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.report.progress import Progress
+from tests.reporting import HOSTILE, write_scenarios
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_bar_shows_virtual_time_covered_on_a_terminal() -> None:
+    terminal = _Terminal()
+    progress = Progress(total_ns=4 * 60 * 10**9, scenarios=2, stream=terminal)
+    progress.start("first")
+    progress.reached(30 * 10**9)
+    assert progress.line() == (
+        "[###---------------------]  12%  0/2 scenarios  30s/4m virtual  running first"
+    )
+    progress.finish(60 * 10**9)
+    progress.start("second\x1b[2J")
+    progress.finish(3 * 60 * 10**9)
+    assert progress.line() == "[########################] 100%  2/2 scenarios  4m/4m virtual"
+    progress.close()
+    assert "running second?[2J" in terminal.getvalue()  # no escape reaches the terminal
+    assert terminal.getvalue().endswith("\r\x1b[K")
+
+
+def test_the_bar_stays_out_of_pipes_and_logs() -> None:
+    pipe = io.StringIO()
+    progress = Progress(total_ns=10**9, scenarios=1, stream=pipe)
+    progress.start("x")
+    progress.finish(10**9)
+    progress.close()
+    assert pipe.getvalue() == ""
+
+
+def test_run_writes_every_report_into_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_scenarios(tmp_path / "scenarios", hostile=HOSTILE)
+    code = main(["run", str(tmp_path / "scenarios"), "--reports", str(tmp_path / "out")])
+    assert code == 0
+    out = capsys.readouterr()
+    assert "reports written to" in out.out
+    assert out.err == ""  # not a terminal: no progress bar
+    assert (tmp_path / "out" / "junit.xml").exists()
+    assert (tmp_path / "out" / "script-alert-1-script" / "timeseries.csv").exists()
