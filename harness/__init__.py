@@ -10,10 +10,11 @@ from harness.breaker import AsyncCircuitBreaker, CircuitBreaker, CircuitOpenErro
 from harness.clock import VirtualClock, VirtualEventLoop, WallClockPatch, running_clock
 from harness.errors import HarnessError, Problem, ScenarioError, SLOViolation, VirtualTimeError
 from harness.events import BreakerState, Outcome, Transition
+from harness.loader import json_schema, load_scenario, parse_scenario
 from harness.metrics import View
 from harness.result import Result, UpstreamResult
 from harness.runner import run
-from harness.scenario import Scenario, json_schema, load_scenario, parse_scenario
+from harness.scenario import Scenario
 from harness.slo import Objective, Verdict, parse_objective
 from harness.upstreams import MockedUpstreams
 

@@ -1,10 +1,11 @@
-"""The settings of the third-party breakers a scenario can put under test, spelled as each
-library spells them, and of a user's own breaker (``impl: "package.module:factory"``).
+"""Breaker settings as scenarios write them: the built-in breaker's (:class:`Breaker`,
+resilience4j's names), the third-party breakers' (spelled as each library spells them), and a
+user's own (``impl: "package.module:factory"``).
 
-The built-in breaker's settings are :class:`harness.scenario.Breaker`; ``Upstream.breaker`` is
-the union of all of them, told apart by ``impl`` (omitted: the built-in breaker). Defaults are
-the libraries' own. The libraries are optional: a scenario naming one that is not installed is
-a located error when it is loaded, not a traceback when it runs.
+:data:`BreakerConfig`, the type of ``Upstream.breaker``, is the union of all of them, told apart
+by ``impl`` (omitted: the built-in breaker). Third-party defaults are the libraries' own.
+The libraries are optional: a scenario naming one that is not installed is a located error
+when it is loaded, not a traceback when it runs.
 """
 
 from __future__ import annotations
@@ -15,17 +16,33 @@ from collections.abc import Callable
 from difflib import get_close_matches
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, PositiveInt, field_validator
+import pydantic
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Discriminator,
+    Field,
+    PositiveInt,
+    Tag,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
-from harness.fields import Duration, StrictModel
-from harness.units import NS_PER_S
+from harness.fault_settings import ERROR_KINDS
+from harness.fields import Duration, Rate, StrictModel
+from harness.units import NS_PER_S, format_duration
 
 __all__ = [
+    "BREAKER_MODELS",
+    "ERROR_CLASSES",
     "THIRD_PARTY",
     "AiobreakerSettings",
+    "Breaker",
+    "BreakerConfig",
     "CircuitbreakerSettings",
     "CustomBreakerSettings",
+    "ErrorSelectors",
     "PurgatorySettings",
     "PybreakerSettings",
     "breaker_tag",
@@ -165,3 +182,148 @@ def resolve_factory(spec: str) -> Callable[..., Any]:
     if not callable(target):
         raise ValueError(f"impl {spec!r} names a {type(target).__name__}, not a callable factory")
     return target  # type: ignore[no-any-return]
+
+
+ERROR_CLASSES = ("4xx", "5xx")
+
+
+def _error_selectors(value: Any) -> Any:
+    """Validate the answers a breaker setting selects: 503, 5xx or an error kind."""
+    if not isinstance(value, list | tuple):
+        raise PydanticCustomError(
+            "error_kind",
+            "expected a list of HTTP statuses (503), status classes (5xx) or error kinds "
+            "(timeout, connect_error, connection_reset), got {value}",
+            {"value": repr(value)},
+        )
+    return tuple(_error_selector(item) for item in value)
+
+
+def _error_selector(item: object) -> str:
+    text = str(item).strip()
+    if text in ERROR_CLASSES or text in ERROR_KINDS:
+        return text
+    if text.isdigit() and 400 <= int(text) <= 599:
+        return text
+    close = get_close_matches(text, [*ERROR_KINDS, *ERROR_CLASSES], n=1)
+    raise PydanticCustomError(
+        "error_kind",
+        "unknown error {item}{hint} (expected an HTTP status 400-599, 4xx, 5xx, or one of {kinds})",
+        {
+            "item": repr(item),
+            "hint": f"; did you mean {close[0]!r}?" if close else "",
+            "kinds": ", ".join(ERROR_KINDS),
+        },
+    )
+
+
+ErrorSelectors = Annotated[
+    tuple[str, ...],
+    BeforeValidator(_error_selectors),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {
+                "anyOf": [
+                    {"type": "integer", "minimum": 400, "maximum": 599},
+                    {
+                        "type": "string",
+                        "pattern": r"^([45]\d\d|[45]xx|timeout|connect_error|connection_reset)$",
+                    },
+                ]
+            },
+            "examples": [[500, 503, "timeout"], ["5xx", "connect_error"]],
+        }
+    ),
+]
+"""Answers selected by HTTP status (503), status class (5xx) or error kind (timeout)."""
+
+
+class Breaker(StrictModel):
+    """The built-in circuit breaker's settings: resilience4j's names in snake_case (see the
+    README's table), rates as percentages, durations with units.
+
+    As in resilience4j, an answer in ``ignore_errors`` counts neither way, and an error answer
+    not in ``record_errors`` (default: every error) counts as a success.
+    """
+
+    impl: Literal["builtin"] = "builtin"
+    failure_rate_threshold: Rate = 0.5
+    slow_call_rate_threshold: Rate = 1.0
+    slow_call_duration_threshold: Duration = 60 * NS_PER_S
+    sliding_window_type: Literal["count", "time"] = "count"
+    sliding_window_size: Annotated[int, Field(ge=1)] = 100
+    minimum_number_of_calls: Annotated[int, Field(ge=1)] = 100
+    wait_duration_in_open_state: Duration = 60 * NS_PER_S
+    enable_exponential_backoff: bool = False
+    exponential_backoff_multiplier: Annotated[float, Field(ge=1)] = 1.5
+    exponential_max_wait_duration_in_open_state: Duration | None = None
+    permitted_number_of_calls_in_half_open_state: Annotated[int, Field(ge=1)] = 10
+    max_wait_duration_in_half_open_state: Duration = 0
+    record_errors: ErrorSelectors = (*ERROR_CLASSES, *ERROR_KINDS)
+    ignore_errors: ErrorSelectors = ()
+
+    @field_validator("failure_rate_threshold", "slow_call_rate_threshold")
+    @classmethod
+    def _positive_threshold(cls, value: float, info: pydantic.ValidationInfo) -> float:
+        if value <= 0:
+            raise ValueError(f"{info.field_name} must be above 0%, or the breaker never closes")
+        return value
+
+    @field_validator("wait_duration_in_open_state")
+    @classmethod
+    def _positive_wait(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("wait_duration_in_open_state must be above zero")
+        return value
+
+    @field_validator(
+        "exponential_backoff_multiplier", "exponential_max_wait_duration_in_open_state"
+    )
+    @classmethod
+    def _backoff_enabled(cls, value: Any, info: pydantic.ValidationInfo) -> Any:
+        default = cls.model_fields[str(info.field_name)].default
+        if value != default and not info.data.get("enable_exponential_backoff"):
+            raise ValueError(
+                f"{info.field_name} has no effect unless enable_exponential_backoff is true"
+            )
+        wait = info.data.get("wait_duration_in_open_state")
+        is_cap = info.field_name == "exponential_max_wait_duration_in_open_state"
+        if is_cap and value is not None and wait is not None and value < wait:
+            raise ValueError(
+                f"the cap ({format_duration(value)}) is below wait_duration_in_open_state "
+                f"({format_duration(wait)})"
+            )
+        return value
+
+    @field_validator("ignore_errors")
+    @classmethod
+    def _not_both(cls, value: tuple[str, ...], info: pydantic.ValidationInfo) -> tuple[str, ...]:
+        recorded = info.data.get("record_errors")
+        if recorded is None or recorded == cls.model_fields["record_errors"].default:
+            return value  # ignoring part of "every error" is what ignore_errors is for
+        both = [item for item in value if item in recorded]
+        if both:
+            raise ValueError(f"{', '.join(both)} cannot be both recorded and ignored")
+        return value
+
+
+BreakerConfig = Annotated[
+    Annotated[Breaker, Tag("builtin")]
+    | Annotated[PybreakerSettings, Tag("pybreaker")]
+    | Annotated[AiobreakerSettings, Tag("aiobreaker")]
+    | Annotated[CircuitbreakerSettings, Tag("circuitbreaker")]
+    | Annotated[PurgatorySettings, Tag("purgatory")]
+    | Annotated[CustomBreakerSettings, Tag("custom")],
+    Discriminator(breaker_tag),
+    BeforeValidator(check_breaker_impl),
+]
+"""The breaker under test: the built-in one unless ``impl`` names another."""
+BREAKER_MODELS: dict[str, type[BaseModel]] = {
+    "builtin": Breaker,
+    "pybreaker": PybreakerSettings,
+    "aiobreaker": AiobreakerSettings,
+    "circuitbreaker": CircuitbreakerSettings,
+    "purgatory": PurgatorySettings,
+    "custom": CustomBreakerSettings,
+}

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.errors import HarnessError, Problem, ScenarioError
+from harness.loader import file_sha256, json_schema, load_scenario
 from harness.report import result_table, summary_table, write_results, write_samples
 from harness.report.progress import Progress
 from harness.result import Result, ScenarioSource
 from harness.runner import run
-from harness.scenario import Scenario, file_sha256, json_schema, load_scenario
+from harness.scenario import Scenario
 
 __all__ = ["main"]
 

@@ -27,15 +27,14 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 from harness.events import Outcome
-from harness.scenario import (
+from harness.fault_settings import (
     FixedLatency,
     Latency,
     LognormalLatency,
     NormalLatency,
-    Phase,
     UniformLatency,
-    Upstream,
 )
+from harness.scenario import Phase, Upstream
 
 __all__ = ["NEVER", "Fault", "FaultSampler", "answer", "latency_quantile"]
 

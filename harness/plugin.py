@@ -154,7 +154,7 @@ class ScenarioFile(pytest.File):
     """A scenario YAML file; it collects into one test item."""
 
     def collect(self) -> Iterator[ScenarioItem]:
-        from harness.scenario import load_scenario
+        from harness.loader import load_scenario
 
         scenario = load_scenario(self.path)
         yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
@@ -180,9 +180,9 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self) -> None:
         from harness.errors import SLOViolation
+        from harness.loader import file_sha256
         from harness.result import ScenarioSource
         from harness.runner import run
-        from harness.scenario import file_sha256
 
         source = ScenarioSource(self._relative_path(), file_sha256(self.path))
         self.result = run(
@@ -329,9 +329,10 @@ def slo_run(request: pytest.FixtureRequest) -> Callable[..., Result]:
     ``overrides`` are dotted paths into the scenario, e.g.
     ``slo_run("scenarios/vertex-flaky.yaml", **{"upstreams.vertex.failure_rate": "50%"})``.
     """
+    from harness.loader import file_sha256, load_scenario
     from harness.result import ScenarioSource
     from harness.runner import run
-    from harness.scenario import Scenario, file_sha256, load_scenario
+    from harness.scenario import Scenario
 
     def run_scenario(
         scenario: Scenario | str | Path, seed: int | None = None, **overrides: Any
@@ -359,7 +360,8 @@ def mock_upstreams(request: pytest.FixtureRequest) -> Callable[..., MockedUpstre
     httpx client in the block.
     """
     from harness.clock import running_clock
-    from harness.scenario import Scenario, load_scenario
+    from harness.loader import load_scenario
+    from harness.scenario import Scenario
     from harness.upstreams import MockedUpstreams
 
     def mock(scenario: Scenario | str | Path, seed: int | None = None) -> MockedUpstreams:

@@ -17,7 +17,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from harness.scenario import Scenario, scenario_from_data
+from harness.loader import scenario_from_data
+from harness.scenario import Scenario
 
 __all__ = [
     "breakers",

@@ -19,7 +19,7 @@ from harness import BreakerState, CircuitOpenError, HarnessError, Outcome, Scena
 from harness.adapters import create_guard
 from harness.cli import main
 from harness.clock import VirtualClock
-from harness.scenario import load_scenario
+from harness.loader import load_scenario
 from harness.strategies import library_breakers, scenarios
 from tests.support import SCENARIOS, scenario
 from tests.test_engines import assert_same

@@ -15,9 +15,9 @@ import pytest
 
 from harness import BreakerState, ScenarioError, json_schema, load_scenario, run
 from harness.adapters import BuiltinGuard
+from harness.breaker_settings import Breaker
 from harness.clock import VirtualClock
 from harness.events import Outcome
-from harness.scenario import Breaker
 from tests.support import ROOT, SCENARIOS, scenario
 
 

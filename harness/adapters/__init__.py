@@ -18,10 +18,9 @@ import importlib
 
 from harness.adapters.base import Guard, SyncGuard, TransitionListener, Unguarded
 from harness.adapters.builtin import BuiltinGuard
-from harness.breaker_settings import CustomBreakerSettings, library_problem
+from harness.breaker_settings import Breaker, BreakerConfig, CustomBreakerSettings, library_problem
 from harness.clock import VirtualClock
 from harness.errors import HarnessError
-from harness.scenario import Breaker, BreakerConfig
 
 __all__ = [
     "BuiltinGuard",

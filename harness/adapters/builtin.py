@@ -16,9 +16,9 @@ from typing import TypeVar
 
 from harness.adapters.base import TransitionListener
 from harness.breaker import AsyncCircuitBreaker, CircuitOpenError
+from harness.breaker_settings import Breaker
 from harness.clock import VirtualClock
 from harness.events import BreakerState, Outcome
-from harness.scenario import Breaker
 from harness.units import NS_PER_S
 
 __all__ = ["BuiltinGuard"]

@@ -9,13 +9,12 @@ by a clock event, exactly when the HTTP engine's request would be.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
 
 import httpx
 
 from harness.adapters import SyncGuard
-from harness.breaker import CircuitOpenError
 from harness.clock import VirtualClock
 from harness.engines.lanes import (
     COMPLETION,
@@ -23,11 +22,9 @@ from harness.engines.lanes import (
     Lane,
     LaneDriver,
     TransitionHook,
-    UpstreamStatusError,
-    classify,
 )
 from harness.errors import HarnessError
-from harness.events import BreakerState, Outcome
+from harness.events import Outcome
 from harness.faults import FaultSampler, answer
 from harness.rng import stream
 from harness.scenario import Scenario
@@ -83,7 +80,7 @@ class _DirectDriver(LaneDriver):
         if guard is not None:
             self._sync_request(lane, guard, row, start_ns)
         else:
-            self._step(self._async_request(lane, row, start_ns))
+            self._step(self.guarded_request(lane, row, start_ns, self._send(lane)))
 
     def _reach(self, lane: Lane, at_ns: int) -> tuple[Outcome, int, int]:
         """The request reaches the upstream: draw its fault; return (outcome, status, after)."""
@@ -107,31 +104,17 @@ class _DirectDriver(LaneDriver):
         else:
             complete()
 
-    async def _async_request(self, lane: Lane, row: int, start_ns: int) -> None:
-        guard = lane.guard
-        admitted_state = BreakerState.NONE
+    def _send(self, lane: Lane) -> Callable[[], Awaitable[httpx.Response]]:
+        """Return how one request reaches the upstream here: a fault drawn, a clock wait."""
         request = httpx.Request(lane.traffic.method, lane.url)
 
-        async def attempt() -> httpx.Response:
-            nonlocal admitted_state
-            admitted_state = guard.state()
+        async def send() -> httpx.Response:
             outcome, status, after_ns = self._reach(lane, self.clock.now_ns)
             if after_ns:
                 await _Wait(self.clock.now_ns + after_ns)
-            response = respond(request, outcome, status)
-            if response.status_code >= 400:
-                raise UpstreamStatusError(response.status_code)
-            return response
+            return respond(request, outcome, status)
 
-        try:
-            response = await guard.call(attempt)
-        except CircuitOpenError:
-            outcome, status, admitted_state = Outcome.SHORT_CIRCUITED, 0, guard.state()
-        except Exception as error:  # classify re-raises what it does not know
-            outcome, status = classify(error)
-        else:
-            outcome, status = Outcome.SUCCESS, response.status_code
-        self.finish_request(lane, row, start_ns, outcome, status, admitted_state)
+        return send
 
     def _step(self, coroutine: Coroutine[Any, Any, None]) -> None:
         try:

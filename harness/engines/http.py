@@ -5,20 +5,17 @@ time on a :class:`~harness.clock.VirtualEventLoop`.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 import httpx
 
-from harness.breaker import CircuitOpenError
 from harness.clock import VirtualClock, VirtualEventLoop
 from harness.engines.lanes import (
     EngineOutput,
     Lane,
     LaneDriver,
     TransitionHook,
-    UpstreamStatusError,
-    classify,
 )
-from harness.events import BreakerState, Outcome
 from harness.scenario import Scenario
 from harness.upstreams import MockedUpstreams
 
@@ -61,26 +58,9 @@ class _HttpDriver(LaneDriver):
         self._done.set_result(None)
 
     def start_request(self, lane: Lane, row: int, start_ns: int) -> None:
-        asyncio.get_running_loop().create_task(self._request(lane, row, start_ns))
+        traffic, client = lane.traffic, self._client
 
-    async def _request(self, lane: Lane, row: int, start_ns: int) -> None:
-        guard, client, traffic = lane.guard, self._client, lane.traffic
-        admitted_state = BreakerState.NONE
+        def send() -> Awaitable[httpx.Response]:
+            return client.request(traffic.method, lane.url, timeout=traffic.timeout / 1e9)
 
-        async def attempt() -> httpx.Response:
-            nonlocal admitted_state
-            admitted_state = guard.state()
-            response = await client.request(traffic.method, lane.url, timeout=traffic.timeout / 1e9)
-            if response.status_code >= 400:
-                raise UpstreamStatusError(response.status_code)
-            return response
-
-        try:
-            response = await guard.call(attempt)
-        except CircuitOpenError:
-            outcome, status, admitted_state = Outcome.SHORT_CIRCUITED, 0, guard.state()
-        except Exception as error:  # classify re-raises what it does not know
-            outcome, status = classify(error)
-        else:
-            outcome, status = Outcome.SUCCESS, response.status_code
-        self.finish_request(lane, row, start_ns, outcome, status, admitted_state)
+        asyncio.get_running_loop().create_task(self.guarded_request(lane, row, start_ns, send))

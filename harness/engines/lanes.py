@@ -10,12 +10,13 @@ breaker, then to the log. The engines differ only in how a request travels.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 import httpx
 
 from harness.adapters import Guard, create_guard
+from harness.breaker import CircuitOpenError
 from harness.clock import VirtualClock
 from harness.events import BreakerState, Outcome
 from harness.metrics import SampleLog
@@ -150,6 +151,35 @@ class LaneDriver:
         row = lane.log.open(now)
         self._schedule_next(lane)
         self.start_request(lane, row, now)
+
+    async def guarded_request(
+        self, lane: Lane, row: int, start_ns: int, send: Callable[[], Awaitable[httpx.Response]]
+    ) -> None:
+        """Send one request with ``send`` through the lane's breaker; record how it ended.
+
+        The breaker's state is read when it admits the call (or, for a rejected call, after it
+        refused); an answer of 400 or more is raised so that every breaker sees a failure.
+        """
+        guard = lane.guard
+        admitted_state = BreakerState.NONE
+
+        async def attempt() -> httpx.Response:
+            nonlocal admitted_state
+            admitted_state = guard.state()
+            response = await send()
+            if response.status_code >= 400:
+                raise UpstreamStatusError(response.status_code)
+            return response
+
+        try:
+            response = await guard.call(attempt)
+        except CircuitOpenError:
+            outcome, status, admitted_state = Outcome.SHORT_CIRCUITED, 0, guard.state()
+        except Exception as error:  # classify re-raises what it does not know
+            outcome, status = classify(error)
+        else:
+            outcome, status = Outcome.SUCCESS, response.status_code
+        self.finish_request(lane, row, start_ns, outcome, status, admitted_state)
 
     def finish_request(
         self,
