@@ -15,6 +15,7 @@ from typing import Any
 
 __all__ = [
     "CHECK_LISTS",
+    "LEAD",
     "Check",
     "checks",
     "failure_text",
@@ -98,7 +99,7 @@ def format_value(value: Any, unit: str | None, *, missing: str = "no data") -> s
     if isinstance(value, str | bool):
         return str(value)
     if isinstance(value, list):  # a sequence of states
-        return " → ".join(map(str, value))
+        return " → ".join(_folded([str(state) for state in value]))
     if isinstance(value, Mapping):
         return ", ".join(
             f"{key} {format_value(item, unit, missing='-')}" for key, item in value.items()
@@ -114,13 +115,32 @@ def format_value(value: Any, unit: str | None, *, missing: str = "no data") -> s
     return _short_number(float(value)) + (f" {unit}" if unit else "")
 
 
+def _folded(states: list[str]) -> list[str]:
+    """Return ``states`` with a repeated pair written once: ``(HALF_OPEN → OPEN) ×5``."""
+    folded: list[str] = []
+    index = 0
+    while index < len(states):
+        pair = states[index : index + 2]
+        repeats = 1
+        while len(pair) == 2 and states[index + 2 * repeats : index + 2 * repeats + 2] == pair:
+            repeats += 1
+        if repeats > 2:
+            folded.append(f"({' → '.join(pair)}) ×{repeats}")
+            index += 2 * repeats
+        else:
+            folded.append(states[index])
+            index += 1
+    return folded
+
+
 def _short_number(value: float) -> str:
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
-_LEAD = {"expectation": "expect "}  # how a check's line starts, after its upstream
+LEAD = {"expectation": "expect "}
+"""How a check's text is introduced where checks of every kind are listed together."""
 
 
 def failure_text(entry: Mapping[str, Any]) -> str:
@@ -136,7 +156,7 @@ def failure_text(entry: Mapping[str, Any]) -> str:
     for check in every:
         note = f"  ({check.note})" if check.note else ""
         over = "" if check.samples is None else f" over n={check.samples}"
-        text = f"{_LEAD.get(check.kind, '')}{check.text}"
+        text = f"{LEAD.get(check.kind, '')}{check.text}"
         lines.append(
             f"  {check.verdict}  {check.upstream}: {text:<{width}}  "
             f"observed {check.observed_text}{over}{note}"

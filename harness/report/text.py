@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from harness.report.checks import LEAD as _LEAD
+from harness.report.checks import scenario_checks
 from harness.result import Result
 from harness.units import format_duration
 
@@ -25,7 +27,8 @@ def format_table(header: Sequence[str], rows: Iterable[Sequence[str]], indent: s
 
 
 def result_table(result: Result) -> str:
-    """Return a result's heading and every objective with observed value, n and verdict."""
+    """Return a result's heading and every check (objectives, then expectations) with observed
+    value, n and verdict."""
     scenario = result.scenario
     verdict = "PASS" if result.passed else "FAIL"
     requests = sum(len(up.samples) for up in result.upstreams.values())
@@ -35,18 +38,18 @@ def result_table(result: Result) -> str:
     )
     rows = [
         (
-            name,
-            verdict_.objective.text,
-            verdict_.observed_text,
-            str(verdict_.samples),
-            "PASS" if verdict_.passed else "FAIL",
-            verdict_.note or "",
+            check.upstream,
+            f"{_LEAD.get(check.kind, '')}{check.text}",
+            check.observed_text,
+            "" if check.samples is None else str(check.samples),
+            check.verdict,
+            check.note or "",
         )
-        for name, verdict_ in result.verdicts
+        for check in scenario_checks(result.to_dict(run_info=False))
     ]
     if not rows:
         return f"{heading}\n  (no objectives)"
-    header = ("upstream", "objective", "observed", "n", "verdict", "note")
+    header = ("upstream", "check", "observed", "n", "verdict", "note")
     return f"{heading}\n{format_table(header, rows, indent='  ')}"
 
 
