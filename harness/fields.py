@@ -36,7 +36,7 @@ DURATION_SCHEMA = {
 RATE_SCHEMA = {
     "anyOf": [
         {"type": "number", "minimum": 0, "maximum": 1},
-        {"type": "string", "pattern": r"^\d+(\.\d+)?\s*%$"},
+        {"type": "string", "pattern": r"^(100(\.0+)?|\d{1,2}(\.\d+)?)\s*%$"},
     ],
     "examples": ["30%", 0.3],
 }

@@ -102,15 +102,35 @@ def phases(duration_ms: int, max_latency_ms: int = 2_000) -> st.SearchStrategy[d
 
 
 def breakers() -> st.SearchStrategy[dict[str, Any]]:
-    """Return built-in breaker settings."""
-    return st.fixed_dictionaries(
+    """Return built-in breaker settings, the optional ones (slow calls, time windows, backoff,
+    HALF_OPEN max wait, ignored errors) sometimes set."""
+    backoff = st.fixed_dictionaries(
+        {
+            "enable_exponential_backoff": st.just(True),
+            "exponential_backoff_multiplier": st.sampled_from([1.5, 2]),
+            "exponential_max_wait_duration_in_open_state": st.just("60s"),
+        }
+    )
+    settings = st.fixed_dictionaries(
         {
             "failure_rate_threshold": st.integers(1, 100).map(lambda p: f"{p}%"),
             "sliding_window_size": st.integers(1, 30),
             "minimum_number_of_calls": st.integers(1, 30),
             "wait_duration_in_open_state": durations(1, 30_000),
             "permitted_number_of_calls_in_half_open_state": st.integers(1, 5),
-        }
+        },
+        optional={
+            "slow_call_rate_threshold": st.integers(1, 100).map(lambda p: f"{p}%"),
+            "slow_call_duration_threshold": durations(0, 2_000),
+            "sliding_window_type": st.sampled_from(["count", "time"]),
+            "max_wait_duration_in_half_open_state": durations(0, 5_000),
+            "ignore_errors": st.lists(
+                st.sampled_from(["429", "5xx", "timeout", "connect_error"]), unique=True, max_size=2
+            ),
+        },
+    )
+    return st.tuples(settings, st.one_of(st.just({}), backoff)).map(
+        lambda parts: {**parts[0], **parts[1]}
     )
 
 
