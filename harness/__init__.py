@@ -6,7 +6,13 @@ The public API is exactly ``__all__``; every other module may change.
 
 from __future__ import annotations
 
-from harness.breaker import AsyncCircuitBreaker, CircuitBreaker, CircuitOpenError
+from harness.breaker import (
+    AsyncCircuitBreaker,
+    BreakerMetrics,
+    CallOutcome,
+    CircuitBreaker,
+    CircuitOpenError,
+)
 from harness.clock import VirtualClock, VirtualEventLoop, WallClockPatch, running_clock
 from harness.errors import HarnessError, Problem, ScenarioError, SLOViolation, VirtualTimeError
 from harness.events import BreakerState, Outcome, Transition
@@ -22,7 +28,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AsyncCircuitBreaker",
+    "BreakerMetrics",
     "BreakerState",
+    "CallOutcome",
     "CircuitBreaker",
     "CircuitOpenError",
     "HarnessError",
