@@ -13,7 +13,7 @@ sample, and the cost of metrics and reports.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -28,9 +28,10 @@ import harness
 from benchmarks.timing import interleaved
 from harness import Scenario, load_scenario, parse_scenario
 from harness.clock import VirtualEventLoop
+from harness.engines.lanes import ARRIVAL
 from harness.rng import stream
 from harness.traffic import arrivals
-from harness.upstreams import COMPLETION, MockedUpstreams
+from harness.upstreams import MockedUpstreams
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR_SCENARIO = """\
@@ -56,26 +57,47 @@ def run(quick: bool) -> dict[str, Any]:
 
 
 def _bare_floor(scenario: Scenario) -> None:
-    """Send the scenario's requests through httpx + respx only, at the same virtual times."""
+    """Send the scenario's requests through httpx + respx only, at the same virtual times.
+
+    The same scheduling as the engine (each arrival a clock event that starts a task, the next
+    arrival scheduled from it), without breaker, recorder or lanes: what the engine adds is
+    the difference.
+    """
     loop = VirtualEventLoop()
     clock = loop.clock
     (name, upstream), *_ = scenario.upstreams.items()
     assert upstream.traffic is not None
     traffic = upstream.traffic
     url = scenario.url_of(name)
+    times = arrivals(traffic, scenario.duration, stream(scenario.seed, name, "arrivals"))
 
     async def main() -> None:
         mocks = MockedUpstreams(scenario, scenario.seed, clock)
+        done = loop.create_future()
+        pending = [0, False]  # requests in flight, arrivals exhausted
+
+        async def request(client: httpx.AsyncClient) -> None:
+            with contextlib.suppress(httpx.HTTPError):  # the floor does not classify answers
+                await client.get(url, timeout=traffic.timeout / 1e9)
+            pending[0] -= 1
+            if pending[1] and not pending[0]:
+                done.set_result(None)
+
+        def arrive(client: httpx.AsyncClient) -> None:
+            pending[0] += 1
+            loop.create_task(request(client))
+            schedule(client)
+
+        def schedule(client: httpx.AsyncClient) -> None:
+            at_ns = next(times, None)
+            if at_ns is None:
+                pending[1] = True
+                return
+            clock.schedule(at_ns, ARRIVAL, lambda: arrive(client))
+
         async with httpx.AsyncClient(transport=mocks.transport) as client:
-            tasks: list[asyncio.Task[httpx.Response]] = []
-            for at_ns in arrivals(
-                traffic, scenario.duration, stream(scenario.seed, name, "arrivals")
-            ):
-                wake = loop.create_future()
-                clock.schedule(at_ns, COMPLETION, lambda future=wake: future.set_result(None))
-                await wake
-                tasks.append(loop.create_task(client.get(url, timeout=traffic.timeout / 1e9)))
-            await asyncio.gather(*tasks)
+            schedule(client)
+            await done
 
     try:
         loop.run_until_complete(main())
@@ -117,15 +139,15 @@ def direct_throughput(quick: bool) -> dict[str, Any]:
     """(c): simulated requests per second on the direct engine, seed-t3 at 1 000 req/s."""
     duration = "30s" if quick else "1h"
     code = (
-        "import json, resource, sys, time\n"
-        "from benchmarks.bench_engines import _soak\n"
+        "import json, sys, time\n"
+        "from benchmarks.bench_engines import _peak_rss_mb, _soak\n"
         "from harness import run\n"
         f"scenario = _soak({duration!r})\n"
         "began = time.perf_counter()\n"
         "result = run(scenario, engine='direct')\n"
         "total = time.perf_counter() - began\n"
         "requests = sum(len(u.samples) for u in result.upstreams.values())\n"
-        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "rss = _peak_rss_mb()\n"
         "print(json.dumps({'requests': requests, 'engine_s': result.run_info.wall_time_s,\n"
         "                  'total_s': total, 'peak_rss_mb': rss, 'passed': result.passed}))\n"
     )
@@ -142,20 +164,24 @@ def direct_throughput(quick: bool) -> dict[str, Any]:
 
 
 def memory(quick: bool) -> dict[str, Any]:
-    """(d): peak RSS for N recorded samples plus every metric over them, in a fresh process."""
+    """(d): memory for N recorded samples plus every metric over them, in a fresh process.
+
+    tracemalloc counts what the recorder and the metrics allocate (numpy reports its buffers to
+    it): the recorder's size, and the peak while the metrics are computed.
+    """
     sizes = [100_000] if quick else [1_000_000, 10_000_000]
     found = {}
     for size in sizes:
         code = (
-            "import json, resource\n"
+            "import json, tracemalloc\n"
             "from array import array\n"
             "import numpy as np\n"
             "from harness.metrics import SampleLog, View, view_stats\n"
             "from harness.timeseries import timeseries\n"
-            "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
             f"n = {size}\n"
-            "log = SampleLog()\n"
             "rng = np.random.default_rng(1)\n"
+            "tracemalloc.start()\n"
+            "log = SampleLog()\n"
             "for start in range(0, n, 100_000):\n"
             "    k = min(100_000, n - start)\n"
             "    starts = np.arange(start, start + k) * 1_000_000\n"
@@ -164,28 +190,23 @@ def memory(quick: bool) -> dict[str, Any]:
             "    log.outcome.extend(array('b', bytes(k)))\n"
             "    log.status.extend(array('h', np.full(k, 200, np.int16).tobytes()))\n"
             "    log.state.extend(array('b', bytes(k)))\n"
-            "recorded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+            "recorded, _ = tracemalloc.get_traced_memory()\n"
+            "tracemalloc.reset_peak()\n"
             "samples = log.freeze()\n"
             "ms = samples.latency_ns / 1e6\n"
             "views = [view_stats(samples, v, 'nearest_rank', ms) for v in View]\n"
             "series = timeseries(samples, None, n * 1_000_000, 'nearest_rank', latency_ms=ms)\n"
-            "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-            "print(json.dumps({'baseline_mb': base, 'recorded_mb': recorded, 'peak_mb': peak}))\n"
+            "_, peak = tracemalloc.get_traced_memory()\n"
+            "print(json.dumps({'recorded_mb': recorded / 2**20, 'peak_mb': peak / 2**20}))\n"
         )
         numbers = _in_fresh_process(code)
-        numbers["bytes_per_sample_recorded"] = (
-            (numbers["recorded_mb"] - numbers["baseline_mb"]) * 2**20 / size
-        )
-        numbers["bytes_per_sample_peak"] = (
-            (numbers["peak_mb"] - numbers["baseline_mb"]) * 2**20 / size
-        )
+        numbers["bytes_per_sample_recorded"] = numbers["recorded_mb"] * 2**20 / size
+        numbers["bytes_per_sample_peak"] = numbers["peak_mb"] * 2**20 / size
         found[str(size)] = numbers
-        recorded_per_sample = numbers["bytes_per_sample_recorded"]
         print(
-            f"{size:>11,} samples: baseline {numbers['baseline_mb']:.0f} MB, recorded "
-            f"{numbers['recorded_mb']:.0f} MB ({recorded_per_sample:.0f} B/sample), "
-            f"peak with metrics {numbers['peak_mb']:.0f} MB "
-            f"({numbers['bytes_per_sample_peak']:.0f} B/sample)"
+            f"{size:>11,} samples: recorder {numbers['recorded_mb']:.0f} MB "
+            f"({numbers['bytes_per_sample_recorded']:.1f} B/sample); peak while computing every "
+            f"metric {numbers['peak_mb']:.0f} MB ({numbers['bytes_per_sample_peak']:.1f} B/sample)"
         )
     return found
 
@@ -211,18 +232,42 @@ def metrics_and_reports(quick: bool) -> dict[str, Any]:
 
 
 def _time_reports(result: Any) -> dict[str, float]:
-    from harness.report import write_results, write_samples
+    from harness.report import write_samples
+    from harness.report.bundle import write_reports
+    from harness.report.digest import digest
 
     times: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as folder:
-        for name, write in (
-            ("results JSON", lambda: write_results(Path(folder) / "r.json", [result])),
-            ("samples CSV", lambda: write_samples(Path(folder) / "s.csv", [result])),
-        ):
-            began = time.perf_counter()
-            write()
-            times[name] = time.perf_counter() - began
+        began = time.perf_counter()
+        pair = (result.to_dict(), digest(result))
+        times["JSON form + digest"] = time.perf_counter() - began
+        began = time.perf_counter()
+        written = write_reports(Path(folder), [pair])
+        times["every report (HTML, JUnit, JSON, OpenMetrics, monitor files)"] = (
+            time.perf_counter() - began
+        )
+        if written.skipped:
+            print(f"  (not written: {', '.join(written.skipped)})")
+        began = time.perf_counter()
+        write_samples(Path(folder) / "samples.csv", [result])
+        times["samples CSV (every request)"] = time.perf_counter() - began
     return times
+
+
+def _peak_rss_mb() -> float:
+    """Return this process's peak resident memory in MB.
+
+    Linux's VmHWM belongs to the process image: unlike ``ru_maxrss``, it does not carry over the
+    size of the parent that forked this process.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _in_fresh_process(code: str) -> dict[str, Any]:

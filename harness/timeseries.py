@@ -66,9 +66,7 @@ def timeseries(
     edges = (np.arange(n_buckets, dtype=np.int64) + 1) * bucket_ns
     bounds = np.searchsorted(samples.start_ns, edges[:-1], side="left").tolist()
     slices = list(zip([0, *bounds], [*bounds, len(samples)], strict=True))
-    successes = np.cumsum(samples.outcome == Outcome.SUCCESS, dtype=np.int64)
-    total_ns = np.cumsum(samples.latency_ns, dtype=np.int64)
-    rows = [_bucket(latency_ms, successes, total_ns, low, high, method) for low, high in slices]
+    rows = [_bucket(samples, latency_ms, low, high, method) for low, high in slices]
     return TimeSeries(
         bucket_ms=bucket_ns / 1e6,
         t_ms=[i * bucket_ns / 1e6 for i in range(n_buckets)],
@@ -84,19 +82,15 @@ def timeseries(
 
 
 def _bucket(
-    latency_ms: FloatArray,
-    successes: IntArray,
-    total_ns: IntArray,
-    low: int,
-    high: int,
-    method: PercentileMethod,
+    samples: Samples, latency_ms: FloatArray, low: int, high: int, method: PercentileMethod
 ) -> tuple[int, int, float | None, float | None, float | None]:
     """Return (requests, successes, p50, p95, avg) of the samples in ``[low, high)``."""
     count = high - low
     if count == 0:
         return 0, 0, None, None, None
-    wins = int(successes[high - 1]) - (int(successes[low - 1]) if low else 0)
-    spent_ns = int(total_ns[high - 1]) - (int(total_ns[low - 1]) if low else 0)
+    # Per slice, not cumulative over the run: no temporary as long as the run itself.
+    wins = int(np.count_nonzero(samples.outcome[low:high] == Outcome.SUCCESS))
+    spent_ns = int(samples.latency_ns[low:high].sum(dtype=np.int64))
     p50, p95 = slice_percentiles(latency_ms[low:high], (50, 95), method)
     return count, wins, p50, p95, spent_ns / count / 1e6
 
@@ -140,20 +134,24 @@ def _lerp(below: float, above: float, gamma: float) -> float:
     return below + diff * gamma
 
 
-def _in_flight(samples: Samples, edges: IntArray) -> list[int]:
+def _in_flight(samples: Samples, edges: IntArray, chunk: int = 1 << 20) -> list[int]:
     """Return how many requests were under way at each edge: start <= edge < end.
 
     Edge k is at (k + 1) × bucket; a request counts at every edge from the first at or after
-    its start to the last before its end: a difference array, linear time.
+    its start to the last before its end: a difference array, linear time, built a chunk of
+    samples at a time so its temporaries stay small.
     """
     n = edges.size
     bucket = int(edges[0])
-    first = np.maximum((samples.start_ns + bucket - 1) // bucket - 1, 0)
-    last = np.minimum((samples.start_ns + samples.latency_ns + bucket - 1) // bucket - 2, n - 1)
-    spans = first <= last
-    steps = np.bincount(first[spans], minlength=n + 1) - np.bincount(
-        last[spans] + 1, minlength=n + 1
-    )
+    steps = np.zeros(n + 1, dtype=np.int64)
+    for low in range(0, len(samples), chunk):
+        start = samples.start_ns[low : low + chunk]
+        end = start + samples.latency_ns[low : low + chunk]
+        first = np.maximum((start + bucket - 1) // bucket - 1, 0)
+        last = np.minimum((end + bucket - 1) // bucket - 2, n - 1)
+        spans = first <= last
+        steps += np.bincount(first[spans], minlength=n + 1)
+        steps -= np.bincount(last[spans] + 1, minlength=n + 1)
     return [int(x) for x in np.cumsum(steps)[:n]]
 
 
