@@ -118,11 +118,9 @@ def check_expectations(
     timeline: Sequence[PhaseLike],
 ) -> tuple[ExpectationVerdict, ...]:
     """Return one verdict per expectation (every one fails when there is no breaker)."""
-    if summary is None:
-        return tuple(
-            ExpectationVerdict(item, None, "", "", False, "this upstream has no breaker")
-            for item in expect
-        )
+    if summary is None or not len(samples):
+        note = "this upstream has no breaker" if summary is None else "no requests were sent"
+        return tuple(ExpectationVerdict(item, None, "", "", False, note) for item in expect)
     phases = {phase.name: phase for phase in timeline if phase.name}
     run = BreakerRun(samples, summary, phases)
     return tuple(_CHECKS[type(item)](item, run) for item in expect)

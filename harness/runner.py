@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from harness.adapters import Guard, reads_wall_clock
 from harness.breaker_checks import check_expectations
 from harness.clock import VirtualClock, WallClockPatch
-from harness.engines import TransitionHook, run_engine
+from harness.engines import ENGINES, TransitionHook, run_engine
+from harness.errors import HarnessError
 from harness.metrics import SampleLog, View, breaker_summary, view_stats
 from harness.result import Result, RunInfo, ScenarioSource, UpstreamResult
 from harness.scenario import Scenario
@@ -49,8 +50,8 @@ def run(
     as it happens; ``on_progress(now_ns)`` each time virtual time passes another 1% of the
     scenario's duration.
     """
-    seed = scenario.seed if seed is None else seed
-    engine = scenario.engine if engine is None else engine
+    seed = scenario.seed if seed is None else _checked_seed(seed)
+    engine = scenario.engine if engine is None else _checked_engine(engine)
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     began = _REAL_CLOCK()
     clock = VirtualClock()
@@ -120,6 +121,18 @@ def _upstream_result(
         reached_upstream=reached,
         expectations=expectations,
     )
+
+
+def _checked_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise HarnessError(f"seed must be a whole number from 0 to 2**63-1, got {seed!r}")
+    return seed
+
+
+def _checked_engine(engine: object) -> str:
+    if engine not in ENGINES:
+        raise HarnessError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    return str(engine)
 
 
 def _every_percent(duration_ns: int, hook: ProgressHook) -> Callable[[int], None]:

@@ -238,6 +238,8 @@ def _evaluate_breaker(
 ) -> Verdict:
     if breaker is None:
         return Verdict(objective, None, 0, False, "this upstream has no breaker")
+    if requests == 0:  # a breaker no call went through proves nothing: fail, never pass
+        return Verdict(objective, None, 0, False, "no requests: the breaker was never exercised")
     observed: float | str
     if objective.metric == "final_state":
         observed = breaker.final_state.name

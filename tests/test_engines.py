@@ -8,8 +8,9 @@ from typing import Any, TypeVar
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+import harness.engines.http
 import harness.engines.lanes
-from harness import ScenarioError, load_scenario, run
+from harness import HarnessError, ScenarioError, load_scenario, run
 from harness.adapters import BuiltinGuard, Guard
 from harness.events import BreakerState
 from harness.strategies import scenarios
@@ -86,3 +87,62 @@ def test_engine_is_chosen_by_the_scenario_or_the_caller() -> None:
     assert run(loaded, engine="http").engine == "http"
     with pytest.raises(ScenarioError, match="'http' or 'direct'"):
         scenario(text.replace("direct", "warp"))
+
+
+FAULTY = """\
+duration: 5s
+upstreams:
+  v:
+    latency: 100ms
+    traffic: {{rate: 2/s}}
+    breaker: {{impl: "tests.faulty_breakers:{factory}", wall_clock: false}}
+"""
+
+
+@pytest.mark.parametrize("engine", ["http", "direct"])
+@pytest.mark.parametrize(
+    ("factory", "raised"), [("raises_after", "ValueError"), ("buggy", "AttributeError")]
+)
+def test_a_breaker_that_raises_stops_the_run_and_says_so(
+    engine: str, factory: str, raised: str
+) -> None:
+    with pytest.raises(HarnessError, match=rf"upstream 'v'.*raised {raised}"):
+        run(scenario(FAULTY.format(factory=factory)), engine=engine)
+
+
+def test_a_breaker_that_really_suspends_runs_on_http_and_is_refused_by_direct() -> None:
+    loaded = scenario(FAULTY.format(factory="sleepy"))
+    result = run(loaded, engine="http")
+    assert result.upstreams["v"].client.latency is not None
+    assert result.upstreams["v"].client.latency.min_ms == 600.0  # 500 ms asleep + 100 ms
+    with pytest.raises(HarnessError, match="run this scenario with engine: http"):
+        run(loaded, engine="direct")
+
+
+def test_a_stuck_run_is_an_error_naming_what_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(harness.engines.http, "STUCK_AFTER_S", 0)
+    with pytest.raises(HarnessError, match=r"stuck: .*requests in flight \(10 on 'v'\)"):
+        run(scenario(FAULTY.format(factory="hangs")), engine="http")
+
+
+def test_run_checks_its_arguments() -> None:
+    loaded = scenario("duration: 1s\nupstreams: {u: {traffic: {rate: 1/s}}}")
+    with pytest.raises(HarnessError, match="engine must be one of http, direct, got 'warp'"):
+        run(loaded, engine="warp")
+    for seed in (-1, "7", 2**63, True):
+        with pytest.raises(HarnessError, match="seed must be a whole number"):
+            run(loaded, seed=seed)  # type: ignore[arg-type]
+
+
+def test_a_path_is_joined_to_an_upstream_url_without_a_trailing_slash() -> None:
+    loaded = scenario(
+        """\
+        duration: 2s
+        upstreams:
+          v: {url: "https://api.test/v1", latency: 5ms, traffic: {rate: 5/s, path: predict}}
+        """
+    )
+    for engine in ("http", "direct"):
+        result = run(loaded, engine=engine)
+        assert result.upstreams["v"].reached_upstream == 10
+        assert result.upstreams["v"].client.success_rate == 1.0

@@ -271,3 +271,20 @@ def test_an_upstream_without_any_arrival_does_not_end_the_run_early() -> None:
     )
     assert len(result.upstreams["quiet"].samples) == 0
     assert len(result.upstreams["busy"].samples) == 10
+
+
+def test_breaker_expectations_over_zero_requests_fail() -> None:
+    result = run(
+        scenario(
+            """\
+            duration: 1s
+            upstreams:
+              v:
+                traffic: {rate: 1/h, arrivals: poisson}
+                breaker: {}
+                expect: [no_upstream_calls_while_open, {time_open: {at_most: 1s}}]
+            """
+        )
+    )
+    verdicts = result.upstreams["v"].expectations
+    assert [(v.passed, v.note) for v in verdicts] == [(False, "no requests were sent")] * 2

@@ -147,3 +147,12 @@ def test_breaker_objectives() -> None:
     assert not evaluate(parse_objective("time_open < 30s"), stats, summary).passed  # type: ignore[arg-type]
     none = evaluate(parse_objective("final_state == CLOSED"), stats, None)  # type: ignore[arg-type]
     assert (none.passed, none.note) == (False, "this upstream has no breaker")
+
+
+def test_breaker_objectives_over_zero_requests_fail() -> None:
+    summary = breaker_summary("builtin", BreakerState.CLOSED, (), 60_000_000_000)
+    empty = {view: view_stats(samples([]), view, "nearest_rank") for view in View}
+    for text in ("final_state == CLOSED", "opens == 0", "time_open <= 0s"):
+        verdict = evaluate(parse_objective(text), empty, summary)
+        assert (verdict.passed, verdict.observed) == (False, None)
+        assert verdict.note == "no requests: the breaker was never exercised"

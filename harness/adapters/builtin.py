@@ -75,12 +75,11 @@ class BuiltinGuard:
         return result
 
     def _report_error(self, error: Exception, duration_ns: int) -> None:
-        try:
-            outcome, status = self._classify(error)
-        except Exception:
+        known = self._classify(error)
+        if known is None:
             self.breaker.on_error(duration_ns)  # not an answer the harness knows: a failure
             return
-        self.on_result(outcome, status, duration_ns)
+        self.on_result(*known, duration_ns)
 
     def try_acquire(self) -> bool:
         """Take permission for one call."""

@@ -76,6 +76,8 @@ class LibraryGuard(ABC):
     initial_state = CLOSED
     rejections: ClassVar[tuple[type[BaseException], ...]] = ()
     """The library's "call not permitted" exceptions."""
+    faults: ClassVar[tuple[type[BaseException], ...]] = ()
+    """Exceptions that are never a rejection, even where ``rejections`` would take them."""
 
     def __init__(
         self, impl: str, name: str, clock: VirtualClock, listener: TransitionListener
@@ -107,7 +109,7 @@ class LibraryGuard(ABC):
     def _outcome(self, error: BaseException, tracked: Attempt[Any]) -> BaseException:
         if tracked.ran:
             return tracked.error if tracked.error is not None else error
-        if not isinstance(error, self.rejections):
+        if not isinstance(error, self.rejections) or isinstance(error, self.faults):
             return error  # not a rejection: a fault in the library or its settings
         # purgatory raises one exception object on every rejection, and each raise appends to
         # its traceback (~6 frames a call): drop it, or a long OPEN spell grows without bound.

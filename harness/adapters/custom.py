@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from harness.adapters.base import Guard, TransitionListener
 from harness.adapters.common import Attempt, PolledGuard, state_named
@@ -34,7 +34,18 @@ T = TypeVar("T")
 class CustomGuard(PolledGuard):
     """Drive any object with ``async call(attempt)`` and a ``state``."""
 
+    # Anything the breaker raises before letting the call through is its rejection — except the
+    # exceptions that mean a bug in it, which stop the run with a message instead of passing
+    # quietly for a breaker that rejects everything.
     rejections = (Exception,)
+    faults: ClassVar[tuple[type[BaseException], ...]] = (
+        TypeError,
+        AttributeError,
+        NameError,
+        AssertionError,
+        ImportError,
+        NotImplementedError,
+    )
 
     def __init__(
         self, breaker: Any, impl: str, name: str, clock: VirtualClock, listener: TransitionListener

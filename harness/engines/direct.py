@@ -9,13 +9,14 @@ by a clock event, exactly when the HTTP engine's request would be.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
 
 import httpx
 
 from harness.adapters import SyncGuard
-from harness.clock import VirtualClock
+from harness.clock import VirtualClock, VirtualEventLoop
 from harness.engines.lanes import (
     COMPLETION,
     EngineOutput,
@@ -38,8 +39,11 @@ def run_direct(
 ) -> EngineOutput:
     """Run ``scenario``'s traffic without the HTTP stack."""
     driver = _DirectDriver(scenario, seed, clock, on_transition)
-    if driver.start():
-        clock.run()
+    try:
+        if driver.start():
+            clock.run()
+    finally:
+        driver.close()
     return driver.output(driver.reached)
 
 
@@ -69,11 +73,17 @@ class _DirectDriver(LaneDriver):
             for name, upstream in scenario.upstreams.items()
         }
         self.reached = dict.fromkeys(scenario.upstreams, 0)
+        self._loop: VirtualEventLoop | None = None  # made when first needed: see _step
         # Decided once per lane: a runtime Protocol check costs microseconds per call.
         self._sync_guards: dict[str, SyncGuard | None] = {
             lane.name: lane.guard if isinstance(lane.guard, SyncGuard) else None
             for lane in self.lanes
         }
+
+    def close(self) -> None:
+        """Release the loop lent to code under test, if one was made."""
+        if self._loop is not None:
+            self._loop.close()
 
     def start_request(self, lane: Lane, row: int, start_ns: int) -> None:
         guard = self._sync_guards[lane.name]
@@ -117,9 +127,21 @@ class _DirectDriver(LaneDriver):
         return send
 
     def _step(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        # Code under test may look up the running loop (asyncio.Lock, get_running_loop): give
+        # it one on the same clock, never run. Whatever would really suspend on it yields an
+        # asyncio future here, which this engine cannot drive: say so rather than guess.
+        if self._loop is None:
+            self._loop = VirtualEventLoop(self.clock)
+        previous = asyncio.events._get_running_loop()
+        asyncio.events._set_running_loop(self._loop)
         try:
             waiting = coroutine.send(None)
         except StopIteration:
+            return
+        finally:
+            asyncio.events._set_running_loop(previous)
+        if waiting is None:  # a bare yield (asyncio.sleep(0)): resume at this same instant
+            self.clock.schedule(self.clock.now_ns, COMPLETION, lambda: self._step(coroutine))
             return
         if not isinstance(waiting, _Wait):
             coroutine.close()

@@ -18,15 +18,18 @@ import httpx
 from harness.adapters import Guard, create_guard
 from harness.breaker import CircuitOpenError
 from harness.clock import VirtualClock
+from harness.errors import HarnessError
 from harness.events import BreakerState, Outcome
 from harness.metrics import SampleLog
 from harness.rng import stream
 from harness.scenario import Scenario, Traffic
 from harness.traffic import arrivals
+from harness.upstreams import COMPLETION
 
 __all__ = [
     "ARRIVAL",
     "COMPLETION",
+    "BreakerFault",
     "EngineOutput",
     "Lane",
     "LaneDriver",
@@ -35,13 +38,24 @@ __all__ = [
     "classify",
 ]
 
-COMPLETION = 0
-"""Clock priority of an upstream's answer: at one instant, answers come before new arrivals."""
 ARRIVAL = 1
 """Clock priority of a new request."""
 
 TransitionHook = Callable[[str, int, BreakerState, BreakerState], None]
 """Called as ``hook(upstream, at_ns, source, target)`` on every breaker transition."""
+
+
+class BreakerFault(HarnessError):
+    """The breaker under test raised something that stands for no answer of the upstream."""
+
+    def __init__(self, upstream: str, impl: str | None, error: BaseException) -> None:
+        self.upstream = upstream
+        self.error = error
+        super().__init__(
+            f"upstream {upstream!r}: the breaker under test ({impl}) raised "
+            f"{type(error).__name__}: {error} — not a rejection and not an upstream answer; "
+            "the run stopped"
+        )
 
 
 class UpstreamStatusError(Exception):
@@ -52,8 +66,9 @@ class UpstreamStatusError(Exception):
         super().__init__(f"upstream answered HTTP {status}")
 
 
-def classify(error: BaseException) -> tuple[Outcome, int]:
-    """Return the outcome (and status) a failed call's exception stands for."""
+def classify(error: BaseException) -> tuple[Outcome, int] | None:
+    """Return the outcome (and status) a failed call's exception stands for, or None when it
+    stands for no answer of the upstream's (a fault in the breaker under test or the harness)."""
     if isinstance(error, UpstreamStatusError):
         return Outcome.HTTP_ERROR, error.status
     if isinstance(error, httpx.TimeoutException):
@@ -62,7 +77,7 @@ def classify(error: BaseException) -> tuple[Outcome, int]:
         return Outcome.CONNECT_ERROR, 0
     if isinstance(error, httpx.TransportError):
         return Outcome.CONNECTION_RESET, 0
-    raise error
+    return None
 
 
 @dataclass(frozen=True)
@@ -115,7 +130,9 @@ class LaneDriver:
             if upstream.traffic is not None:
                 rng = stream(seed, name, "arrivals")
                 times = arrivals(upstream.traffic, scenario.duration, rng)
-                url = scenario.url_of(name) + upstream.traffic.path.lstrip("/")
+                base = scenario.url_of(name)
+                # traffic.path is relative to the upstream's URL: never glue two segments.
+                url = base.rstrip("/") + "/" + upstream.traffic.path.lstrip("/")
                 self.lanes.append(Lane(name, url, upstream.traffic, guard, log, times))
 
     def start(self) -> bool:
@@ -175,11 +192,19 @@ class LaneDriver:
             response = await guard.call(attempt)
         except CircuitOpenError:
             outcome, status, admitted_state = Outcome.SHORT_CIRCUITED, 0, guard.state()
-        except Exception as error:  # classify re-raises what it does not know
-            outcome, status = classify(error)
+        except Exception as error:
+            known = classify(error)
+            if known is None:
+                self.fail(lane, error)
+                return
+            outcome, status = known
         else:
             outcome, status = Outcome.SUCCESS, response.status_code
         self.finish_request(lane, row, start_ns, outcome, status, admitted_state)
+
+    def fail(self, lane: Lane, error: BaseException) -> None:
+        """Stop the run: the breaker under test raised something that is no upstream answer."""
+        raise BreakerFault(lane.name, lane.guard.impl, error) from error
 
     def finish_request(
         self,
