@@ -16,9 +16,9 @@ from harness.breaker import (
 from harness.clock import VirtualClock, VirtualEventLoop, WallClockPatch, running_clock
 from harness.errors import HarnessError, Problem, ScenarioError, SLOViolation, VirtualTimeError
 from harness.events import BreakerState, Outcome, Transition
-from harness.loader import json_schema, load_scenario, parse_scenario
+from harness.loader import json_schema, load_scenario, parse_scenario, scenario_from_data
 from harness.metrics import View
-from harness.result import Result, UpstreamResult
+from harness.result import Result, ScenarioSource, UpstreamResult
 from harness.runner import run
 from harness.scenario import Scenario
 from harness.slo import Objective, Verdict, parse_objective
@@ -42,6 +42,7 @@ __all__ = [
     "SLOViolation",
     "Scenario",
     "ScenarioError",
+    "ScenarioSource",
     "Transition",
     "UpstreamResult",
     "Verdict",
@@ -57,4 +58,5 @@ __all__ = [
     "parse_scenario",
     "run",
     "running_clock",
+    "scenario_from_data",
 ]

@@ -92,6 +92,9 @@ class AsyncCircuitBreaker(BreakerCore):
 
     def __call__(self, function: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
         """Decorate a coroutine function so every call goes through the breaker."""
+        # The body repeats call() on purpose: going through call() costs ~10% more per call
+        # (bench_breaker: 433 vs 476 ns CLOSED), and the decorator is the form users put on
+        # every call.
         clock, slow_ns, filling = self._clock, self._slow_ns, self._minimum - 1
 
         @functools.wraps(function)
