@@ -10,9 +10,7 @@ when it is loaded, not a traceback when it runs.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from collections.abc import Callable
+import re
 from difflib import get_close_matches
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -22,16 +20,16 @@ from pydantic import (
     BeforeValidator,
     Discriminator,
     Field,
-    PositiveInt,
     Tag,
     WithJsonSchema,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from harness.fault_settings import ERROR_KINDS
-from harness.fields import Duration, Rate, StrictModel
-from harness.units import NS_PER_S, format_duration
+from harness.breaker_code import THIRD_PARTY, factory_problem, library_problem, resolve_factory
+from harness.fault_settings import ERROR_KINDS, STATUS_PATTERN
+from harness.fields import Count, Duration, Flag, Number, Rate, StrictModel
+from harness.units import NS_PER_S, format_duration, shown
 
 __all__ = [
     "BREAKER_MODELS",
@@ -47,20 +45,27 @@ __all__ = [
     "PybreakerSettings",
     "breaker_tag",
     "check_breaker_impl",
+    "factory_problem",
     "library_problem",
     "resolve_factory",
 ]
 
-THIRD_PARTY = ("pybreaker", "aiobreaker", "circuitbreaker", "purgatory")
-"""The third-party libraries a scenario can name as ``impl``."""
 _IMPLS = ("builtin", *THIRD_PARTY)
-_FACTORY = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
+_DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
+_FACTORY = rf"^{_DOTTED}:{_DOTTED}$"
+_SETTINGS_HINT = (
+    "a mapping of breaker settings (impl optional: builtin, pybreaker, aiobreaker, "
+    "circuitbreaker, purgatory, or 'package.module:factory' for your own)"
+)
+MAX_WINDOW = 1_000_000
+"""The largest sliding window (calls, or seconds: a time window keeps one bucket a second)."""
 
 
 def _positive(value: int) -> int:
     if value <= 0:
-        # The libraries treat 0 as "not given" and silently use their default instead.
-        raise ValueError("must be above 0s (the library would silently use its default)")
+        # aiobreaker, circuitbreaker and purgatory treat 0 as "not given" and silently use their
+        # default; pybreaker would let every call through at once: no wait, no breaker.
+        raise ValueError("must be above 0s: a breaker must wait in OPEN")
     return value
 
 
@@ -75,9 +80,11 @@ class PybreakerSettings(_Library):
     through again ``reset_timeout`` later, closes after ``success_threshold`` successes."""
 
     impl: Literal["pybreaker"]
-    fail_max: PositiveInt = 5
+    fail_max: Count = 5
     reset_timeout: Duration = 60 * NS_PER_S
-    success_threshold: PositiveInt = 1
+    success_threshold: Count = 1
+
+    _positive_timeout = field_validator("reset_timeout")(_positive)
 
 
 class AiobreakerSettings(_Library):
@@ -85,7 +92,7 @@ class AiobreakerSettings(_Library):
     one call through ``timeout_duration`` later."""
 
     impl: Literal["aiobreaker"]
-    fail_max: PositiveInt = 5
+    fail_max: Count = 5
     timeout_duration: Duration = 60 * NS_PER_S
 
     _positive_timeout = field_validator("timeout_duration")(_positive)
@@ -96,7 +103,7 @@ class CircuitbreakerSettings(_Library):
     failures and is HALF_OPEN once ``recovery_timeout`` has passed."""
 
     impl: Literal["circuitbreaker"]
-    failure_threshold: PositiveInt = 5
+    failure_threshold: Count = 5
     recovery_timeout: Duration = 30 * NS_PER_S
 
     _positive_timeout = field_validator("recovery_timeout")(_positive)
@@ -107,7 +114,7 @@ class PurgatorySettings(_Library):
     after ``threshold`` consecutive failures and lets calls through after ``ttl``."""
 
     impl: Literal["purgatory"]
-    threshold: PositiveInt = 5
+    threshold: Count = 5
     ttl: Duration = 30 * NS_PER_S
 
     _positive_ttl = field_validator("ttl")(_positive)
@@ -122,7 +129,7 @@ class CustomBreakerSettings(StrictModel):
 
     impl: Annotated[str, Field(pattern=_FACTORY, examples=["mypackage.breakers:make_breaker"])]
     settings: dict[str, Any] = Field(default_factory=dict)
-    wall_clock: bool = True
+    wall_clock: Flag = True
     """Whether the breaker reads ``time.*``/``datetime.now`` (so the run must patch them)."""
 
     @property
@@ -140,11 +147,23 @@ def breaker_tag(value: Any) -> str | None:
 
 
 def check_breaker_impl(value: Any) -> Any:
-    """Reject an unknown ``impl`` with a message naming the choices (before the union runs)."""
-    if not isinstance(value, dict) or "impl" not in value:
+    """Reject what is no breaker, or an unknown ``impl``, with a message naming the choices
+    (before the union runs)."""
+    if not isinstance(value, dict):
+        if isinstance(value, BaseModel):
+            return value
+        raise PydanticCustomError(
+            "breaker",
+            "expected {hint}, got {value}",
+            {"hint": _SETTINGS_HINT, "value": shown(value)},
+        )
+    if "impl" not in value:
         return value
     impl = value["impl"]
-    if isinstance(impl, str) and (impl in _IMPLS or ":" in impl):
+    if isinstance(impl, str) and impl in _IMPLS:
+        return value
+    if isinstance(impl, str) and ":" in impl:
+        _check_factory_spelling(impl)
         return value
     close = get_close_matches(str(impl), _IMPLS, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -152,36 +171,18 @@ def check_breaker_impl(value: Any) -> Any:
         "breaker_impl",
         "unknown breaker impl {impl}{hint} (expected one of {impls}, or "
         "'package.module:factory' for your own breaker)",
-        {"impl": repr(impl), "hint": hint, "impls": ", ".join(_IMPLS), "key": "impl"},
+        {"impl": shown(impl), "hint": hint, "impls": ", ".join(_IMPLS), "key": "impl"},
     )
 
 
-def library_problem(impl: str) -> str | None:
-    """Return why the library ``impl`` cannot be used here, or None when it can."""
-    if impl not in THIRD_PARTY or importlib.util.find_spec(impl) is not None:
-        return None
-    return (
-        f"impl {impl!r} needs the {impl} package, which is not installed "
-        f"(pip install 'slo-harness[{impl}]' or pip install {impl})"
-    )
-
-
-def resolve_factory(spec: str) -> Callable[..., Any]:
-    """Import ``"package.module:factory"`` and return the factory; raise ValueError if unusable."""
-    module_name, _, attribute = spec.partition(":")
-    try:
-        target: Any = importlib.import_module(module_name)
-    except Exception as error:  # any failure to import user code is reported, not raised
-        raise ValueError(
-            f"cannot import {module_name!r} for impl {spec!r}: {type(error).__name__}: {error}"
-        ) from None
-    for part in attribute.split("."):
-        if not hasattr(target, part):
-            raise ValueError(f"{module_name!r} has no attribute {attribute!r} (impl {spec!r})")
-        target = getattr(target, part)
-    if not callable(target):
-        raise ValueError(f"impl {spec!r} names a {type(target).__name__}, not a callable factory")
-    return target  # type: ignore[no-any-return]
+def _check_factory_spelling(impl: str) -> None:
+    if not re.fullmatch(_FACTORY, impl):
+        raise PydanticCustomError(
+            "breaker_impl",
+            "expected your own factory as 'package.module:factory' (ASCII letters, digits "
+            "and '_', parts joined by '.'), got {impl}",
+            {"impl": repr(impl), "key": "impl"},
+        )
 
 
 ERROR_CLASSES = ("4xx", "5xx")
@@ -194,23 +195,21 @@ def _error_selectors(value: Any) -> Any:
             "error_kind",
             "expected a list of HTTP statuses (503), status classes (5xx) or error kinds "
             "(timeout, connect_error, connection_reset), got {value}",
-            {"value": repr(value)},
+            {"value": shown(value)},
         )
     return tuple(_error_selector(item) for item in value)
 
 
 def _error_selector(item: object) -> str:
-    text = str(item).strip()
-    if text in ERROR_CLASSES or text in ERROR_KINDS:
-        return text
-    if text.isdigit() and 400 <= int(text) <= 599:
+    text = str(item) if isinstance(item, str | int) and not isinstance(item, bool) else ""
+    if text in ERROR_CLASSES or text in ERROR_KINDS or re.fullmatch(STATUS_PATTERN, text):
         return text
     close = get_close_matches(text, [*ERROR_KINDS, *ERROR_CLASSES], n=1)
     raise PydanticCustomError(
         "error_kind",
         "unknown error {item}{hint} (expected an HTTP status 400-599, 4xx, 5xx, or one of {kinds})",
         {
-            "item": repr(item),
+            "item": shown(item),
             "hint": f"; did you mean {close[0]!r}?" if close else "",
             "kinds": ", ".join(ERROR_KINDS),
         },
@@ -228,7 +227,7 @@ ErrorSelectors = Annotated[
                     {"type": "integer", "minimum": 400, "maximum": 599},
                     {
                         "type": "string",
-                        "pattern": r"^([45]\d\d|[45]xx|timeout|connect_error|connection_reset)$",
+                        "pattern": rf"^(?:{STATUS_PATTERN}|[45]xx|{'|'.join(ERROR_KINDS)})$",
                     },
                 ]
             },
@@ -252,13 +251,13 @@ class Breaker(StrictModel):
     slow_call_rate_threshold: Rate = 1.0
     slow_call_duration_threshold: Duration = 60 * NS_PER_S
     sliding_window_type: Literal["count", "time"] = "count"
-    sliding_window_size: Annotated[int, Field(ge=1)] = 100
-    minimum_number_of_calls: Annotated[int, Field(ge=1)] = 100
+    sliding_window_size: Annotated[Count, Field(le=MAX_WINDOW)] = 100
+    minimum_number_of_calls: Count = 100
     wait_duration_in_open_state: Duration = 60 * NS_PER_S
-    enable_exponential_backoff: bool = False
-    exponential_backoff_multiplier: Annotated[float, Field(ge=1)] = 1.5
+    enable_exponential_backoff: Flag = False
+    exponential_backoff_multiplier: Annotated[Number, Field(ge=1)] = 1.5
     exponential_max_wait_duration_in_open_state: Duration | None = None
-    permitted_number_of_calls_in_half_open_state: Annotated[int, Field(ge=1)] = 10
+    permitted_number_of_calls_in_half_open_state: Count = 10
     max_wait_duration_in_half_open_state: Duration = 0
     record_errors: ErrorSelectors = (*ERROR_CLASSES, *ERROR_KINDS)
     ignore_errors: ErrorSelectors = ()

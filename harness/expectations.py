@@ -24,10 +24,10 @@ from difflib import get_close_matches
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import (
+    BaseModel,
     BeforeValidator,
     Discriminator,
     Field,
-    NonNegativeInt,
     Tag,
     field_validator,
     model_validator,
@@ -36,8 +36,8 @@ from pydantic_core import PydanticCustomError
 
 from harness.episodes import WILDCARD, vtime
 from harness.errors import KeyPath
-from harness.fields import Duration, StrictModel
-from harness.units import format_duration
+from harness.fields import Duration, StrictModel, WholeNumber, exactly
+from harness.units import format_duration, shown
 
 __all__ = [
     "EXPECTATION_MODELS",
@@ -122,14 +122,14 @@ class Window(StrictModel):
 class AtMost(StrictModel):
     """An upper bound on a count."""
 
-    at_most: NonNegativeInt
+    at_most: WholeNumber
 
 
 class Between(StrictModel):
     """A count within ``[min, max]`` (either bound may be left out)."""
 
-    min: NonNegativeInt | None = None
-    max: NonNegativeInt | None = None
+    min: WholeNumber | None = None
+    max: WholeNumber | None = None
 
     @model_validator(mode="after")
     def _bounded(self) -> Between:
@@ -183,7 +183,7 @@ class Closes(StrictModel):
 class NoUpstreamCallsWhileOpen(StrictModel):
     """No request the breaker admitted while OPEN reached the upstream."""
 
-    no_upstream_calls_while_open: Literal[True] = True
+    no_upstream_calls_while_open: Annotated[Literal[True], exactly(True)] = True
 
     @property
     def text(self) -> str:
@@ -220,6 +220,13 @@ class OpenEpisodes(StrictModel):
     def _exactly(cls, value: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             return {"min": value, "max": value}
+        if not isinstance(value, dict | BaseModel):
+            raise PydanticCustomError(
+                "expectation_kind",
+                "expected a count (open_episodes: 2) or a mapping with min, max or both "
+                "(open_episodes: {example}), got {value}",
+                {"example": "{min: 1, max: 3}", "value": shown(value)},
+            )
         return value
 
     @property
@@ -322,7 +329,7 @@ def _check_kind(value: Any) -> Any:
 def _shape(value: Any) -> str:
     if isinstance(value, dict):
         return f"the keys {', '.join(map(repr, value))}" if value else "an empty mapping"
-    return repr(value)
+    return shown(value)
 
 
 class _ExpectationSchema:

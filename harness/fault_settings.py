@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from difflib import get_close_matches
 from typing import Annotated, Any, Literal
@@ -10,11 +11,12 @@ from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema, model_va
 from pydantic_core import PydanticCustomError
 
 from harness.fields import DURATION_SCHEMA, RATE_SCHEMA, Duration, StrictModel
-from harness.units import format_duration, format_rate, parse_duration, parse_rate
+from harness.units import format_duration, format_rate, parse_duration, parse_rate, shown
 
 __all__ = [
     "ERROR_KINDS",
     "LATENCY_MODELS",
+    "STATUS_PATTERN",
     "ErrorMix",
     "FixedLatency",
     "Latency",
@@ -24,6 +26,9 @@ __all__ = [
 ]
 
 ERROR_KINDS = ("timeout", "connect_error", "connection_reset")
+STATUS_PATTERN = "[45][0-9][0-9]"
+"""An HTTP error status as the format writes it: 400-599, three ASCII digits."""
+_LATENCY_HINT = "a plain duration like 6ms or a mapping with 'dist' set to one of {dists}"
 
 
 class FixedLatency(StrictModel):
@@ -76,13 +81,31 @@ class LognormalLatency(StrictModel):
 
 
 def _latency_shorthand(value: Any) -> Any:
-    if isinstance(value, int | float):
-        parse_duration(value)  # raises the "unit is required" message
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            parse_duration(value)
+        except ValueError as error:  # the "unit is required" message
+            raise PydanticCustomError("duration", str(error)) from None
     if isinstance(value, str):
         return {"dist": "fixed", "value": value}
-    if isinstance(value, Mapping) and "dist" not in value and "value" in value:
+    if isinstance(value, BaseModel):
+        return value
+    if not isinstance(value, Mapping):
+        raise _latency_error(shown(value), None)
+    if "dist" not in value:
+        if "value" not in value:
+            raise _latency_error("a mapping without 'dist'", None)
         return {"dist": "fixed", **value}
+    if not isinstance(value["dist"], str) or value["dist"] not in LATENCY_MODELS:
+        raise _latency_error(shown(value["dist"]), "dist")
     return value
+
+
+def _latency_error(got: str, key: str | None) -> PydanticCustomError:
+    hint = _LATENCY_HINT.format(dists=", ".join(LATENCY_MODELS))
+    return PydanticCustomError(
+        "latency", "expected {hint}, got {value}", {"hint": hint, "value": got, "key": key}
+    )
 
 
 class _LatencySchema:
@@ -111,9 +134,8 @@ def _error_mix(value: Any) -> Any:
     if not isinstance(value, Mapping) or not value:
         raise PydanticCustomError(
             "error_mix",
-            "expected a mapping of error kinds to shares, e.g. {{503: 70%, timeout: 30%}}, "
-            "got {value}",
-            {"value": repr(value)},
+            "expected a mapping of error kinds to shares, e.g. {example}, got {value}",
+            {"example": "{503: 70%, timeout: 30%}", "value": _shape(value)},
         )
     mix: dict[str, float] = {}
     for key, share in value.items():
@@ -122,7 +144,7 @@ def _error_mix(value: Any) -> Any:
             mix[name] = parse_rate(share)
         except ValueError as error:
             raise PydanticCustomError(
-                "rate", "{key}: {error}", {"key": str(key), "error": str(error)}
+                "rate", "{error}", {"key": str(key), "error": str(error)}
             ) from None
     total = sum(mix.values())
     if abs(total - 1.0) > 1e-9:
@@ -134,18 +156,20 @@ def _error_mix(value: Any) -> Any:
     return mix
 
 
+def _shape(value: Any) -> str:
+    return "an empty mapping" if isinstance(value, Mapping) and not value else shown(value)
+
+
 def _error_kind(key: object) -> str:
-    text = str(key).strip()
-    if text in ERROR_KINDS:
-        return text
-    if text.isdigit() and 400 <= int(text) <= 599:
+    text = str(key) if isinstance(key, str | int) and not isinstance(key, bool) else ""
+    if text in ERROR_KINDS or re.fullmatch(STATUS_PATTERN, text):
         return text
     close = get_close_matches(text, ERROR_KINDS, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise PydanticCustomError(
         "error_kind",
-        "unknown error kind {key}{hint} (expected an HTTP status 400-599 or one of {kinds})",
-        {"key": repr(key), "hint": hint, "kinds": ", ".join(ERROR_KINDS)},
+        "unknown error kind {name}{hint} (expected an HTTP status 400-599 or one of {kinds})",
+        {"name": shown(key), "hint": hint, "kinds": ", ".join(ERROR_KINDS), "key": str(key)},
     )
 
 
@@ -155,7 +179,7 @@ ErrorMix = Annotated[
     WithJsonSchema(
         {
             "type": "object",
-            "propertyNames": {"pattern": r"^([45]\d\d|timeout|connect_error|connection_reset)$"},
+            "propertyNames": {"pattern": rf"^(?:{STATUS_PATTERN}|{'|'.join(ERROR_KINDS)})$"},
             "additionalProperties": RATE_SCHEMA,
             "examples": [{"503": "70%", "timeout": "30%"}],
         }

@@ -2,7 +2,10 @@
 
 Only plain data is accepted: mappings, sequences, strings, numbers, booleans and null. Tags that
 build objects (``!!python/object``, ``!!binary``, custom ``!tags``), duplicate keys, several
-documents in one file and alias bombs are rejected with a located :class:`ScenarioError`.
+documents in one file, control characters, nesting deeper than :data:`MAX_DEPTH`, aliases that
+contain themselves and alias bombs are rejected with a located :class:`ScenarioError` — never a
+traceback: PyYAML composes and builds recursively, so depth is capped before Python's own
+recursion limit is reached.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from harness.errors import KeyPath, Problem, ScenarioError
 
-__all__ = ["Position", "SourceMap", "YamlSource", "read_yaml"]
+__all__ = ["MAX_DEPTH", "MAX_NODES", "Position", "SourceMap", "YamlSource", "read_yaml"]
 
 _PLAIN_SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
@@ -30,6 +33,9 @@ _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 MAX_NODES = 200_000  # a YAML alias bomb expands exponentially; real scenarios use a few hundred
+MAX_DEPTH = 64  # levels of nesting; a scenario needs about 8
+# Keys YAML 1.1 reads as booleans or null when unquoted (an upstream named "on" or "no").
+_YAML11_WORDS = {"yes", "no", "on", "off", "true", "false", "null", "~", ""}
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,10 @@ class YamlSource:
 
 def read_yaml(text: str, file: str) -> YamlSource:
     """Parse ``text`` (the contents of ``file``) into plain data and a source map."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = _Loader(text, file)
+    except yaml.reader.ReaderError as error:  # a control character: checked before parsing
+        raise _reader_error(error, text, file) from None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
@@ -107,6 +116,44 @@ def read_yaml_file(path: Path) -> YamlSource:
     return read_yaml(text, str(path))
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, composing no deeper than MAX_DEPTH."""
+
+    def __init__(self, text: str, file: str) -> None:
+        super().__init__(text)
+        self._file = file
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        """Compose one node, refusing to go deeper than MAX_DEPTH."""
+        if self._depth >= MAX_DEPTH:
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise ScenarioError.single(
+                f"the data is nested deeper than {MAX_DEPTH} levels",
+                file=self._file,
+                line=mark.line + 1,
+                column=mark.column + 1,
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _reader_error(error: yaml.reader.ReaderError, text: str, file: str) -> ScenarioError:
+    before = text[: error.position]
+    line = before.count("\n") + 1
+    column = error.position - (before.rfind("\n") + 1) + 1
+    character = error.character if isinstance(error.character, int) else ord(error.character)
+    return ScenarioError.single(
+        f"the file holds the control character U+{character:04X}, which YAML does not allow",
+        file=file,
+        line=line,
+        column=column,
+    )
+
+
 def _syntax_error(error: yaml.MarkedYAMLError, file: str) -> ScenarioError:
     mark = error.problem_mark or error.context_mark
     parts = [part for part in (error.context, error.problem) if part]
@@ -127,19 +174,28 @@ class _Builder:
         self._loader = loader
         self._map = source_map
         self._visited = 0
+        self._open: set[int] = set()  # the nodes being built: an alias to one is a cycle
 
     def build(self, node: Node, path: KeyPath) -> Any:
         self._visited += 1
         if self._visited > MAX_NODES:
             raise self._error(node, path, f"the document expands to over {MAX_NODES} nodes")
+        if id(node) in self._open:
+            raise self._error(node, path, "an alias here refers to a node that contains it")
+        if len(path) > MAX_DEPTH:  # aliases can nest what the composer saw as shallow
+            raise self._error(node, path, f"the data is nested deeper than {MAX_DEPTH} levels")
         self._map.values.setdefault(path, _position(node))
-        if isinstance(node, MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, SequenceNode):
+        if not isinstance(node, MappingNode | SequenceNode):
+            return self._scalar(node, path)
+        self._open.add(id(node))
+        try:
+            if isinstance(node, MappingNode):
+                return self._mapping(node, path)
             if node.tag != _SEQ_TAG:
                 raise self._unsupported_tag(node, path)
             return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
-        return self._scalar(node, path)
+        finally:
+            self._open.discard(id(node))
 
     def _scalar(self, node: Node, path: KeyPath) -> Any:
         assert isinstance(node, ScalarNode)
@@ -147,15 +203,22 @@ class _Builder:
             return node.value  # a bare date is text to us, not a datetime
         if node.tag not in _PLAIN_SCALAR_TAGS:
             raise self._unsupported_tag(node, path)
+        return self._construct(node, path)
+
+    def _construct(self, node: ScalarNode, path: KeyPath) -> Any:
+        # An explicit tag on a value that is not of that type (`!!int abc`) makes PyYAML's
+        # constructors raise ValueError or KeyError, not a YAMLError.
         try:
             return self._loader.construct_object(node)
-        except yaml.YAMLError as error:
-            raise self._error(node, path, f"invalid value: {error}") from None
+        except (yaml.YAMLError, ValueError, KeyError, TypeError, OverflowError):
+            tag = _short_tag(node.tag)
+            raise self._error(node, path, f"{node.value!r} is not a valid {tag}") from None
 
     def _mapping(self, node: MappingNode, path: KeyPath) -> dict[Any, Any]:
         if node.tag != _MAP_TAG:
             raise self._unsupported_tag(node, path)
         self._reject_duplicates(node, path)
+        self._check_merges(node, path, [node])
         try:
             self._loader.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
         except yaml.MarkedYAMLError as error:
@@ -168,12 +231,37 @@ class _Builder:
             result[key] = self.build(value_node, child)
         return result
 
+    def _check_merges(self, node: MappingNode, path: KeyPath, chain: list[Node]) -> None:
+        """Refuse merge keys (``<<: *a``) that merge a mapping into itself, or chain deeper
+        than MAX_DEPTH: PyYAML flattens them recursively."""
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                continue
+            merged = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            for source in merged:
+                if not isinstance(source, MappingNode):
+                    continue  # PyYAML reports it, located
+                if any(source is seen for seen in chain):
+                    message = "a merge key (<<) here merges a mapping into itself"
+                    raise self._error(key_node, path, message)
+                if len(chain) > MAX_DEPTH:
+                    message = f"merge keys (<<) here chain deeper than {MAX_DEPTH} levels"
+                    raise self._error(key_node, path, message)
+                self._check_merges(source, path, [*chain, source])
+
     def _key(self, key_node: Node, path: KeyPath) -> str | int:
         if not isinstance(key_node, ScalarNode) or key_node.tag not in _PLAIN_SCALAR_TAGS:
             raise self._error(key_node, path, "a key must be a plain string or number")
-        key = self._loader.construct_object(key_node)
+        key = self._construct(key_node, path)
         if isinstance(key, bool) or not isinstance(key, str | int):
-            raise self._error(key_node, path, f"a key must be a string or number, got {key!r}")
+            message = f"a key must be a string or number, got {_yaml_word(key)}"
+            if key_node.style is None and key_node.value.lower() in _YAML11_WORDS:
+                shown = key_node.value or "~"
+                message += (
+                    f" (YAML reads an unquoted {shown} as {_yaml_word(key)}; "
+                    f"to use it as a name, quote it: '{key_node.value}')"
+                )
+            raise self._error(key_node, path, message)
         return key
 
     def _reject_duplicates(self, node: MappingNode, path: KeyPath) -> None:
@@ -198,6 +286,12 @@ class _Builder:
         return ScenarioError(
             [Problem(message, self._map.file, position.line, position.column, path)]
         )
+
+
+def _yaml_word(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null" if value is None else repr(value)
 
 
 def _short_tag(tag: str) -> str:

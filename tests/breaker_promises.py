@@ -11,7 +11,7 @@ close after S successes.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -73,9 +73,35 @@ def _at_least(wait_us: int) -> Callable[[int, int], bool]:
     return lambda opened_ns, now_ns: now_ns // 1000 >= opened_ns // 1000 + wait_us
 
 
-def builtin_ready(breaker: Any) -> Callable[[int, int], bool]:
-    """Return the built-in breaker's readiness: the wait is over, to the nanosecond."""
-    return lambda opened_ns, now_ns: now_ns - opened_ns >= breaker.wait_duration_in_open_state
+def builtin_ready(
+    breaker: Any, transitions: Sequence[Transition] = ()
+) -> Callable[[int, int], bool]:
+    """Return the built-in breaker's readiness: the wait is over, to the nanosecond.
+
+    With exponential backoff the n-th OPEN since the breaker last closed waits
+    ``wait × multiplier^(n-1)``, at most the cap; ``transitions`` tell which OPEN is which.
+    """
+    waits = _backoff_waits(breaker, transitions)
+    base = breaker.wait_duration_in_open_state
+    return lambda opened_ns, now_ns: now_ns - opened_ns >= waits.get(opened_ns, base)
+
+
+def _backoff_waits(breaker: Any, transitions: Sequence[Transition]) -> dict[int, int]:
+    if not breaker.enable_exponential_backoff:
+        return {}
+    cap = breaker.exponential_max_wait_duration_in_open_state
+    waits: dict[int, int] = {}
+    consecutive = 0
+    for move in transitions:
+        if move.target is CLOSED:
+            consecutive = 0
+        elif move.target is OPEN and move.source is not OPEN:
+            consecutive += 1
+            wait = breaker.wait_duration_in_open_state * breaker.exponential_backoff_multiplier ** (
+                consecutive - 1
+            )
+            waits[move.at_ns] = round(wait if cap is None else min(wait, cap))
+    return waits
 
 
 @dataclass

@@ -134,5 +134,6 @@ def test_the_builtin_breaker_keeps_every_invariant(scenario: Any) -> None:
     if breaker is None:
         return
     assert upstream_call_while_open(result, name) is None
-    assert wait_restarted(result, name, builtin_ready(breaker)) is None
+    moves = result.upstreams[name].breaker.transitions
+    assert wait_restarted(result, name, builtin_ready(breaker, moves)) is None
     assert closed_without_trial_success(result, name, 1) is None

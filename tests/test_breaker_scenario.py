@@ -43,8 +43,8 @@ def problems(breaker: str) -> list[str]:
         ),
         (
             "{sliding_window_type: sliding}",
-            "bad.yaml:5:36: upstreams.t1.breaker.sliding_window_type: input should be 'count' "
-            "or 'time', got 'sliding'",
+            "bad.yaml:5:36: upstreams.t1.breaker.sliding_window_type: expected 'count' or "
+            "'time', got 'sliding'",
         ),
         (
             "{wait_duration_in_open_state: 0s}",
@@ -59,8 +59,8 @@ def problems(breaker: str) -> list[str]:
         ),
         (
             "{enable_exponential_backoff: true, exponential_backoff_multiplier: 0.5}",
-            "bad.yaml:5:81: upstreams.t1.breaker.exponential_backoff_multiplier: input should "
-            "be greater than or equal to 1, got 0.5",
+            "bad.yaml:5:81: upstreams.t1.breaker.exponential_backoff_multiplier: must be at "
+            "least 1, got 0.5",
         ),
         (
             "{wait_duration_in_open_state: 30s, enable_exponential_backoff: true, "
@@ -102,6 +102,23 @@ def test_bad_settings_are_located(breaker: str, expected: str) -> None:
     assert any(problem.startswith(expected) for problem in found), found
 
 
+@pytest.mark.parametrize(
+    ("impl", "wait"),
+    [
+        ("pybreaker", "reset_timeout"),
+        ("aiobreaker", "timeout_duration"),
+        ("circuitbreaker", "recovery_timeout"),
+        ("purgatory", "ttl"),
+    ],
+)
+def test_every_library_refuses_a_zero_wait(impl: str, wait: str) -> None:
+    found = problems(f"{{impl: {impl}, {wait}: 0s}}")
+    assert len(found) == 1, found
+    assert found[0].endswith(
+        f"upstreams.t1.breaker.{wait}: must be above 0s: a breaker must wait in OPEN"
+    )
+
+
 def test_defaults_are_resilience4js() -> None:
     defaults = Breaker()
     assert (defaults.failure_rate_threshold, defaults.slow_call_rate_threshold) == (0.5, 1.0)
@@ -117,7 +134,7 @@ def test_defaults_are_resilience4js() -> None:
 
 
 def test_error_selectors_are_normalised() -> None:
-    config = Breaker.model_validate({"record_errors": [503, "5xx", " timeout"]})
+    config = Breaker.model_validate({"record_errors": [503, "5xx", "timeout"]})
     assert config.record_errors == ("503", "5xx", "timeout")
 
 

@@ -131,8 +131,8 @@ def test_override_keeps_expectations_and_breakers() -> None:
         ),
         (
             "transitions: [CLOSED, OPNE]",
-            "vertex.yaml:18:31: upstreams.vertex.expect[0].transitions[1]: input should be "
-            "'CLOSED', 'OPEN', 'HALF_OPEN', 'FORCED_OPEN', 'DISABLED' or '...', got 'OPNE'",
+            "vertex.yaml:18:31: upstreams.vertex.expect[0].transitions[1]: expected 'CLOSED', "
+            "'OPEN', 'HALF_OPEN', 'FORCED_OPEN', 'DISABLED' or '...', got 'OPNE'",
         ),
         (
             "open_episodes: {min: 3, max: 1}",

@@ -100,8 +100,8 @@ upstreams:
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    traffic: {rate: 2/s, arrivals: posson}\n",
-            "bad.yaml:4:36: upstreams.t1.traffic.arrivals: input should be 'constant' or "
-            "'poisson', got 'posson'",
+            "bad.yaml:4:36: upstreams.t1.traffic.arrivals: expected 'constant' or 'poisson', "
+            "got 'posson'",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    errors: {500: 50%, timeout: 20%}\n",
@@ -109,13 +109,13 @@ upstreams:
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    errors: {200: 100%}\n",
-            "bad.yaml:4:13: upstreams.t1.errors: unknown error kind 200 (expected an HTTP "
+            "bad.yaml:4:14: upstreams.t1.errors[200]: unknown error kind 200 (expected an HTTP "
             "status 400-599 or one of timeout, connect_error, connection_reset)",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    errors: {timout: 100%}\n",
-            "bad.yaml:4:13: upstreams.t1.errors: unknown error kind 'timout'; did you mean "
-            "'timeout'? (expected an HTTP status 400-599 or one of timeout, connect_error, "
+            "bad.yaml:4:14: upstreams.t1.errors.timout: unknown error kind 'timout'; did you "
+            "mean 'timeout'? (expected an HTTP status 400-599 or one of timeout, connect_error, "
             "connection_reset)",
         ),
         (
@@ -151,8 +151,7 @@ upstreams:
         ),
         (
             "duration: 1m\nseed: abc\nupstreams: {t1: {}}\n",
-            "bad.yaml:2:7: seed: input should be a valid integer, unable to parse string as an "
-            "integer, got 'abc'",
+            "bad.yaml:2:7: seed: expected a whole number, got 'abc'",
         ),
         (
             "duration: 1m\nupstreams: {}\n",
@@ -172,17 +171,16 @@ upstreams:
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    breaker: {sliding_window_size: 0}\n",
-            "bad.yaml:4:36: upstreams.t1.breaker.sliding_window_size: input should be greater "
-            "than or equal to 1, got 0",
+            "bad.yaml:4:36: upstreams.t1.breaker.sliding_window_size: must be at least 1, got 0",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    url: ftp://x\n",
-            "bad.yaml:4:10: upstreams.t1.url: expected an http(s) URL like https://vertex.test/, "
-            "got 'ftp://x'",
+            "bad.yaml:4:10: upstreams.t1.url: expected an http(s) URL like https://vertex.test/ "
+            "or https://api.test/v1 (no query or fragment), got 'ftp://x'",
         ),
         (
             "duration: 1m\nversion: 2\nupstreams: {t1: {}}\n",
-            "bad.yaml:2:10: version: input should be 1, got 2",
+            "bad.yaml:2:10: version: expected 1, got 2",
         ),
     ],
 )
@@ -210,6 +208,64 @@ def test_override_revalidates() -> None:
     assert scenario.seed == 0  # the original is immutable
     with pytest.raises(ScenarioError, match="a rate must lie between"):
         scenario.override({"upstreams.t1.failure_rate": "120%"})
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (
+            "upstreams.nope.failure_rate",
+            "upstreams has no entry 'nope' (keys there: t1, vertex.ai)",
+        ),
+        (
+            "upstreams.t1.failur_rate",
+            "upstreams.t1 has no key 'failur_rate'; did you mean 'failure_rate'? (keys there: "
+            "breaker, errors, expect, failure_rate, latency, slo, timeline, traffic, url)",
+        ),
+        ("slo.9", "the scenario has no key 'slo' (keys there: description, duration, engine, "),
+        ("upstreams.t1.slo.9", "upstreams.t1.slo has items 0-0, not an item 9"),
+        ("upstreams.t1.slo.x", "upstreams.t1.slo is a list: expected an item's index, got 'x'"),
+        ("duration.x", "duration holds the value '1m', which has no key 'x'"),
+        (
+            "upstreams.t1.breaker.fail_max",
+            "upstreams.t1.breaker has no key 'fail_max' (keys there: enable_exponential_backoff",
+        ),
+        ("upstreams.t1.latency.p50", "upstreams.t1.latency has no key 'p50' (keys there: dist, "),
+    ],
+)
+def test_override_refuses_paths_that_name_nothing(path: str, expected: str) -> None:
+    scenario = parse_scenario(OVERRIDDEN, "o.yaml")
+    with pytest.raises(ScenarioError) as caught:
+        scenario.override({path: "50%"})
+    assert str(caught.value).startswith(f"<override of o>: cannot override {path!r}: {expected}")
+
+
+OVERRIDDEN = """\
+duration: 1m
+upstreams:
+  t1: {traffic: {rate: 1/s}, slo: [p95 < 1s]}
+  vertex.ai: {}
+"""
+
+
+def test_override_adds_what_the_format_allows() -> None:
+    scenario = parse_scenario(OVERRIDDEN, "o.yaml")
+    changed = scenario.override(
+        {
+            "upstreams.new": {"traffic": {"rate": "2/s"}},  # a new entry of a mapping
+            "upstreams.vertex.ai.failure_rate": "20%",  # a name holding a dot
+            "upstreams.t1.breaker.wait_duration_in_open_state": "5s",  # a field not yet set
+            "upstreams.t1.errors": {"503": "100%"},
+            "upstreams.t1.slo.0": "p95 < 2s",
+        }
+    )
+    assert list(changed.upstreams) == ["t1", "vertex.ai", "new"]
+    assert changed.upstreams["vertex.ai"].failure_rate == 0.2
+    t1 = changed.upstreams["t1"]
+    assert t1.breaker is not None
+    assert t1.breaker.wait_duration_in_open_state == 5 * 10**9  # type: ignore[union-attr]
+    assert t1.errors == {"503": 1.0}
+    assert [objective.text for objective in t1.slo] == ["p95 < 2s"]
 
 
 def test_scenarios_are_immutable() -> None:

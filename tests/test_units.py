@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import pytest
@@ -7,6 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.units import (
+    DURATION_PATTERN,
+    RATE_PATTERN,
+    THROUGHPUT_PATTERN,
     format_duration,
     format_rate,
     format_throughput,
@@ -29,7 +33,9 @@ from harness.units import (
         ("7ns", 7),
         ("0s", 0),
         (".5s", 500_000_000),
-        (" 90s ", 90_000_000_000),
+        ("1m 30s", 90_000_000_000),
+        ("500 ms", 500_000_000),
+        ("720h", 30 * 24 * 3600 * 10**9),
     ],
 )
 def test_parse_duration(text: str, ns: int) -> None:
@@ -113,3 +119,80 @@ def test_throughput_round_trips_when_exact(rate: Fraction) -> None:
         assert parsed == rate
     else:
         assert float(parsed) == pytest.approx(float(rate), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("5ms5ms", "each unit at most once"),
+        ("1h1h", "each unit at most once"),
+        ("1s1h", "units from the largest to the smallest"),
+        ("30m1h", "units from the largest to the smallest"),
+        ("٥ms", "expected a duration"),
+        ("5 m s", "expected a duration"),
+        (" 90s", "expected a duration"),
+        ("1e3s", "expected a duration"),
+        ("721h", "at most 30 days"),
+        ("99999999999999999999999h", "at most 30 days"),
+    ],
+)
+def test_compound_durations_are_strict(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("value", ["٣٠%", "３０%", "1e-1", "+30%", " 30%", "0.3 "])
+def test_rates_take_ascii_decimals_only(value: str) -> None:
+    with pytest.raises(ValueError, match="expected a rate"):
+        parse_rate(value)
+
+
+def test_request_rates_are_bounded() -> None:
+    assert parse_throughput("1000000/s") == 1_000_000
+    with pytest.raises(ValueError, match=r"at most 1,000,000/s, got '1000001/s'"):
+        parse_throughput("1000001/s")
+    with pytest.raises(ValueError, match="expected a request rate"):
+        parse_throughput("٢٠/s")
+
+
+def test_tiny_request_rates_format_without_an_exponent() -> None:
+    rate = parse_throughput("0.001/h")
+    assert parse_throughput(format_throughput(rate)) == rate
+    assert "e" not in format_throughput(rate)
+
+
+# What the loader accepts is exactly what the JSON Schema's pattern matches (as a validator's
+# re.search would), rules about the value (bounds, whole nanoseconds) aside.
+_VALUE_RULES = (
+    "at most 30 days",
+    "at most 1,000,000/s",
+    "whole number of nanoseconds",
+    "above zero",
+)
+
+
+def _agree(parse: object, pattern: str, text: str) -> None:
+    try:
+        parse(text)  # type: ignore[operator]
+        loaded = True
+    except ValueError as error:
+        if any(rule in str(error) for rule in _VALUE_RULES):
+            assert re.search(pattern, text), text
+            return
+        loaded = False
+    assert loaded == bool(re.search(pattern, text)), text
+
+
+@given(st.text(alphabet="0123456789. hmsnuµ٥", max_size=10))
+def test_the_duration_pattern_is_the_loaders_grammar(text: str) -> None:
+    _agree(parse_duration, DURATION_PATTERN, text)
+
+
+@given(st.text(alphabet="0123456789. %+-e٣", max_size=8))
+def test_the_rate_pattern_is_the_loaders_grammar(text: str) -> None:
+    _agree(parse_rate, RATE_PATTERN, text)
+
+
+@given(st.text(alphabet="0123456789. /smhinec٢", max_size=9))
+def test_the_request_rate_pattern_is_the_loaders_grammar(text: str) -> None:
+    _agree(parse_throughput, THROUGHPUT_PATTERN, text)

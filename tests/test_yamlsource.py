@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import ScenarioError
-from harness.yamlsource import MAX_NODES, read_yaml
+from harness.yamlsource import MAX_DEPTH, MAX_NODES, read_yaml
 
 
 def error_of(text: str) -> str:
@@ -76,3 +76,76 @@ def test_a_bare_date_stays_text() -> None:
 
 def test_keys_must_be_plain_scalars() -> None:
     assert "a key must be" in error_of("? [1, 2]\n: 3\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("seed: !!int abc\n", "f.yaml:1:7: seed: 'abc' is not a valid !!int"),
+        ("seed: !!float abc\n", "f.yaml:1:7: seed: 'abc' is not a valid !!float"),
+        ("seed: !!bool abc\n", "f.yaml:1:7: seed: 'abc' is not a valid !!bool"),
+        ("a: 1\n!!int abc: 3\n", "f.yaml:2:1: 'abc' is not a valid !!int"),
+        ("!!bool abc: 3\n", "f.yaml:1:1: 'abc' is not a valid !!bool"),
+    ],
+)
+def test_a_tag_that_does_not_fit_its_value_is_located(text: str, expected: str) -> None:
+    assert error_of(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("character", "code"), [("\x00", "0000"), ("\x07", "0007"), ("\x1b", "001B")]
+)
+def test_control_characters_are_located(character: str, code: str) -> None:
+    assert error_of(f"a: 1\nb: x{character}y\n") == (
+        f"f.yaml:2:5: the file holds the control character U+{code}, which YAML does not allow"
+    )
+
+
+@pytest.mark.parametrize("opening", ["[", "{a: "])
+def test_deep_nesting_is_refused_before_python_runs_out_of_stack(opening: str) -> None:
+    assert f"nested deeper than {MAX_DEPTH} levels" in error_of("x: " + opening * 5000)
+
+
+def test_nesting_up_to_the_limit_is_read() -> None:
+    depth = MAX_DEPTH - 2
+    data = read_yaml("x: " + "[" * depth + "]" * depth, "f.yaml").data
+    for _ in range(depth):
+        data = data["x"] if isinstance(data, dict) else data[0]
+    assert data == []
+
+
+def test_aliases_cannot_nest_past_the_limit() -> None:
+    lines = ["a0: &a0 [" + "[" * 40 + "]" * 40 + "]"]
+    lines += [f"a{i}: &a{i} [" + "[" * 40 + f"*a{i - 1}" + "]" * 40 + "]" for i in range(1, 4)]
+    assert f"nested deeper than {MAX_DEPTH} levels" in error_of("\n".join(lines))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: &a [*a]\n", "f.yaml:1:4: a[0]: an alias here refers to a node that contains it"),
+        ("a: &a {b: *a}\n", "f.yaml:1:4: a.b: an alias here refers to a node that contains it"),
+        (
+            "a: &a {x: 1, <<: *a}\n",
+            "f.yaml:1:14: a: a merge key (<<) here merges a mapping into itself",
+        ),
+    ],
+)
+def test_an_alias_to_its_own_container_is_located(text: str, expected: str) -> None:
+    assert error_of(text) == expected
+
+
+def test_a_long_chain_of_merge_keys_is_read() -> None:
+    lines = ["m0: &m0 {x: 1}"] + [f"m{i}: &m{i} {{<<: *m{i - 1}}}" for i in range(1, 2000)]
+    assert read_yaml("\n".join(lines), "f.yaml").data["m1999"] == {"x": 1}
+
+
+@pytest.mark.parametrize("word", ["on", "off", "yes", "no", "true", "False", "null", "~"])
+def test_a_yaml_11_word_as_a_key_says_to_quote_it(word: str) -> None:
+    message = error_of(f"upstreams:\n  {word}: {{}}\n")
+    assert message.startswith("f.yaml:2:3: upstreams: a key must be a string or number, got ")
+    assert f"quote it: '{word}'" in message
+
+
+def test_a_quoted_yaml_11_word_is_a_name() -> None:
+    assert read_yaml("upstreams: {'on': {}}\n", "f.yaml").data == {"upstreams": {"on": {}}}

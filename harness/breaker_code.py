@@ -1,0 +1,87 @@
+"""Where a breaker under test comes from: a third-party library, which must be installed, or
+your own factory (``impl: "package.module:factory"``), found without running it.
+
+Loading a scenario must run nothing from it: :func:`factory_problem` looks a factory's module up
+the way an import would find it, without importing it; :func:`resolve_factory` imports it when
+the scenario runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.machinery
+import importlib.util
+import sys
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["THIRD_PARTY", "factory_problem", "library_problem", "resolve_factory"]
+
+THIRD_PARTY = ("pybreaker", "aiobreaker", "circuitbreaker", "purgatory")
+"""The third-party libraries a scenario can name as ``impl``."""
+
+
+def library_problem(impl: str) -> str | None:
+    """Return why the library ``impl`` cannot be used here, or None when it can."""
+    if impl not in THIRD_PARTY or importlib.util.find_spec(impl) is not None:
+        return None
+    return (
+        f"impl {impl!r} needs the {impl} package, which is not installed "
+        f"(pip install 'slo-harness[{impl}]' or pip install {impl})"
+    )
+
+
+def factory_problem(spec: str) -> str | None:
+    """Return why the factory ``"package.module:factory"`` cannot be used, or None.
+
+    Nothing is imported: importing runs the module's code, and loading a scenario must not run
+    anything. The module is looked up on the path, package by package, by the same finders an
+    import uses; its attribute is looked for when the scenario runs.
+    """
+    module_name = spec.partition(":")[0]
+    top = module_name.partition(".")[0]
+    if top in sys.stdlib_module_names or top in sys.builtin_module_names:
+        return (
+            f"a custom breaker factory must be your own code, not the standard library's "
+            f"{top!r} (impl {spec!r})"
+        )
+    locations: list[str] | None = None
+    parts = module_name.split(".")
+    for end in range(1, len(parts) + 1):
+        name = ".".join(parts[:end])
+        try:  # find_spec imports a dotted name's parents: only the top level is given to it
+            found = (
+                importlib.util.find_spec(name)
+                if locations is None
+                else importlib.machinery.PathFinder.find_spec(name, locations)
+            )
+        except (ImportError, ValueError):  # a module without a spec, such as __main__
+            found = None
+        if found is None:
+            return f"no module {name!r} can be found for impl {spec!r} (is it on sys.path?)"
+        locations = list(found.submodule_search_locations or [])
+    return None
+
+
+def resolve_factory(spec: str) -> Callable[..., Any]:
+    """Import ``"package.module:factory"`` and return the factory; raise ValueError if unusable.
+
+    This runs the module's code: it is called when a scenario runs, never when one is loaded.
+    """
+    problem = factory_problem(spec)
+    if problem is not None:
+        raise ValueError(problem)
+    module_name, _, attribute = spec.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except Exception as error:  # any failure to import user code is reported, not raised
+        raise ValueError(
+            f"cannot import {module_name!r} for impl {spec!r}: {type(error).__name__}: {error}"
+        ) from None
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise ValueError(f"{module_name!r} has no attribute {attribute!r} (impl {spec!r})")
+        target = getattr(target, part)
+    if not callable(target):
+        raise ValueError(f"impl {spec!r} names a {type(target).__name__}, not a callable factory")
+    return target  # type: ignore[no-any-return]
