@@ -37,6 +37,9 @@ def slo(session: nox.Session) -> None:
     timeseries.csv, p95-results.json and status.json (see harness/report/bundle.py).
     """
     install(session, "report", "breakers")  # the shipped scenarios drive every library
+    # `nox -s slo -- -n 2` (README, DESIGN) runs the scenarios in parallel: pytest-xdist is
+    # in neither extra (only in "test", with far more), so it is installed here on its own.
+    session.install("pytest-xdist>=3.5")
     session.run(
         "pytest",
         "scenarios/",

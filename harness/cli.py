@@ -2,7 +2,10 @@
 
 Exit codes: 0 every objective held (or every file is valid); 1 an objective failed; 2 invalid
 input or usage. Invalid input is reported with file:line:col before anything runs, and no
-report is written.
+report is written. Output paths are checked when the arguments are read (a folder where a file
+is wanted, a file where a folder is, a place nothing can be created); every output is staged
+and put in place only when all are written, so a write that fails (a full disk) leaves nothing
+new behind and exits 2 with one line saying why.
 """
 
 from __future__ import annotations
@@ -12,11 +15,16 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from harness.errors import HarnessError, Problem, ScenarioError
 from harness.loader import file_sha256, json_schema, load_scenario
-from harness.report import result_table, summary_table, write_results, write_samples
+from harness.options import check_output_file, check_reports_folder, parse_seed
+from harness.report import result_table, summary_table
+from harness.report.files import staged
+from harness.report.json import results_text
 from harness.report.progress import Progress
+from harness.report.samples import samples_csv
 from harness.result import Result, ScenarioSource
 from harness.runner import run
 from harness.scenario import Scenario
@@ -56,13 +64,15 @@ def _parser() -> argparse.ArgumentParser:
         choices=("http", "direct"),
         help="run on this engine instead of each file's (direct: no HTTP stack, for long soaks)",
     )
-    run_command.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
     run_command.add_argument(
-        "--samples", type=Path, metavar="PATH", help="write every request as a CSV row"
+        "--json", type=_output_file, metavar="PATH", help="write the results as JSON"
+    )
+    run_command.add_argument(
+        "--samples", type=_output_file, metavar="PATH", help="write every request as a CSV row"
     )
     run_command.add_argument(
         "--reports",
-        type=Path,
+        type=_reports_folder,
         metavar="DIR",
         help="write every report into DIR (JUnit, HTML, JSON, OpenMetrics, per-scenario CSV)",
     )
@@ -78,23 +88,36 @@ def _parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=_validate)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the scenario format")
-    schema.add_argument("--output", type=Path, metavar="PATH", help="write it to PATH instead")
+    schema.add_argument(
+        "--output", type=_output_file, metavar="PATH", help="write it to PATH instead"
+    )
     schema.set_defaults(handler=_schema)
     return parser
 
 
 def _seed(text: str) -> int:
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"expected a seed between 0 and 2**63-1, got {value}")
-    return value
+        return parse_seed(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _output_file(text: str) -> Path:
+    try:
+        return check_output_file(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _reports_folder(text: str) -> Path:
+    try:
+        return check_reports_folder(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def scenario_files(paths: Sequence[str | Path]) -> list[Path]:
-    """Expand folders into the YAML files below them, sorted; keep files as given."""
+    """Expand folders into the YAML files below them, sorted; keep files as given, each once."""
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
@@ -104,7 +127,14 @@ def scenario_files(paths: Sequence[str | Path]) -> list[Path]:
             files.extend(found)
         else:
             files.append(path)
-    return files
+    seen: set[Path] = set()
+    unique = []
+    for file in files:  # a file named twice (or in two folders given) runs once
+        key = file.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(file)
+    return unique
 
 
 def _load_all(paths: Sequence[str]) -> list[tuple[Path, Scenario]]:
@@ -122,42 +152,69 @@ def _load_all(paths: Sequence[str]) -> list[tuple[Path, Scenario]]:
 
 def _run(arguments: argparse.Namespace) -> int:
     loaded = _load_all(arguments.paths)  # every file is checked before anything runs
-    results: list[Result] = []
+    run_info = not arguments.no_run_info
+    entries: list[dict[str, Any]] = []
+    digests: list[dict[str, Any]] = []
+    kept: list[Result] = []  # only for --samples: a Result holds every sample
     progress = Progress(sum(scenario.duration for _, scenario in loaded), len(loaded))
     for file, scenario in loaded:
-        source = ScenarioSource(str(file), file_sha256(file))
-        progress.start(scenario.name)
-        result = run(
-            scenario,
-            seed=arguments.seed,
-            engine=arguments.engine,
-            source=source,
-            on_progress=progress.reached if progress.enabled else None,
-        )
-        progress.finish(scenario.duration)
-        progress.close()
-        results.append(result)
+        result = _run_one(file, scenario, arguments, progress)
         print(result_table(result), end="\n\n", flush=True)
-    if len(results) > 1:
-        print(summary_table(results), end="\n\n")
-    if arguments.json:
-        write_results(arguments.json, results, run_info=not arguments.no_run_info)
-    if arguments.samples:
-        write_samples(arguments.samples, results)
-    if arguments.reports:
-        _write_reports(arguments.reports, results, run_info=not arguments.no_run_info)
-    failed = sum(not result.passed for result in results)
-    print(f"{len(results) - failed} passed, {failed} failed")
+        entries.append(result.to_dict(run_info=run_info))
+        if arguments.reports:
+            from harness.report.digest import digest
+
+            digests.append(digest(result))
+        if arguments.samples:
+            kept.append(result)
+        del result  # its samples are in the digest's figures now: free them before the next
+    if len(entries) > 1:
+        print(summary_table(entries), end="\n\n")
+    _write_outputs(arguments, entries, digests, kept)
+    failed = sum(not entry["passed"] for entry in entries)
+    print(f"{len(entries) - failed} passed, {failed} failed")
     return EXIT_FAILED if failed else EXIT_PASSED
 
 
-def _write_reports(folder: Path, results: list[Result], *, run_info: bool) -> None:
-    from harness.report.bundle import write_reports
-    from harness.report.digest import digest
+def _run_one(
+    file: Path, scenario: Scenario, arguments: argparse.Namespace, progress: Progress
+) -> Result:
+    progress.start(scenario.name)
+    result = run(
+        scenario,
+        seed=arguments.seed,
+        engine=arguments.engine,
+        source=ScenarioSource(str(file), file_sha256(file)),
+        on_progress=progress.reached if progress.enabled else None,
+    )
+    progress.finish(scenario.duration)
+    progress.close()
+    return result
+
+
+def _write_outputs(
+    arguments: argparse.Namespace,
+    entries: list[dict[str, Any]],
+    digests: list[dict[str, Any]],
+    kept: list[Result],
+) -> None:
+    """Write --json, --samples and --reports together: all of them, or (on an error) none."""
+    from harness.report.bundle import Written, write_reports
     from harness.report.text import written_lines
 
-    pairs = [(result.to_dict(run_info=run_info), digest(result)) for result in results]
-    for line in written_lines(write_reports(folder, pairs)):
+    written: Written | None = None
+    try:
+        with staged() as staging:
+            if arguments.json:
+                staging.write(arguments.json, results_text(entries))
+            if arguments.samples:
+                staging.write(arguments.samples, lambda stream: samples_csv(stream, kept))
+            if arguments.reports:
+                pairs = zip(entries, digests, strict=True)
+                written = write_reports(arguments.reports, pairs, staging=staging)
+    except OSError as error:
+        raise HarnessError(f"nothing was written: {error}") from None
+    for line in written_lines(written) if written else ():
         print(line)
 
 
@@ -173,7 +230,10 @@ def _schema(arguments: argparse.Namespace) -> int:
     if arguments.output:
         from harness.report import atomic_write
 
-        atomic_write(arguments.output, text)
+        try:
+            atomic_write(arguments.output, text)
+        except OSError as error:
+            raise HarnessError(f"nothing was written: {error}") from None
     else:
         sys.stdout.write(text)
     return EXIT_PASSED

@@ -1,13 +1,17 @@
 """The pytest plugin: scenario files as tests, fixtures and markers for tests written by hand.
 
 - Every ``.yaml``/``.yml`` file below a folder named in the ``slo_scenario_dirs`` ini option
-  (default ``scenarios``), or named on the command line, is collected as one test item. An
-  invalid file is a collection error showing file:line:col; a broken objective is a test failure
-  listing every objective with observed value, threshold and sample count, without traceback.
+  (default ``scenarios``) inside the rootdir, or named on the command line, is collected as one
+  test item. An invalid file is a collection error showing file:line:col (its first problem in
+  pytest's short summary); a broken objective is a test failure listing every objective with
+  observed value, threshold and sample count, without traceback.
 - ``--slo-seed N`` runs every scenario with seed N; ``--slo-json PATH`` writes every result to
   one JSON file at the end of the session (also under pytest-xdist: workers send their results
   to the controller with their reports); ``--slo-reports DIR`` writes every report there
   (JUnit, HTML, JSON, OpenMetrics, the monitor's CSV and JSON files: see harness.report.bundle).
+  Scenarios that failed to load or crashed are in them as errors, so they fail the verdict;
+  both are rewritten at every session's end, and checked for writability when it starts
+  (see harness.plugin_reports).
 - Hook ``pytest_slo_breaker_transition`` (see harness.hookspecs): told of every breaker
   transition as it happens in a scenario's run.
 - Fixtures: ``slo_run`` (run a scenario, get its Result) and ``mock_upstreams`` (a scenario's
@@ -22,6 +26,7 @@ the plugin costs nothing in test sessions that do not use it.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
@@ -29,17 +34,24 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from harness.options import parse_seed
+from harness.plugin_reports import (
+    DIGEST_ATTRIBUTE,
+    ERROR_ATTRIBUTE,
+    RESULT_ATTRIBUTE,
+    InvalidScenarioRepr,
+    SessionReports,
+    error_text,
+    reports_dir,
+)
+
 if TYPE_CHECKING:
     from harness.events import BreakerState
-    from harness.report.bundle import Written
     from harness.result import Result
     from harness.scenario import Scenario
     from harness.upstreams import MockedUpstreams
 
 __all__ = ["ScenarioFile", "ScenarioItem"]
-
-_REPORT_ATTRIBUTE = "harness_result"  # not "result": pytest drops that one when serialising
-_DIGEST_ATTRIBUTE = "harness_report_digest"  # what reports need beyond the result's JSON
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -52,7 +64,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("slo-harness", "chaos scenarios and SLOs (slo-harness)")
     group.addoption(
         "--slo-seed",
-        type=int,
+        type=_seed_option,
         default=None,
         metavar="N",
         help="run every scenario with seed N instead of its own (ini: slo_seed)",
@@ -94,29 +106,19 @@ def pytest_configure(config: pytest.Config) -> None:
         "virtual-time event loop; wall_clock=True also makes time.* and datetime.now follow it",
     )
     if not hasattr(config, "workerinput"):  # under xdist, only the controller gathers
-        _reports_dir(config)  # a usage error shows before anything runs
-        config.pluginmanager.register(_Results(config), "slo-harness-results")
+        # Usage errors show before anything runs: a bad seed, engine or output path.
+        _seed(config)
+        _engine(config)
+        config.pluginmanager.register(SessionReports(config), "slo-harness-results")
     if config.pluginmanager.hasplugin("asyncio"):
         config.pluginmanager.register(_VirtualTimeLoops(), "slo-harness-virtual-time")
 
 
-def _reports_dir(config: pytest.Config) -> Path | None:
-    value = config.getoption("slo_reports") or str(config.getini("slo_reports"))
-    if not value:
-        return None
-    folder = Path(value)
-    xmlpath = getattr(config.option, "xmlpath", None)
-    if xmlpath and Path(xmlpath).resolve() == (folder / "junit.xml").resolve():
-        raise pytest.UsageError(
-            f"--junitxml={xmlpath} and --slo-reports={value} would both write {xmlpath}; "
-            "--slo-reports writes a JUnit file with a testcase per objective, so drop --junitxml"
-        )
-    return folder
-
-
-def _json_path(config: pytest.Config) -> str | None:
-    value = config.getoption("slo_json") or str(config.getini("slo_json"))
-    return value or None
+def _seed_option(text: str) -> int:
+    try:
+        return parse_seed(text)
+    except ValueError as error:  # argparse turns this into a usage error naming the option
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _seed(config: pytest.Config) -> int | None:
@@ -127,9 +129,9 @@ def _seed(config: pytest.Config) -> int | None:
     if not ini:
         return None
     try:
-        return int(ini)
-    except ValueError:
-        raise pytest.UsageError(f"slo_seed: expected a whole number, got {ini!r}") from None
+        return parse_seed(ini)
+    except ValueError as error:
+        raise pytest.UsageError(f"slo_seed: {error}") from None
 
 
 def _engine(config: pytest.Config) -> str | None:
@@ -142,16 +144,30 @@ def _engine(config: pytest.Config) -> str | None:
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.suffix not in (".yaml", ".yml"):
         return None
-    folders = set(parent.config.getini("slo_scenario_dirs"))
-    in_scenario_dir = any(part in folders for part in file_path.parent.parts)
-    if in_scenario_dir or parent.session.isinitpath(file_path):
+    config = parent.config
+    if _in_scenario_dir(file_path, config) or parent.session.isinitpath(file_path):
         file: ScenarioFile = ScenarioFile.from_parent(parent, path=file_path)
         return file
     return None
 
 
+def _in_scenario_dir(file_path: Path, config: pytest.Config) -> bool:
+    """Return whether a folder between the rootdir and ``file_path`` is a scenario folder.
+
+    Only folders inside the rootdir count: a project checked out below some ``scenarios/``
+    folder must not have its ``docker-compose.yml`` collected.
+    """
+    try:
+        inside = file_path.parent.relative_to(config.rootpath).parts
+    except ValueError:
+        return False
+    return not set(config.getini("slo_scenario_dirs")).isdisjoint(inside)
+
+
 class ScenarioFile(pytest.File):
     """A scenario YAML file; it collects into one test item."""
+
+    error: str | None = None  # why it could not be collected, as every report says it
 
     def collect(self) -> Iterator[ScenarioItem]:
         from harness.loader import load_scenario
@@ -164,8 +180,9 @@ class ScenarioFile(pytest.File):
     ) -> str | Any:
         from harness.errors import ScenarioError
 
+        self.error = error_text(excinfo.value)
         if isinstance(excinfo.value, ScenarioError):
-            return f"invalid scenario\n{excinfo.value}"
+            return InvalidScenarioRepr(self.path, excinfo.value)
         return super().repr_failure(excinfo)
 
 
@@ -175,6 +192,8 @@ class ScenarioItem(pytest.Item):
     def __init__(self, *, scenario: Scenario, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
+        # The run's result and report digest, until its test report carries them away: a
+        # Result holds every sample, so it must not live as long as the session.
         self.result: Result | None = None
         self.report_digest: dict[str, Any] | None = None
 
@@ -184,7 +203,7 @@ class ScenarioItem(pytest.Item):
         from harness.result import ScenarioSource
         from harness.runner import run
 
-        source = ScenarioSource(self._relative_path(), file_sha256(self.path))
+        source = ScenarioSource(self.relative_path(), file_sha256(self.path))
         self.result = run(
             self.scenario,
             seed=_seed(self.config),
@@ -192,7 +211,7 @@ class ScenarioItem(pytest.Item):
             source=source,
             on_transition=self._transition,
         )
-        if _reports_dir(self.config) is not None:  # also set on xdist workers
+        if reports_dir(self.config) is not None:  # also set on xdist workers
             from harness.report.digest import digest
 
             self.report_digest = digest(self.result)
@@ -207,11 +226,9 @@ class ScenarioItem(pytest.Item):
             item=self, upstream=upstream, at_ns=at_ns, source=source, target=target
         )
 
-    def _relative_path(self) -> str:
-        try:
-            return self.path.relative_to(self.config.rootpath).as_posix()
-        except ValueError:
-            return str(self.path)
+    def relative_path(self) -> str:
+        """Return the scenario file's path relative to the rootdir (absolute if outside)."""
+        return _relative(self.path, self.config)
 
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
@@ -227,20 +244,48 @@ class ScenarioItem(pytest.Item):
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, 0, f"scenario: {self.name}"
 
+    def hand_over(self, report: pytest.TestReport, call: pytest.CallInfo[None]) -> None:
+        """Put what the session's reports need on ``report``, then forget it here."""
+        from harness.errors import SLOViolation
+
+        # Without the digest reports need (its making failed), the error below stands alone.
+        wanted = self.report_digest is not None or reports_dir(self.config) is None
+        if call.when == "call" and self.result is not None and wanted:
+            setattr(report, RESULT_ATTRIBUTE, self.result.to_dict())
+            if self.report_digest is not None:
+                from harness.report.digest import digest_to_json
+
+                # A worker's report crosses to the controller as JSON-like data.
+                worker = hasattr(self.config, "workerinput")
+                shipped = digest_to_json(self.report_digest) if worker else self.report_digest
+                setattr(report, DIGEST_ATTRIBUTE, shipped)
+        if call.when == "call":
+            self.result = self.report_digest = None
+        if report.failed and not (call.excinfo and isinstance(call.excinfo.value, SLOViolation)):
+            failure = error_text(call.excinfo.value) if call.excinfo else report.longreprtext
+            error = {"file": self.relative_path(), "name": self.name, "stage": call.when}
+            setattr(report, ERROR_ATTRIBUTE, {**error, "error": failure})
+
+
+def _relative(path: Path, config: pytest.Config) -> str:
+    """Return ``path`` relative to the rootdir, as reports name files (absolute if outside)."""
+    try:
+        return path.relative_to(config.rootpath).as_posix()
+    except ValueError:
+        return str(path)
+
 
 def _junit_properties(result: Result) -> list[tuple[str, object]]:
+    from harness.report.checks import scenario_checks
+
     properties: list[tuple[str, object]] = [
         ("seed", result.seed),
         ("scenario_sha256", result.source.sha256),
     ]
-    for name, verdict in result.verdicts:
-        status = "PASS" if verdict.passed else "FAIL"
-        properties.append(
-            (
-                f"{name}: {verdict.objective.text}",
-                f"{status} observed={verdict.observed_text} n={verdict.samples}",
-            )
-        )
+    for check in scenario_checks(result.to_dict(run_info=False)):
+        if check.kind == "objective":
+            text = f"{check.verdict} observed={check.observed_text} n={check.samples}"
+            properties.append((check.name, text))
     return properties
 
 
@@ -249,55 +294,21 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if isinstance(item, ScenarioItem) and call.when == "call" and item.result is not None:
-        setattr(report, _REPORT_ATTRIBUTE, item.result.to_dict())
-        setattr(report, _DIGEST_ATTRIBUTE, item.report_digest)
+    if isinstance(item, ScenarioItem):
+        item.hand_over(report, call)
     return report
 
 
-class _Results:
-    """Gather scenario results from reports (local or from xdist workers); write them once."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self.entries: list[dict[str, Any]] = []
-        self.digests: list[dict[str, Any]] = []
-        self.written: Written | None = None
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        entry = getattr(report, _REPORT_ATTRIBUTE, None)
-        if entry is not None:
-            self.entries.append(entry)
-            self.digests.append(getattr(report, _DIGEST_ATTRIBUTE, None) or {})
-
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        path = _json_path(self.config)
-        if path and self.entries:
-            from harness.report import write_results
-
-            write_results(Path(path), self.entries)
-        folder = _reports_dir(self.config)
-        if folder is not None and self.entries:
-            from harness.report.bundle import write_reports
-
-            self.written = write_reports(folder, zip(self.entries, self.digests, strict=True))
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.entries:
-            return
-        from harness.report import summary_table
-
-        terminalreporter.write_sep("=", "SLO summary")
-        ordered = sorted(self.entries, key=lambda entry: str(entry["scenario"]["file"]))
-        terminalreporter.write_line(summary_table(ordered))
-        path = _json_path(self.config)
-        if path:
-            terminalreporter.write_line(f"results written to {path}")
-        if self.written is not None:
-            from harness.report.text import written_lines
-
-            for line in written_lines(self.written):
-                terminalreporter.write_line(line)
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    report = yield
+    if isinstance(collector, ScenarioFile) and report.failed:
+        file = _relative(collector.path, collector.config)
+        error = {"file": file, "name": None, "stage": "collection"}
+        setattr(report, ERROR_ATTRIBUTE, {**error, "error": collector.error or report.longreprtext})
+    return report
 
 
 class _VirtualTimeLoops:

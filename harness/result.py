@@ -8,6 +8,7 @@ be left out of the JSON to compare runs byte for byte.
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,9 +118,11 @@ class Result:
         return [(name, verdict) for name, verdict in self.verdicts if not verdict.passed]
 
     def replay_command(self) -> str:
-        """Return the command that reruns this scenario with this seed."""
-        target = self.source.file or f"<{self.scenario.name}>"
-        return f"python -m harness run {target} --seed {self.seed}"
+        """Return the command that reruns this scenario with this seed (and engine, when the
+        run used another than the file's). A scenario built in Python has no file to name."""
+        target = shlex.quote(self.source.file) if self.source.file else "SCENARIO.yaml"
+        engine = "" if self.engine == self.scenario.engine else f" --engine {self.engine}"
+        return f"python -m harness run {target} --seed {self.seed}{engine}"
 
     def to_dict(self, *, run_info: bool = True) -> dict[str, Any]:
         """Return the JSON form; ``run_info=False`` leaves out the wall-clock block."""

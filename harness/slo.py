@@ -265,18 +265,8 @@ def _sample_note(objective: Objective, stats: ViewStats) -> str | None:
 
 
 def _format_value(kind: Kind, value: float | str) -> str:
-    if isinstance(value, str):
-        return value
-    if kind is Kind.LATENCY:
-        return f"{_short_number(value)}ms"
-    if kind is Kind.DURATION:
-        return f"{_short_number(value / 1000)}s"
-    if kind is Kind.RATE:
-        return f"{_short_number(value * 100)}%"
-    return str(int(value))
+    # The one formatter every report uses; imported here because the report modules import
+    # this one.
+    from harness.report.values import format_value
 
-
-def _short_number(value: float) -> str:
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return f"{value:.3f}".rstrip("0").rstrip(".")
+    return format_value(value, kind.value)

@@ -57,12 +57,7 @@ def visit(report: Path, screenshot: Path, script: str = "() => null") -> PageVis
         )
         try:
             page = context.new_page()
-            page.on("console", lambda m: m.type == "error" and seen.console_errors.append(m.text))
-            page.on("pageerror", lambda error: seen.page_errors.append(str(error)))
-            page.on(
-                "dialog", lambda dialog: (seen.dialogs.append(dialog.message), dialog.dismiss())
-            )
-            page.on("request", lambda request: seen.requests.append(request.url))
+            _listen(page, seen)
             page.goto(report.resolve().as_uri(), wait_until="load")
             seen.facts = page.evaluate(script) or {}
             screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -73,6 +68,8 @@ def visit(report: Path, screenshot: Path, script: str = "() => null") -> PageVis
 
 
 def _listen(page: Any, seen: PageVisit) -> None:
+    """Record every console error, page error, dialog (dismissed) and request of ``page``."""
+
     def console(message: Any) -> None:
         if message.type == "error":
             seen.console_errors.append(message.text)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from harness import Result, Scenario, run
-from harness.report.digest import digest
+from harness.report.digest import digest, digest_from_json, digest_to_json
 from harness.result import ScenarioSource
 from tests.support import ROOT, scenario
 
@@ -68,7 +68,7 @@ def run_text(text: str, file: str) -> Result:
 def pair(result: Result) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return (result JSON, digest) as a pytest-xdist worker would send them: through JSON."""
     entry = json.loads(json.dumps(result.to_dict()))
-    return entry, json.loads(json.dumps(digest(result)))
+    return entry, digest_from_json(json.loads(json.dumps(digest_to_json(digest(result)))))
 
 
 def write_scenarios(folder: Path, **texts: str) -> None:

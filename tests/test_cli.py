@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -149,22 +150,6 @@ def test_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(target.read_text()) == schema
 
 
-def test_reports_are_written_atomically_and_readable(tmp_path: Path) -> None:
-    from harness.report import atomic_write
-
-    target = atomic_write(tmp_path / "new" / "folder" / "file.txt", "complete")
-    assert target.read_text() == "complete"
-    assert target.stat().st_mode & 0o044  # group/others may read it, as with any report
-    with pytest.raises(RuntimeError):
-        atomic_write(target, lambda stream: (stream.write("half"), _fail()))
-    assert target.read_text() == "complete"  # the old file survives a failed write
-    assert [p.name for p in target.parent.iterdir()] == ["file.txt"]  # no temporary left
-
-
-def _fail() -> None:
-    raise RuntimeError("killed mid-write")
-
-
 def test_engine_override(quick: Path, tmp_path: Path) -> None:
     outputs = {}
     for engine in ("http", "direct"):
@@ -172,6 +157,88 @@ def test_engine_override(quick: Path, tmp_path: Path) -> None:
         assert main(["run", str(quick), "--engine", engine, "--json", str(report)]) == 0
         [result] = json.loads(report.read_text())["results"]
         assert result.pop("engine") == engine
+        result.pop("replay")  # names the engine when it is not the file's
         result.pop("run_info")
         outputs[engine] = result
     assert outputs["http"] == outputs["direct"]
+
+
+def _usage_error(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as exited:
+        main(arguments)
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert captured.out == ""  # nothing ran
+    return captured.err
+
+
+def test_output_paths_are_checked_before_anything_runs(
+    quick: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, file = tmp_path / "adir", tmp_path / "afile"
+    folder.mkdir()
+    file.write_text("")
+    run = ["run", str(quick)]
+    assert f"{folder} is a folder" in _usage_error([*run, "--json", str(folder)], capsys)
+    assert f"{file} is a file" in _usage_error([*run, "--reports", str(file)], capsys)
+    assert "is a file" in _usage_error([*run, "--json", str(file / "x.json")], capsys)
+    assert f"{folder} is a folder" in _usage_error(["schema", "--output", str(folder)], capsys)
+    (folder / "junit.xml").mkdir()
+    assert "junit.xml is a folder" in _usage_error([*run, "--reports", str(folder)], capsys)
+    ok = tmp_path / "ok.json"
+    err = _usage_error([*run, "--json", str(ok), "--samples", str(file / "s.csv")], capsys)
+    assert "--samples" in err
+    assert not ok.exists()  # the good output is not written either
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_place_nothing_can_be_created_in_is_a_usage_error(
+    quick: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = _usage_error(["run", str(quick), "--json", "/proc/nope/x.json"], capsys)
+    assert "cannot write to /proc/nope" in err
+
+
+def test_a_failed_write_writes_nothing_and_exits_2(
+    quick: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.report.files import Staging
+
+    real_write = Staging.write
+
+    def full_disk(staging: Staging, path: str | Path, content: object) -> Path:
+        if Path(path).suffix == ".csv":
+            raise OSError(28, "No space left on device", str(path))
+        return real_write(staging, path, content)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Staging, "write", full_disk)
+    report, samples = tmp_path / "r.json", tmp_path / "s.csv"
+    assert main(["run", str(quick), "--json", str(report), "--samples", str(samples)]) == 2
+    err = capsys.readouterr().err
+    assert "nothing was written" in err
+    assert "No space left on device" in err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == [quick]  # neither file, no temporary
+
+
+def test_a_file_named_twice_runs_once(quick: Path, tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    assert main(["run", str(quick), str(tmp_path), "--json", str(report)]) == 0
+    assert len(json.loads(report.read_text())["results"]) == 1
+
+
+def test_the_printed_replay_command_quotes_its_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "my scenarios"
+    folder.mkdir()
+    path = folder / "it's tight.yaml"
+    path.write_text(PASSING.replace("p95 < 50ms", "p95 < 1ms"))
+    assert main(["run", str(path)]) == 1
+    assert main(["run", str(path), "--json", str(tmp_path / "r.json")]) == 1
+    [entry] = json.loads((tmp_path / "r.json").read_text())["results"]
+    from harness.report.checks import failure_text
+
+    replay = failure_text(entry).splitlines()[-1].removeprefix("replay: ")
+    assert shlex.split(replay) == ["python", "-m", "harness", "run", str(path), "--seed", "4"]

@@ -22,6 +22,7 @@ T = TypeVar("T")
 def comparable(result: Any) -> dict[str, Any]:
     data: dict[str, Any] = result.to_dict(run_info=False)
     data.pop("engine")
+    data.pop("replay")  # names the engine when it is not the scenario's own
     return data
 
 

@@ -215,3 +215,63 @@ def test_slo_run_fixture_runs_and_overrides(pytester: pytest.Pytester) -> None:
         )
     )
     pytester.runpytest().assert_outcomes(passed=2)
+
+
+BROKEN = "duration: 1m\nupstreams:\n  t1:\n    latncy: 5ms\n    failure_rate: 150%\n"
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]])
+def test_the_short_summary_names_an_invalid_files_first_problem(
+    project: pytest.Pytester, workers: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if workers:
+        pytest.importorskip("xdist")
+    monkeypatch.setenv("COLUMNS", "400")  # the summary line is cut to the terminal's width
+    (project.path / "scenarios" / "broken.yaml").write_text(BROKEN)
+    result = project.runpytest_subprocess("scenarios/broken.yaml", "-rE", *workers)
+    result.stdout.fnmatch_lines(
+        [
+            "ERROR scenarios/broken.yaml - invalid scenario: "
+            "4:5: upstreams.t1.latncy: unknown key 'latncy'*(+1 more)"
+        ]
+    )
+    assert result.stdout.str().count("ERROR collecting scenarios/broken.yaml") == 1
+
+
+def test_only_scenario_folders_inside_the_rootdir_count(pytester: pytest.Pytester) -> None:
+    # A project checked out at .../scenarios/proj/: its own YAML files are not scenarios.
+    project = pytester.mkdir("scenarios") / "proj"
+    (project / "tests").mkdir(parents=True)
+    (project / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    (project / "docker-compose.yml").write_text("services:\n  db: {image: postgres}\n")
+    (project / "tests" / "test_a.py").write_text("def test_x():\n    assert True\n")
+    result = pytester.runpytest(project)
+    result.assert_outcomes(passed=1)
+    assert "docker-compose" not in result.stdout.str()
+    (project / "scenarios").mkdir()
+    (project / "scenarios" / "steady.yaml").write_text(PASSING)
+    pytester.runpytest(project).assert_outcomes(passed=2)  # its own scenarios/ still counts
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["--slo-seed", "-5"], ["--slo-seed", str(2**63)], ["-o", "slo_seed=-1"]],
+)
+def test_seeds_are_checked_as_the_command_line_checks_them(
+    project: pytest.Pytester, arguments: list[str]
+) -> None:
+    result = project.runpytest("scenarios/", *arguments)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*expected a seed between 0 and 2**63-1, got *"])
+    assert "passed" not in result.stdout.str()
+
+
+def test_the_replay_command_is_quoted_for_the_shell(pytester: pytest.Pytester) -> None:
+    folder = pytester.mkdir("scenarios") / "my flaky ones"
+    folder.mkdir()
+    (folder / "it's.yaml").write_text(FAILING)
+    result = pytester.runpytest("scenarios/")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*replay: python -m harness run 'scenarios/my flaky ones/it'\"'\"'s.yaml' --seed 0"]
+    )

@@ -158,3 +158,19 @@ def test_clashing_scenario_names_get_distinct_folders(outage: Result) -> None:
     entry, _ = pair(outage)
     names = [{**entry, "scenario": {**entry["scenario"], "name": n}} for n in ("a b", "a-b", "A-B")]
     assert scenario_folders(names) == ["a-b", "a-b-2", "A-B-3"]
+
+
+def test_p95_results_are_written_as_json_writes_them(outage: Result, tmp_path: Path) -> None:
+    # Rows are written straight from columns; the bytes are still json.dumps' own.
+    write_monitor_files(tmp_path, *pair(outage))
+    text = (tmp_path / "p95-results.json").read_text()
+    assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
+    entry, digest = pair(outage)
+    digest["upstreams"]["api"]["rolling"]["columns"] = {
+        name: column[:0]
+        for name, column in digest["upstreams"]["api"]["rolling"]["columns"].items()
+    }
+    write_monitor_files(tmp_path, entry, digest)
+    text = (tmp_path / "p95-results.json").read_text()
+    assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
+    assert json.loads(text)["upstreams"]["api"]["results"] == []

@@ -25,7 +25,8 @@ def _samples(result: Result) -> dict[tuple[str, frozenset[tuple[str, str]]], flo
 
 def test_final_metrics_parse_back_with_their_values(outage: Result) -> None:
     samples = _samples(outage)
-    api = {("scenario", "outage-demo"), ("upstream", "api")}
+    scenario = {("scenario", "outage-demo"), ("file", "scenarios/outage-demo.yaml")}
+    api = {*scenario, ("upstream", "api")}
     for outcome, count in outage.upstreams["api"].samples.outcome_counts().items():
         assert samples["slo_requests_total", frozenset({*api, ("outcome", outcome)})] == count
     latency = outage.upstreams["api"].client.latency
@@ -39,7 +40,8 @@ def test_final_metrics_parse_back_with_their_values(outage: Result) -> None:
     assert samples["slo_breaker_state", closed] == 1
     failed = {*api, ("kind", "objective"), ("check", "success_rate >= 99%")}
     assert samples["slo_check_passed", frozenset(failed)] == 0
-    assert samples["slo_scenario_passed", frozenset({("scenario", "outage-demo")})] == 0
+    assert samples["slo_scenario_passed", frozenset(scenario)] == 0
+    assert samples["slo_scenario_error", frozenset(scenario)] == 0
 
 
 def test_label_values_from_a_scenario_are_escaped(outage: Result) -> None:
@@ -49,3 +51,24 @@ def test_label_values_from_a_scenario_are_escaped(outage: Result) -> None:
     families = list(parser.text_string_to_metric_families(text))
     names = {s.labels.get("scenario") for family in families for s in family.samples}
     assert 'quote " backslash \\ newline \n end' in names
+
+
+def test_scenarios_sharing_a_name_stay_distinct_series(outage: Result) -> None:
+    entry, _ = pair(outage)
+    same = {**entry, "scenario": {**entry["scenario"], "name": "same", "file": "a/x.yaml"}}
+    other = {**same, "scenario": {**same["scenario"], "file": "b/x.yaml"}}
+    errored = {"file": "c/x.yaml", "name": None, "stage": "collection", "error": "bad"}
+    text = openmetrics.openmetrics_text([same, other, same], [errored])
+    families = list(parser.text_string_to_metric_families(text))  # raises on a repeated series
+    passed = {
+        (s.labels["scenario"], s.labels["file"]): s.value
+        for family in families
+        for s in family.samples
+        if s.name == "slo_scenario_passed"
+    }
+    assert passed == {
+        ("same", "a/x.yaml"): 0,
+        ("same #2", "a/x.yaml"): 0,  # the same file run twice
+        ("same", "b/x.yaml"): 0,
+        ("", "c/x.yaml"): 0,  # and the file that failed to load
+    }

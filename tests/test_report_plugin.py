@@ -8,6 +8,7 @@ import re
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,3 +138,216 @@ def test_the_transition_hook_is_told_of_every_transition(project: pytest.Pyteste
     ]
     assert logged == recorded
     assert [move[4] for move in logged][:2] == ["OPEN", "HALF_OPEN"]
+
+
+CRASHING_HOOK = """
+def pytest_slo_breaker_transition(item, upstream, at_ns, source, target):
+    if item.name == "outage-demo":
+        raise RuntimeError("the transition hook broke")
+"""
+INVALID = "duration: 1m\nupstreams: {v: {traffic: {rate: 1/s}, timeline: [{from: 30s, to: 61s}]}}\n"
+
+
+def _results(folder: Path, name: str = "slo-results.json") -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((folder / name).read_text())
+    return document
+
+
+def test_crashed_and_invalid_scenarios_fail_every_report(project: pytest.Pytester) -> None:
+    project.makeconftest(CRASHING_HOOK)
+    (project.path / "scenarios" / "phase_past.yaml").write_text(INVALID)
+    result = project.runpytest(
+        "scenarios/", "--slo-reports=out", "--continue-on-collection-errors", "-p", "no:randomly"
+    )
+    result.assert_outcomes(passed=2, failed=1, errors=1)
+    out = project.path / "out"
+    document = _results(out)
+    assert document["passed"] is False
+    errors = document["errors"]
+    assert isinstance(errors, list)
+    assert "RuntimeError: the transition hook broke" in errors[0].pop("error")
+    assert errors == [
+        {"file": "scenarios/outage.yaml", "name": "outage-demo", "stage": "call"},
+        {
+            "file": "scenarios/phase_past.yaml",
+            "name": None,
+            "stage": "collection",
+            "error": f"{project.path / 'scenarios' / 'phase_past.yaml'}:2:66: "
+            "upstreams.v.timeline[0].to: the phase ends at 61s, after the scenario's "
+            "duration of 1m",
+        },
+    ]
+    suites = ET.parse(out / "junit.xml").getroot()
+    assert suites.get("errors") == "2"
+    errored = [suite for suite in suites if suite.get("errors") == "1"]
+    assert [suite.get("file") for suite in errored] == [
+        "scenarios/outage.yaml",
+        "scenarios/phase_past.yaml",
+    ]
+    result.stdout.fnmatch_lines(["*outage-demo*-*ERROR*", "*scenarios/phase_past.yaml*ERROR*"])
+    if (out / "slo-report.html").exists():
+        page = (out / "slo-report.html").read_text()
+        assert "<title>SLO report — 4 scenarios, 2 failed</title>" in page
+        assert "2 of 4 scenarios held every check; 2 produced no result" in page
+        assert page.count('data-verdict="error"') == 2
+        metrics = (out / "slo-metrics.txt").read_text()
+        assert 'slo_scenario_error{file="scenarios/phase_past.yaml",scenario=""} 1.0' in metrics
+
+
+def test_every_run_rewrites_the_reports_even_with_nothing_to_show(
+    project: pytest.Pytester,
+) -> None:
+    project.runpytest("scenarios/steady.yaml", "--slo-reports=out").assert_outcomes(passed=1)
+    out = project.path / "out"
+    assert (out / "steady").is_dir()
+    (out / "steady" / "notes.txt").write_text("mine")  # stays, and so does its folder
+    (out / "hostile").mkdir()
+    (out / "hostile" / "status.json").write_text("{}")  # not a whole scenario folder: stays
+    (project.path / "scenarios" / "steady.yaml").write_text(INVALID)
+    result = project.runpytest("scenarios/steady.yaml", "--slo-reports=out", "--slo-json=r.json")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    for document in (_results(out), _results(project.path, "r.json")):
+        assert document["passed"] is False
+        assert document["results"] == []
+        assert [error["stage"] for error in document["errors"]] == ["collection"]
+    assert sorted(p.name for p in (out / "steady").iterdir()) == ["notes.txt"]
+    assert sorted(p.name for p in (out / "hostile").iterdir()) == ["status.json"]
+    empty = project.runpytest("scenarios/outage.yaml", "-k", "nothing_matches", "--slo-reports=out")
+    assert empty.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    assert _results(out) | {"harness_version": None} == {
+        "schema_version": _results(out)["schema_version"],
+        "harness_version": None,
+        "passed": False,
+        "results": [],
+        "errors": [],
+    }
+
+
+def test_a_report_that_fails_writes_nothing_and_says_so_in_one_line(
+    project: pytest.Pytester,
+) -> None:
+    pytest.importorskip("harness.report.html", reason="needs the report extra")
+    out = project.path / "out"
+    out.mkdir()
+    (out / "slo-results.json").write_text("from the last run")
+    project.makeconftest(
+        """
+        import harness.report.html
+
+        ORIGINAL = harness.report.html.html_document
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("the chart broke")
+
+        def pytest_configure(config):
+            harness.report.html.html_document = broken
+
+        def pytest_unconfigure(config):  # this session runs in the test's own process
+            harness.report.html.html_document = ORIGINAL
+        """
+    )
+    result = project.runpytest("scenarios/steady.yaml", "--slo-reports=out")
+    assert result.ret == pytest.ExitCode.INTERNAL_ERROR
+    result.stdout.fnmatch_lines(["*SLO reports not written: RuntimeError: the chart broke"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    assert (out / "slo-results.json").read_text() == "from the last run"
+    assert sorted(p.name for p in out.rglob("*")) == ["slo-results.json"]  # nothing new
+
+
+def test_an_upstream_without_requests_is_reported_under_warnings_as_errors(
+    pytester: pytest.Pytester,
+) -> None:
+    pytest.importorskip("harness.report.html", reason="needs the report extra")
+    pytester.makeini(
+        "[pytest]\nfilterwarnings = error\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    write_scenarios(
+        pytester.path / "scenarios",
+        idle="duration: 1s\nupstreams:\n  v:\n    traffic: {rate: 1/h}\n",
+    )
+    # In a subprocess: in this one, harness is imported already, which is itself a warning.
+    result = pytester.runpytest_subprocess("scenarios/", "--slo-reports=out")
+    result.assert_outcomes(passed=1)
+    assert "INTERNALERROR" not in result.stdout.str()
+    assert (pytester.path / "out" / "slo-report.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        ("--slo-reports=afile", "--slo-reports=afile: afile is a file; expected a folder"),
+        ("--slo-json=adir", "--slo-json=adir: adir is a folder; expected a file path"),
+        ("--slo-json=afile/x.json", "--slo-json=afile/x.json: cannot create afile: *"),
+    ],
+)
+def test_unwritable_report_paths_are_usage_errors_before_anything_runs(
+    project: pytest.Pytester, option: str, expected: str
+) -> None:
+    (project.path / "afile").write_text("")
+    (project.path / "adir").mkdir()
+    result = project.runpytest("scenarios/", option)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{expected}"])
+    assert "passed" not in result.stdout.str()
+
+
+def test_a_run_drops_each_result_once_its_report_is_made(project: pytest.Pytester) -> None:
+    project.makeconftest(
+        """
+        import pytest
+
+        SEEN = []
+
+        def pytest_runtest_teardown(item):
+            SEEN.append(("item", item.result is None and item.report_digest is None))
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_runtest_logreport(report):
+            if report.when == "call":
+                SEEN.append(("report", not hasattr(report, "harness_report_digest")))
+
+        def pytest_sessionfinish(session):
+            assert SEEN and all(kept for _, kept in SEEN), SEEN
+            open("seen.txt", "w").write(str(len(SEEN)))
+        """
+    )
+    project.runpytest("scenarios/", "--slo-reports=out").assert_outcomes(passed=2, failed=1)
+    assert (project.path / "seen.txt").read_text() == "6"
+
+
+def test_nox_slo_installs_what_its_documented_parallel_run_needs() -> None:
+    import importlib.util
+
+    from tests.support import ROOT
+
+    spec = importlib.util.spec_from_file_location("noxfile", ROOT / "noxfile.py")
+    assert spec is not None
+    assert spec.loader is not None
+    noxfile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(noxfile)
+
+    class Session:
+        def __init__(self) -> None:
+            self.posargs = ["-n", "2"]
+            self.installed: list[str] = []
+            self.ran: list[str] = []
+
+        def install(self, *arguments: str) -> None:
+            self.installed += arguments
+
+        def run(self, *arguments: str) -> None:
+            self.ran += arguments
+
+    session = Session()
+    noxfile.slo(session)
+    assert any(name.startswith("pytest-xdist") for name in session.installed)
+    assert session.ran[-2:] == ["-n", "2"]
+
+
+def test_reports_of_scenarios_no_longer_run_are_removed(project: pytest.Pytester) -> None:
+    project.runpytest("scenarios/", "--slo-reports=out").assert_outcomes(passed=2, failed=1)
+    out = project.path / "out"
+    (out / "steady" / "notes.txt").write_text("mine")
+    project.runpytest("scenarios/outage.yaml", "--slo-reports=out").assert_outcomes(failed=1)
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["outage-demo", "steady"]
+    assert [p.name for p in (out / "steady").iterdir()] == ["notes.txt"]  # only ours went

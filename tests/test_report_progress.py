@@ -23,15 +23,32 @@ def test_the_bar_shows_virtual_time_covered_on_a_terminal() -> None:
     progress.start("first")
     progress.reached(30 * 10**9)
     assert progress.line() == (
-        "[###---------------------]  12%  0/2 scenarios  30s/4m virtual  running first"
+        "[###---------------------]  12%  0/2 scenarios  0:30/4:00 virtual  running first"
     )
     progress.finish(60 * 10**9)
     progress.start("second\x1b[2J")
     progress.finish(3 * 60 * 10**9)
-    assert progress.line() == "[########################] 100%  2/2 scenarios  4m/4m virtual"
+    assert progress.line() == "[########################] 100%  2/2 scenarios  4:00/4:00 virtual"
     progress.close()
     assert "running second?[2J" in terminal.getvalue()  # no escape reaches the terminal
     assert terminal.getvalue().endswith("\r\x1b[K")
+
+
+@pytest.mark.parametrize(
+    ("covered_s", "total_s", "shown"),
+    [
+        (66, 600, "1:06/10:00"),  # once "66s/10m"
+        (114, 600, "1:54/10:00"),
+        (59.9, 60, "0:59/1:00"),  # never claims time not yet covered
+        (3725, 7200, "1:02:05/2:00:00"),  # past an hour, both as h:mm:ss
+        (5, 3600, "0:00:05/1:00:00"),
+    ],
+)
+def test_covered_and_total_time_read_alike(covered_s: float, total_s: int, shown: str) -> None:
+    progress = Progress(total_ns=total_s * 10**9, scenarios=1, stream=_Terminal())
+    progress.start("x")
+    progress.reached(int(covered_s * 10**9))
+    assert f"  {shown} virtual" in progress.line()
 
 
 def test_the_bar_stays_out_of_pipes_and_logs() -> None:

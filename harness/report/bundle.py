@@ -12,9 +12,15 @@
         p95-results.json      rolling P95 of the last 100 samples, every 10 requests
         status.json           final status per upstream, as the original status endpoint
 
-Every file is written atomically; the folder is created if missing. The pytest plugin calls
-this at the end of a session with what the controller gathered (also under pytest-xdist), the
-CLI with its own results.
+Scenarios that produced no result (see :mod:`harness.report.json`) are in every session file
+and fail its verdict. The whole set is staged (:mod:`harness.report.files`): every file is
+rendered under a temporary name first and put in place only when all are, so a failure writes
+nothing new. What an earlier run left and this one did not write (a report the missing extra
+cannot make, the monitor files of a scenario not run) is removed, so the folder never mixes
+two runs; a scenario folder goes too if nothing else is in it.
+
+The pytest plugin calls this at the end of a session with what the controller gathered (also
+under pytest-xdist), the CLI with its own results.
 """
 
 from __future__ import annotations
@@ -24,15 +30,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.report.files import safe_file_name
-from harness.report.json import write_results
-from harness.report.junit import write_junit
-from harness.report.monitor import DEFAULT_ROTATION, Rotation, write_monitor_files
+from harness.report.files import Content, Staging, safe_file_name, staged
+from harness.report.json import results_text
+from harness.report.junit import junit_document
+from harness.report.monitor import (
+    DEFAULT_ROTATION,
+    MONITOR_FILES,
+    Rotation,
+    is_monitor_file,
+    write_monitor_files,
+)
 
 __all__ = ["EXTRA_HINT", "Written", "scenario_folders", "write_reports"]
 
 EXTRA_HINT = "pip install 'slo-harness[report]'"
 Pair = tuple[Mapping[str, Any], Mapping[str, Any]]
+Errors = Sequence[Mapping[str, Any]]
 
 
 @dataclass
@@ -45,19 +58,33 @@ class Written:
 
 
 def write_reports(
-    folder: str | Path, pairs: Iterable[Pair], rotation: Rotation = DEFAULT_ROTATION
+    folder: str | Path,
+    pairs: Iterable[Pair],
+    errors: Errors = (),
+    rotation: Rotation = DEFAULT_ROTATION,
+    staging: Staging | None = None,
 ) -> Written:
-    """Write every report for (result JSON, digest) pairs into ``folder``."""
+    """Write every report for (result JSON, digest) pairs and errors into ``folder``.
+
+    With ``staging``, the files are staged there for the caller to commit with others.
+    """
+    if staging is None:
+        with staged() as own:
+            return write_reports(folder, pairs, errors, rotation, own)
     root = Path(folder)
     ordered = sorted(pairs, key=lambda p: (str(p[0]["scenario"]["file"]), p[0]["scenario"]["name"]))
     entries = [entry for entry, _ in ordered]
     written = Written(root)
-    written.files.append(write_results(root / "slo-results.json", entries))
-    written.files.append(write_junit(root / "junit.xml", entries))
-    _optional(written, "slo-report.html", lambda: _html(root / "slo-report.html", ordered))
-    _optional(written, "slo-metrics.txt", lambda: _openmetrics(root / "slo-metrics.txt", entries))
-    for name, (entry, digest) in zip(scenario_folders(entries), ordered, strict=True):
-        written.files += write_monitor_files(root / name, entry, digest, rotation)
+    written.files.append(
+        staging.write(root / "slo-results.json", results_text(entries, errors=errors))
+    )
+    written.files.append(staging.write(root / "junit.xml", junit_document(entries, errors)))
+    _optional(staging, written, root / "slo-report.html", lambda: _html(ordered, errors))
+    _optional(staging, written, root / "slo-metrics.txt", lambda: _openmetrics(entries, errors))
+    names = scenario_folders(entries)
+    for name, (entry, digest) in zip(names, ordered, strict=True):
+        written.files += write_monitor_files(root / name, entry, digest, rotation, staging)
+    _remove_stale_folders(root, names, staging)
     return written
 
 
@@ -74,21 +101,47 @@ def scenario_folders(entries: Sequence[Mapping[str, Any]]) -> list[str]:
     return names
 
 
-def _optional(written: Written, name: str, write: Callable[[], Path]) -> None:
-    """Write a report that needs the ``report`` extra; without it, say how to get it."""
+def _optional(
+    staging: Staging, written: Written, path: Path, render: Callable[[], Content]
+) -> None:
+    """Stage a report that needs the ``report`` extra; without it, say how to get it (and
+    remove the file an earlier run wrote, which would no longer match the others)."""
     try:
-        written.files.append(write())
+        content = render()
     except ModuleNotFoundError as error:
-        written.skipped[name] = f"needs {error.name}, from the report extra: {EXTRA_HINT}"
+        written.skipped[path.name] = f"needs {error.name}, from the report extra: {EXTRA_HINT}"
+        if path.is_file():
+            staging.delete(path)
+        return
+    written.files.append(staging.write(path, content))
 
 
-def _html(path: Path, pairs: list[Pair]) -> Path:
-    from harness.report.html import write_html
+def _remove_stale_folders(root: Path, kept: Sequence[str], staging: Staging) -> None:
+    """Remove the monitor files of scenario folders an earlier run left (a folder holding all
+    three kinds), and the folder if nothing else is in it."""
+    if not root.is_dir():
+        return
+    keep = {name.lower() for name in kept}
+    for folder in sorted(root.iterdir()):
+        if not folder.is_dir() or folder.name.lower() in keep:
+            continue
+        files = [path for path in folder.iterdir() if path.is_file()]
+        ours = [path for path in files if is_monitor_file(path.name)]
+        if not {"timeseries.csv", *MONITOR_FILES} <= {path.name for path in ours}:
+            continue  # not a scenario folder this tool wrote
+        for path in ours:
+            staging.delete(path)
+        if len(ours) == len(list(folder.iterdir())):
+            staging.delete(folder)
 
-    return write_html(path, pairs)
+
+def _html(pairs: list[Pair], errors: Errors) -> str:
+    from harness.report.html import html_document
+
+    return html_document(pairs, errors)
 
 
-def _openmetrics(path: Path, entries: list[Mapping[str, Any]]) -> Path:
-    from harness.report.openmetrics import write_openmetrics
+def _openmetrics(entries: list[Mapping[str, Any]], errors: Errors) -> str:
+    from harness.report.openmetrics import openmetrics_text
 
-    return write_openmetrics(path, entries)
+    return openmetrics_text(entries, errors)

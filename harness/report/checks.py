@@ -9,9 +9,12 @@ local results give the same files, and a new kind of verdict list is one more en
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from harness.report.values import format_value
 
 __all__ = [
     "CHECK_LISTS",
@@ -20,6 +23,7 @@ __all__ = [
     "checks",
     "failure_text",
     "format_value",
+    "replay_text",
     "scenario_checks",
 ]
 
@@ -57,13 +61,14 @@ class Check:
 
     @property
     def observed_text(self) -> str:
-        """Return the observed value as a person reads it (``no data`` when there was none)."""
-        return format_value(self.observed, self.unit)
+        """Return the observed value as a person reads it (``no data`` when there was none),
+        with the digits that tell it from the threshold."""
+        return format_value(self.observed, self.unit, beside=self.threshold)
 
     @property
     def threshold_text(self) -> str:
         """Return the threshold as a person reads it."""
-        return format_value(self.threshold, self.unit, missing="-")
+        return format_value(self.threshold, self.unit, missing="-", beside=self.observed)
 
 
 def checks(upstream: str, data: Mapping[str, Any]) -> Iterator[Check]:
@@ -92,53 +97,6 @@ def scenario_checks(entry: Mapping[str, Any]) -> list[Check]:
     return sorted(every, key=lambda check: order.index(check.kind))  # stable: keeps file order
 
 
-def format_value(value: Any, unit: str | None, *, missing: str = "no data") -> str:
-    """Return ``value`` as the terminal shows it: ``11.107ms``, ``96.882%``, ``180.854s``."""
-    if value is None:
-        return missing
-    if isinstance(value, str | bool):
-        return str(value)
-    if isinstance(value, list):  # a sequence of states
-        return " → ".join(_folded([str(state) for state in value]))
-    if isinstance(value, Mapping):
-        return ", ".join(
-            f"{key} {format_value(item, unit, missing='-')}" for key, item in value.items()
-        )
-    if unit == "ms":
-        return f"{_short_number(value)}ms"
-    if unit == "duration_ms":
-        return f"{_short_number(value / 1000)}s"
-    if unit == "ratio":
-        return f"{_short_number(value * 100)}%"
-    if unit == "count":
-        return str(int(value))
-    return _short_number(float(value)) + (f" {unit}" if unit else "")
-
-
-def _folded(states: list[str]) -> list[str]:
-    """Return ``states`` with a repeated pair written once: ``(HALF_OPEN → OPEN) ×5``."""
-    folded: list[str] = []
-    index = 0
-    while index < len(states):
-        pair = states[index : index + 2]
-        repeats = 1
-        while len(pair) == 2 and states[index + 2 * repeats : index + 2 * repeats + 2] == pair:
-            repeats += 1
-        if repeats > 2:
-            folded.append(f"({' → '.join(pair)}) ×{repeats}")
-            index += 2 * repeats
-        else:
-            folded.append(states[index])
-            index += 1
-    return folded
-
-
-def _short_number(value: float) -> str:
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return f"{value:.3f}".rstrip("0").rstrip(".")
-
-
 LEAD = {"expectation": "expect "}
 """How a check's text is introduced where checks of every kind are listed together."""
 
@@ -161,5 +119,17 @@ def failure_text(entry: Mapping[str, Any]) -> str:
             f"  {check.verdict}  {check.upstream}: {text:<{width}}  "
             f"observed {check.observed_text}{over}{note}"
         )
-    lines.append(f"replay: {entry['replay']}")
+    lines.append(f"replay: {replay_text(entry)}")
     return "\n".join(lines)
+
+
+def replay_text(entry: Mapping[str, Any]) -> str:
+    """Return the command that replays a result, its file quoted for a POSIX shell.
+
+    Built from the file and seed (the ``replay`` field of the JSON leaves a path with spaces
+    or quotes unquoted); a result without a file keeps the ``replay`` field as it is.
+    """
+    file = entry["scenario"].get("file")
+    if not file:
+        return str(entry["replay"])
+    return f"python -m harness run {shlex.quote(str(file))} --seed {entry['seed']}"

@@ -1,9 +1,10 @@
 """``slo-report.html``: one self-contained page a person reads to see what happened.
 
-Summary of every scenario (verdict first), then per scenario its checks with observed values,
-and per upstream latency over time with the SLO thresholds, the breaker's state as a coloured
-band on the same axis, the fault phases shaded, a latency histogram and the counts by
-outcome; the seed and the command that replays the run.
+Summary of every scenario (verdict first) and of every scenario that produced no result (its
+file failed to load or its run crashed: shown as ERROR, with the error), then per scenario its
+checks with observed values, and per upstream latency over time with the SLO thresholds of the
+series drawn, the breaker's state as a coloured band on the same axis, the fault phases shaded,
+a latency histogram and the counts by outcome; the seed and the command that replays the run.
 
 Offline by construction: charts are inline SVG, styles inline, no script, and a
 Content-Security-Policy that forbids fetching anything. Jinja2 autoescapes every value, so a
@@ -20,9 +21,13 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from harness.report.charts import STATE_COLOURS, histogram_svg, timeline_svg
-from harness.report.checks import checks
+from harness.report.charts import STATE_COLOURS
+from harness.report.checks import Check, checks, replay_text
 from harness.report.files import atomic_write
+from harness.report.histogram_chart import histogram_svg
+from harness.report.json import error_order
+from harness.report.timeline_chart import FEW_SAMPLES, bucket_label, timeline_plan, timeline_svg
+from harness.report.values import format_value
 from harness.units import format_duration, format_rate
 
 __all__ = ["html_document", "write_html"]
@@ -38,14 +43,14 @@ Pair = tuple[Mapping[str, Any], Mapping[str, Any]]
 
 
 def _ms(value: float | None) -> str:
-    """Return a latency in ms as ``11.11ms`` or ``1.512s``."""
+    """Return a latency in ms as ``11.107ms`` or ``1.512s``."""
     if value is None:
         return "–"
-    return f"{value / 1000:.4g}s" if value >= 1000 else f"{value:.4g}ms"
+    return format_value(value, "duration_ms" if value >= 1000 else "ms")
 
 
 def _percent(rate: float | None) -> str:
-    return "–" if rate is None else f"{rate * 100:.2f}%"
+    return format_value(rate, "ratio", missing="–")
 
 
 def _clock(ms: float) -> str:
@@ -62,21 +67,31 @@ def _clock(ms: float) -> str:
 _ENVIRONMENT.globals.update(ms=_ms, percent=_percent, seconds=_clock)
 
 
-def write_html(path: str | Path, pairs: Iterable[Pair]) -> Path:
+def write_html(
+    path: str | Path, pairs: Iterable[Pair], errors: Iterable[Mapping[str, Any]] = ()
+) -> Path:
     """Write the report for (result JSON, digest) pairs; results are shown sorted by file."""
-    return atomic_write(path, html_document(pairs))
+    return atomic_write(path, html_document(pairs, errors))
 
 
-def html_document(pairs: Iterable[Pair]) -> str:
-    """Return the report's HTML text."""
+def html_document(pairs: Iterable[Pair], errors: Iterable[Mapping[str, Any]] = ()) -> str:
+    """Return the report's HTML text; ``errors`` are scenarios that produced no result."""
     ordered = sorted(pairs, key=lambda p: (str(p[0]["scenario"]["file"]), p[0]["scenario"]["name"]))
     scenarios = [_scenario(index, entry, digest) for index, (entry, digest) in enumerate(ordered)]
+    failures = [
+        {**error, "anchor": f"error-{index + 1}", "title": error.get("name") or error.get("file")}
+        for index, error in enumerate(sorted(errors, key=error_order))
+    ]
+    failed = sum(not scenario["passed"] for scenario in scenarios) + len(failures)
     from harness import __version__
 
     template = _ENVIRONMENT.get_template("report.html.j2")
     return template.render(
         scenarios=scenarios,
-        failed=sum(not scenario["passed"] for scenario in scenarios),
+        errors=failures,
+        total=len(scenarios) + len(failures),
+        failed=failed,
+        passed=bool(scenarios) and not failed,
         version=__version__,
         started_at=min((s["started_at"] for s in scenarios if s["started_at"]), default=None),
         state_colours=STATE_COLOURS,
@@ -100,7 +115,7 @@ def _scenario(index: int, entry: Mapping[str, Any], digest: Mapping[str, Any]) -
         "passed": entry["passed"],
         "seed": entry["seed"],
         "engine": entry.get("engine"),
-        "replay": entry["replay"],
+        "replay": replay_text(entry),
         "duration": format_duration(round(scenario["duration_ms"] * 1e6)),
         "requests": sum(upstream["requests"] for upstream in upstreams),
         "held": sum(check.passed for check in every),
@@ -117,6 +132,7 @@ def _upstream(
     upstream_checks = list(checks(name, data))
     breaker = data["breaker"]
     client = data["views"]["client"]
+    display = digest["display"]
     return {
         "anchor": anchor,
         "name": name,
@@ -127,11 +143,13 @@ def _upstream(
         "reached": data["views"]["upstream"],
         "breaker": breaker,
         "phases": [{**p, "text": _phase_text(p["overrides"])} for p in digest["phases"]],
+        "bucket": bucket_label(display["bucket_ms"]),
+        "chart_notes": _chart_notes(upstream_checks, display),
         "outcomes": _outcomes(data["outcomes"], data["requests"]),
         "timeline": Markup(
             timeline_svg(
                 f"{anchor}-timeline",
-                data["timeseries"],
+                display,
                 None if breaker is None else breaker["transitions"],
                 None if breaker is None else breaker["final_state"],
                 digest["phases"],
@@ -145,6 +163,23 @@ def _upstream(
             )
         ),
     }
+
+
+def _chart_notes(upstream_checks: list[Check], display: Mapping[str, Any]) -> list[str]:
+    """Return what a reader of the timeline must know: thin buckets, checks not drawn."""
+    notes = []
+    counts = [count for count in display["requests"] if count]
+    few = sum(count < FEW_SAMPLES for count in counts)
+    if few:
+        notes.append(
+            f"{few} of {len(counts)} buckets hold fewer than {FEW_SAMPLES} requests: "
+            "there P95 is simply the slowest request."
+        )
+    undrawn = timeline_plan(upstream_checks, display).not_drawn
+    if undrawn:
+        listed = ", ".join(check.text for check in undrawn)
+        notes.append(f"Not drawn (no such series on this chart): {listed}.")
+    return notes
 
 
 def _outcomes(counts: Mapping[str, int], total: int) -> list[dict[str, Any]]:

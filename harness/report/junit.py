@@ -7,6 +7,9 @@ command and, for every check, its observed value, threshold, unit, sample count 
 named after the check's testcase (``vertex: p95 < 20ms :: observed``). Each testcase also
 says the same in words in its ``<system-out>``, which CI systems show beside the test.
 
+A scenario that produced no result (its file failed to load, or its run crashed) is a
+testsuite with one testcase in ``<error>``, the error text as its body.
+
 Built from results' JSON forms, so a run under pytest-xdist writes the same file.
 """
 
@@ -19,24 +22,33 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.report.checks import Check, failure_text, scenario_checks
+from harness.report.checks import Check, failure_text, replay_text, scenario_checks
 from harness.report.files import atomic_write
+from harness.report.json import error_order
 
 __all__ = ["junit_document", "write_junit"]
 
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 FAILURE_TYPE = "SLOViolation"
+ERROR_TYPE = "ScenarioError"
 
 
-def write_junit(path: str | Path, entries: Iterable[Mapping[str, Any]]) -> Path:
+def write_junit(
+    path: str | Path,
+    entries: Iterable[Mapping[str, Any]],
+    errors: Iterable[Mapping[str, Any]] = (),
+) -> Path:
     """Write ``junit.xml`` for results in their JSON form (any order; the file is sorted)."""
-    return atomic_write(path, junit_document(entries))
+    return atomic_write(path, junit_document(entries, errors))
 
 
-def junit_document(entries: Iterable[Mapping[str, Any]]) -> str:
-    """Return the JUnit XML text."""
+def junit_document(
+    entries: Iterable[Mapping[str, Any]], errors: Iterable[Mapping[str, Any]] = ()
+) -> str:
+    """Return the JUnit XML text: results, then scenarios that errored (see harness.report.json)."""
     ordered = sorted(entries, key=lambda e: (str(e["scenario"]["file"]), e["scenario"]["name"]))
     suites = [_testsuite(entry) for entry in ordered]
+    suites += [_error_suite(error) for error in sorted(errors, key=error_order)]
     root = ET.Element("testsuites", name="slo-harness")
     _set_counts(root, suites)
     root.extend(suites)
@@ -47,7 +59,7 @@ def junit_document(entries: Iterable[Mapping[str, Any]]) -> str:
 def _set_counts(element: ET.Element, suites: Sequence[ET.Element]) -> None:
     element.set("tests", str(sum(int(suite.get("tests", "0")) for suite in suites)))
     element.set("failures", str(sum(int(suite.get("failures", "0")) for suite in suites)))
-    element.set("errors", "0")
+    element.set("errors", str(sum(int(suite.get("errors", "0")) for suite in suites)))
     seconds = sum(float(suite.get("time", "0")) for suite in suites)
     element.set("time", _seconds(seconds))
 
@@ -83,7 +95,7 @@ def _properties(entry: Mapping[str, Any], every: Sequence[Check]) -> ET.Element:
         ("percentile_method", scenario.get("percentile_method")),
         ("engine", entry.get("engine")),
         ("harness_version", entry.get("harness_version")),
-        ("replay", entry["replay"]),
+        ("replay", replay_text(entry)),
     ]
     for check in every:
         pairs += [
@@ -113,7 +125,7 @@ def _scenario_case(entry: Mapping[str, Any], every: Sequence[Check]) -> ET.Eleme
         failure.text = _text(failure_text(entry))
     ET.SubElement(case, "system-out").text = _text(
         f"seed {entry['seed']}; {len(every) - len(failed)} of {len(every)} checks held\n"
-        f"replay: {entry['replay']}"
+        f"replay: {replay_text(entry)}"
     )
     return case
 
@@ -128,12 +140,28 @@ def _check_case(entry: Mapping[str, Any], check: Check) -> ET.Element:
         line += f"  ({check.note})"
     if not check.passed:
         failure = ET.SubElement(case, "failure", message=_text(line), type=FAILURE_TYPE)
-        failure.text = _text(f"FAIL  {line}\nreplay: {entry['replay']}")
+        failure.text = _text(f"FAIL  {line}\nreplay: {replay_text(entry)}")
     ET.SubElement(case, "system-out").text = _text(
         f"{check.verdict}  {line}\nthreshold {check.threshold_text}; "
-        f"seed {entry['seed']}\nreplay: {entry['replay']}"
+        f"seed {entry['seed']}\nreplay: {replay_text(entry)}"
     )
     return case
+
+
+def _error_suite(error: Mapping[str, Any]) -> ET.Element:
+    """Return the testsuite of a scenario that produced no result: one testcase in error."""
+    name = _text(error.get("name") or error.get("file") or "scenario")
+    suite = ET.Element("testsuite", name=name, tests="1", failures="0", errors="1")
+    suite.set("skipped", "0")
+    suite.set("time", _seconds(0.0))
+    if error.get("file"):
+        suite.set("file", _text(error["file"]))
+    case = ET.SubElement(suite, "testcase", classname=name, name=name, time=_seconds(0.0))
+    text = str(error["error"])
+    message = f"{error['stage']} error: {text.splitlines()[0] if text else ''}"
+    failure = ET.SubElement(case, "error", message=_text(message), type=ERROR_TYPE)
+    failure.text = _text(text)
+    return suite
 
 
 def _value(value: object) -> str:

@@ -17,22 +17,27 @@ from __future__ import annotations
 import csv
 import io
 import json
+import operator
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from harness.report.files import atomic_write
+import numpy as np
+
+from harness.report.files import Staging, staged
 
 __all__ = [
     "DEFAULT_ROTATION",
+    "MONITOR_FILES",
     "TIMESERIES_COLUMNS",
     "Rotation",
-    "p95_results",
+    "is_monitor_file",
     "status",
     "timeseries_rows",
     "write_monitor_files",
+    "write_p95_results",
     "write_timeseries",
 ]
 
@@ -49,6 +54,16 @@ TIMESERIES_COLUMNS = (
     "in_flight",
 )
 DAY_MS = 86_400_000.0
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+_ROW_COLUMNS = ("at_ms", "avg_ms", "p50_ms", "p95_ms", "request", "samples")  # sorted, as JSON
+_ROWS_PER_WRITE = 8192
 
 
 @dataclass(frozen=True)
@@ -92,9 +107,18 @@ def _number(value: float | None) -> str:
 
 
 def write_timeseries(
-    folder: Path, entry: Mapping[str, Any], rotation: Rotation = DEFAULT_ROTATION
+    folder: Path,
+    entry: Mapping[str, Any],
+    rotation: Rotation = DEFAULT_ROTATION,
+    staging: Staging | None = None,
 ) -> list[Path]:
-    """Write ``timeseries.csv`` (and rotated parts) into ``folder``; return the files written."""
+    """Write ``timeseries.csv`` (and rotated parts) into ``folder``; return the files written.
+
+    With ``staging``, the files are staged there (see :mod:`harness.report.files`).
+    """
+    if staging is None:
+        with staged() as own:
+            return write_timeseries(folder, entry, rotation, own)
     header = _csv_line(TIMESERIES_COLUMNS)
     parts: list[str] = []
     lines, size, day = [header], len(header.encode()), 0
@@ -111,9 +135,9 @@ def write_timeseries(
         size += len(line.encode())
     parts.append("".join(lines))
     written = [
-        atomic_write(folder / _part_name(number), text) for number, text in enumerate(parts, 1)
+        staging.write(folder / _part_name(number), text) for number, text in enumerate(parts, 1)
     ]
-    _remove_stale_parts(folder, len(parts))
+    _remove_stale_parts(folder, len(parts), staging)
     return written
 
 
@@ -127,21 +151,82 @@ def _part_name(number: int) -> str:
     return "timeseries.csv" if number == 1 else f"timeseries.{number}.csv"
 
 
-def _remove_stale_parts(folder: Path, kept: int) -> None:
+def _remove_stale_parts(folder: Path, kept: int, staging: Staging) -> None:
     """Delete rotated parts a longer earlier run left, so every file on disk is this run's."""
     for path in folder.glob("timeseries.*.csv"):
         match = re.fullmatch(r"timeseries\.(\d+)\.csv", path.name)
         if match and int(match.group(1)) > kept:
-            path.unlink(missing_ok=True)
+            staging.delete(path)
 
 
-def p95_results(entry: Mapping[str, Any], digest: Mapping[str, Any]) -> dict[str, Any]:
-    """Return ``p95-results.json``: the rolling P95 of every upstream with PASS/FAIL."""
-    return {
-        "scenario": entry["scenario"]["name"],
-        "seed": entry["seed"],
-        "upstreams": {name: digest["upstreams"][name]["rolling"] for name in entry["upstreams"]},
-    }
+def write_p95_results(stream: IO[str], entry: Mapping[str, Any], digest: Mapping[str, Any]) -> None:
+    """Write ``p95-results.json``: the rolling P95 of every upstream with PASS/FAIL.
+
+    The text is exactly what ``json.dumps(document, indent=2, sort_keys=True)`` gives, written
+    a few thousand rows at a time from the digest's columns, so a soak's million rows never
+    sit in memory as Python objects.
+    """
+    stream.write("{\n")
+    stream.write(f'  "scenario": {json.dumps(entry["scenario"]["name"])},\n')
+    stream.write(f'  "seed": {json.dumps(entry["seed"])},\n')
+    names = sorted(entry["upstreams"])
+    if not names:
+        stream.write('  "upstreams": {}\n}\n')
+        return
+    stream.write('  "upstreams": {\n')
+    for index, name in enumerate(names):
+        stream.write(f"    {json.dumps(name)}: ")
+        _write_rolling(stream, digest["upstreams"][name]["rolling"], "    ")
+        stream.write(",\n" if index < len(names) - 1 else "\n")
+    stream.write("  }\n}\n")
+
+
+def _write_rolling(stream: IO[str], rolling: Mapping[str, Any], pad: str) -> None:
+    """Write one upstream's object: its keys in sorted order, ``results`` among them."""
+    stream.write("{\n")
+    for key in ("every", "objective", "percentile_method"):
+        stream.write(f"{pad}  {json.dumps(key)}: {json.dumps(rolling[key])},\n")
+    stream.write(f'{pad}  "results": ')
+    _write_rows(stream, rolling, pad + "  ")
+    stream.write(",\n")
+    stream.write(f'{pad}  "view": {json.dumps(rolling["view"])},\n')
+    stream.write(f'{pad}  "window": {json.dumps(rolling["window"])}\n')
+    stream.write(f"{pad}}}")
+
+
+def _write_rows(stream: IO[str], rolling: Mapping[str, Any], pad: str) -> None:
+    columns = rolling["columns"]
+    count = len(columns["request"])
+    if not count:
+        stream.write("[]")
+        return
+    # One row's text with its numbers left open: "{!r}" is how json writes ints and floats.
+    row, key = pad + "  ", pad + "    "
+    template = (
+        row
+        + "{{\n"
+        + "".join(f'{key}"{name}": {{!r}},\n' for name in _ROW_COLUMNS)
+        + f'{key}"threshold_ms": {json.dumps(rolling["threshold_ms"])},\n'
+        + f'{key}"verdict": {{}}\n{row}}}}}'
+    )
+    stream.write("[\n")
+    for first in range(0, count, _ROWS_PER_WRITE):
+        part = slice(first, first + _ROWS_PER_WRITE)
+        values = [columns[name][part].tolist() for name in _ROW_COLUMNS]
+        verdicts = _verdicts(columns["p95_ms"][part], rolling["op"], rolling["threshold_ms"])
+        texts = [template.format(*cells) for cells in zip(*values, verdicts, strict=True)]
+        last = first + _ROWS_PER_WRITE >= count
+        stream.write(",\n".join(texts) + ("\n" if last else ",\n"))
+    stream.write(f"{pad}]")
+
+
+def _verdicts(p95: Any, op: str | None, threshold: float | None) -> list[str]:
+    """Return each row's verdict as JSON text: ``"PASS"``, ``"FAIL"``, or ``null`` without a
+    P95 objective."""
+    if op is None or threshold is None:
+        return ["null"] * len(p95)
+    held = np.asarray(_OPS[op](p95, threshold), dtype=bool).tolist()
+    return ['"PASS"' if ok else '"FAIL"' for ok in held]
 
 
 def status(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -170,20 +255,33 @@ def status(entry: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+MONITOR_FILES = ("p95-results.json", "status.json")
+"""The monitor files besides the time series (``timeseries.csv``, ``timeseries.N.csv``)."""
+
+
 def write_monitor_files(
     folder: Path,
     entry: Mapping[str, Any],
     digest: Mapping[str, Any],
     rotation: Rotation = DEFAULT_ROTATION,
+    staging: Staging | None = None,
 ) -> list[Path]:
-    """Write the three monitor outputs of one scenario into ``folder``."""
-    written = write_timeseries(folder, entry, rotation)
-    for name, document in (
-        ("p95-results.json", p95_results(entry, digest)),
-        ("status.json", status(entry)),
-    ):
-        written.append(atomic_write(folder / name, _json(document)))
+    """Write the three monitor outputs of one scenario into ``folder`` (staged in ``staging``,
+    if given)."""
+    if staging is None:
+        with staged() as own:
+            return write_monitor_files(folder, entry, digest, rotation, own)
+    written = write_timeseries(folder, entry, rotation, staging)
+    written.append(
+        staging.write(folder / "p95-results.json", lambda s: write_p95_results(s, entry, digest))
+    )
+    written.append(staging.write(folder / "status.json", _json(status(entry))))
     return written
+
+
+def is_monitor_file(name: str) -> bool:
+    """Return whether a file name is one :func:`write_monitor_files` writes."""
+    return name in MONITOR_FILES or re.fullmatch(r"timeseries(\.\d+)?\.csv", name) is not None
 
 
 def _json(document: Mapping[str, Any]) -> str:

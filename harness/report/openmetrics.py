@@ -1,9 +1,13 @@
 """OpenMetrics text export of every scenario's final metrics (``slo-metrics.txt``).
 
 For teams that chart results in Prometheus/Grafana: load the file with a textfile collector
-or push it. Every series carries ``scenario`` and ``upstream`` labels; latencies are in
-seconds and rates are ratios, as Prometheus names them. Written with ``prometheus_client``
-(the ``report`` extra), which owns the format's escaping and naming rules.
+or push it. Every series carries ``scenario`` and ``file`` labels (two files may hold scenarios
+of the same name), and ``upstream`` where it is about one; latencies are in seconds and rates
+are ratios, as Prometheus names them. A scenario that produced no result (invalid file, crashed
+run) shows as ``slo_scenario_error 1`` and ``slo_scenario_passed 0``. If the same name and file
+come twice (the same file run twice), the second is named ``NAME #2``: OpenMetrics forbids
+repeating a series. Written with ``prometheus_client`` (the ``report`` extra), which owns the
+format's escaping and naming rules.
 """
 
 from __future__ import annotations
@@ -24,54 +28,88 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from harness.report.checks import scenario_checks
 from harness.report.files import atomic_write
+from harness.report.json import error_order
 
 __all__ = ["openmetrics_text", "write_openmetrics"]
 
 _QUANTILES = (("0.5", "p50_ms"), ("0.9", "p90_ms"), ("0.95", "p95_ms"), ("0.99", "p99_ms"))
 _STATES = ("CLOSED", "OPEN", "HALF_OPEN", "FORCED_OPEN", "DISABLED")
-_UPSTREAM = ["scenario", "upstream"]
+_SCENARIO = ["scenario", "file"]
+_UPSTREAM = [*_SCENARIO, "upstream"]
 
 
-def write_openmetrics(path: str | Path, entries: Iterable[Mapping[str, Any]]) -> Path:
+def write_openmetrics(
+    path: str | Path,
+    entries: Iterable[Mapping[str, Any]],
+    errors: Iterable[Mapping[str, Any]] = (),
+) -> Path:
     """Write the OpenMetrics text of every result (JSON forms) to ``path``."""
-    return atomic_write(path, openmetrics_text(entries))
+    return atomic_write(path, openmetrics_text(entries, errors))
 
 
-def openmetrics_text(entries: Iterable[Mapping[str, Any]]) -> str:
-    """Return the OpenMetrics exposition (ending in ``# EOF``) of every result."""
+def openmetrics_text(
+    entries: Iterable[Mapping[str, Any]], errors: Iterable[Mapping[str, Any]] = ()
+) -> str:
+    """Return the OpenMetrics exposition (ending in ``# EOF``) of every result and error."""
     ordered = sorted(entries, key=lambda e: (str(e["scenario"]["file"]), e["scenario"]["name"]))
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Results(ordered))
+    registry.register(_Results(ordered, sorted(errors, key=error_order)))
     text: bytes = generate_latest(registry)  # type: ignore[no-untyped-call]
     return text.decode("utf-8")
 
 
 class _Results(Collector):
-    """Expose a fixed list of results as metric families."""
+    """Expose a fixed list of results and errors as metric families."""
 
-    def __init__(self, entries: list[Mapping[str, Any]]) -> None:
+    def __init__(self, entries: list[Mapping[str, Any]], errors: list[Mapping[str, Any]]) -> None:
         self.entries = entries
+        self.errors = errors
 
     def collect(self) -> Iterator[Metric]:
         families = _families()
-        for entry in self.entries:
-            _add_scenario(families, entry)
+        named = [
+            (entry["scenario"]["name"], entry["scenario"].get("file")) for entry in self.entries
+        ]
+        named += [(error.get("name") or "", error.get("file")) for error in self.errors]
+        identities = _identities(named)
+        for entry, scenario in zip(self.entries, identities, strict=False):
+            _add_scenario(families, scenario, entry)
             for name, upstream in entry["upstreams"].items():
-                labels = [entry["scenario"]["name"], name]
+                labels = [*scenario, name]
                 _add_traffic(families, labels, upstream)
                 if upstream["breaker"] is not None:
                     _add_breaker(families, labels, upstream["breaker"])
-            _add_checks(families, entry)
+            _add_checks(families, scenario, entry)
+        for scenario in identities[len(self.entries) :]:
+            families["passed"].add_metric(scenario, 0.0)
+            families["error"].add_metric(scenario, 1.0)
         yield from families.values()
 
 
-def _families() -> dict[str, Metric]:
+def _identities(named: list[tuple[str, str | None]]) -> list[list[str]]:
+    """Return distinct (scenario, file) label values for each (name, file), in order."""
+    seen: set[tuple[str, str]] = set()
+    identities = []
+    for name, file in named:
+        label, number = name, 1
+        while (label, file or "") in seen:
+            number += 1
+            label = f"{name} #{number}"
+        seen.add((label, file or ""))
+        identities.append([label, file or ""])
+    return identities
+
+
+def _families() -> dict[str, Any]:
     check = [*_UPSTREAM, "kind", "check"]
     return {
-        "info": InfoMetricFamily("slo_scenario", "What ran: file, its SHA-256, seed, engine.",
-                                 labels=["scenario"]),
+        "info": InfoMetricFamily("slo_scenario", "What ran: its file's SHA-256, seed, engine.",
+                                 labels=_SCENARIO),
         "passed": GaugeMetricFamily("slo_scenario_passed", "1 if every check held.",
-                                    labels=["scenario"]),
+                                    labels=_SCENARIO),
+        "error": GaugeMetricFamily("slo_scenario_error",
+                                   "1 if the scenario's file failed to load or its run crashed.",
+                                   labels=_SCENARIO),
         "requests": CounterMetricFamily("slo_requests", "Requests by outcome.",
                                         labels=[*_UPSTREAM, "outcome"]),
         "success": GaugeMetricFamily("slo_success", "Successes / requests in a view.",
@@ -100,16 +138,15 @@ def _families() -> dict[str, Metric]:
     }  # fmt: skip
 
 
-def _add_scenario(families: Mapping[str, Any], entry: Mapping[str, Any]) -> None:
-    scenario = entry["scenario"]
+def _add_scenario(families: Mapping[str, Any], labels: list[str], entry: Mapping[str, Any]) -> None:
     info = {
-        "file": str(scenario.get("file") or ""),
-        "sha256": str(scenario.get("sha256") or ""),
+        "sha256": str(entry["scenario"].get("sha256") or ""),
         "seed": str(entry["seed"]),
         "engine": str(entry.get("engine") or ""),
     }
-    families["info"].add_metric([scenario["name"]], info)
-    families["passed"].add_metric([scenario["name"]], float(entry["passed"]))
+    families["info"].add_metric(labels, info)
+    families["passed"].add_metric(labels, float(entry["passed"]))
+    families["error"].add_metric(labels, 0.0)
 
 
 def _add_traffic(families: Mapping[str, Any], labels: list[str], upstream: Any) -> None:
@@ -142,9 +179,9 @@ def _add_breaker(families: Mapping[str, Any], labels: list[str], breaker: Any) -
         families["time_in_state"].add_metric([*labels, state], ms / 1000)
 
 
-def _add_checks(families: Mapping[str, Any], entry: Mapping[str, Any]) -> None:
+def _add_checks(families: Mapping[str, Any], scenario: list[str], entry: Mapping[str, Any]) -> None:
     for check in scenario_checks(entry):
-        labels = [entry["scenario"]["name"], check.upstream, check.kind, check.text]
+        labels = [*scenario, check.upstream, check.kind, check.text]
         families["check_passed"].add_metric(labels, float(check.passed))
         unit = check.unit or ""
         for key, value in (("observed", check.observed), ("threshold", check.threshold)):

@@ -2,7 +2,8 @@
 
 Drawn on stderr only when stderr is a terminal, so logs, pipes and CI output stay clean.
 Progress is the virtual time covered: whole scenarios done, plus how far the running one has
-got (the run reports every 1% of its duration).
+got (the run reports every 1% of its duration), both written as a clock (``1:06/10:00``, or
+``0:01:06/1:00:00`` when the total passes an hour) so the two always read alike.
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from harness.units import format_duration
-
 __all__ = ["Progress"]
 
 
 class Progress:
-    """Show ``[#####-----]  42%  2/4 scenarios  25m/1h virtual  running NAME`` on one line."""
+    """Show ``[#####-----]  42%  2/4 scenarios  25:00/1:00:00 virtual  running NAME`` on one
+    line."""
 
     def __init__(self, total_ns: int, scenarios: int, stream: TextIO | None = None) -> None:
         self.stream = sys.stderr if stream is None else stream
@@ -61,7 +61,7 @@ class Progress:
         return (
             f"[{'#' * filled}{'-' * (width - filled)}] {100 * covered // self.total_ns:3d}%  "
             f"{self.done}/{self.scenarios} scenarios  "
-            f"{format_duration(_whole_seconds(covered))}/{format_duration(self.total_ns)} virtual"
+            f"{_clock(covered, self.total_ns)}/{_clock(self.total_ns, self.total_ns)} virtual"
             f"{running}"
         )
 
@@ -71,5 +71,12 @@ class Progress:
             self.stream.flush()
 
 
-def _whole_seconds(ns: int) -> int:
-    return ns - ns % 1_000_000_000
+def _clock(ns: int, total_ns: int) -> str:
+    """Return ``ns`` as ``m:ss``, or ``h:mm:ss`` if ``total_ns`` reaches an hour (whole seconds,
+    rounded down: the bar never claims time not yet covered)."""
+    seconds = ns // 1_000_000_000
+    minutes, second = divmod(seconds, 60)
+    if total_ns < 3600 * 1_000_000_000:
+        return f"{minutes}:{second:02d}"
+    hours, minute = divmod(minutes, 60)
+    return f"{hours}:{minute:02d}:{second:02d}"

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from harness.report.checks import LEAD as _LEAD
 from harness.report.checks import scenario_checks
+from harness.report.json import error_order
+from harness.report.values import format_value
 from harness.result import Result
 from harness.units import format_duration
 
@@ -53,8 +55,11 @@ def result_table(result: Result) -> str:
     return f"{heading}\n{format_table(header, rows, indent='  ')}"
 
 
-def summary_table(results: Iterable[Result | Mapping[str, Any]]) -> str:
-    """Return one row per scenario and upstream: verdict, traffic, success, P95, breaker.
+def summary_table(
+    results: Iterable[Result | Mapping[str, Any]], errors: Iterable[Mapping[str, Any]] = ()
+) -> str:
+    """Return one row per scenario and upstream: verdict, traffic, success, P95, breaker; and
+    one ERROR row per scenario that produced no result (see harness.report.json).
 
     Results may be given in their JSON form, as the pytest plugin gathers them from workers.
     """
@@ -73,11 +78,14 @@ def summary_table(results: Iterable[Result | Mapping[str, Any]]) -> str:
                     str(client["requests"]),
                     _percent(client["success_rate"]),
                     _percent(reached["success_rate"]),
-                    "-" if latency is None else f"{latency['p95_ms']:.1f}ms",
+                    "-" if latency is None else format_value(latency["p95_ms"], "ms"),
                     "-" if breaker is None else str(len(breaker["transitions"])),
                     "-" if breaker is None else breaker["final_state"],
                 )
             )
+    for error in sorted(errors, key=error_order):
+        name = str(error.get("name") or error.get("file") or "?")
+        rows.append((name, "-", "ERROR", "-", "-", "-", "-", "-", "-"))
     header = (
         "scenario",
         "upstream",
@@ -93,7 +101,7 @@ def summary_table(results: Iterable[Result | Mapping[str, Any]]) -> str:
 
 
 def _percent(rate: float | None) -> str:
-    return "-" if rate is None else f"{rate * 100:.2f}%"
+    return format_value(rate, "ratio", missing="-")
 
 
 def written_lines(written: Written) -> list[str]:

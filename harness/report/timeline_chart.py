@@ -1,0 +1,258 @@
+"""The HTML report's timeline: latency, success rate and breaker state on one virtual-time axis.
+
+It draws the digest's display series (:mod:`harness.report.digest`): at most 360 buckets, 5 s
+wide up to 30 minutes of virtual time and wider beyond, each with exact statistics. An SLO line
+is drawn only over the series it is about: client-view P50/P95 limits on the latency panel,
+success-rate limits over the client's line or the upstream view's (drawn when it differs).
+:func:`timeline_plan` says which checks are drawn and which have no series here (``p99``,
+``avg``, the upstream view's latency…), so the caption can name them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter
+
+from harness.report.charts import (
+    GRID,
+    P50,
+    P95,
+    PHASE,
+    STATE_COLOURS,
+    THRESHOLD,
+    duration_label,
+    duration_ticks,
+    is_number,
+    legend,
+    metric,
+    style,
+    svg,
+    thresholds,
+    view,
+)
+from harness.report.checks import Check
+
+__all__ = ["FEW_SAMPLES", "TimelinePlan", "bucket_label", "timeline_plan", "timeline_svg"]
+
+FEW_SAMPLES = 20
+"""Below this many requests in a bucket, its P95 is its slowest request."""
+UPSTREAM = "#8e6c8a"
+
+
+@dataclass(frozen=True)
+class TimelinePlan:
+    """Which checks the timeline draws, and which it cannot."""
+
+    latency: list[Check]
+    success: list[Check]
+    upstream_line: bool
+    not_drawn: list[Check]
+
+
+def timeline_plan(checks: Sequence[Check], series: Mapping[str, Any]) -> TimelinePlan:
+    """Return what the timeline of ``series`` (a display series) draws of ``checks``."""
+    latency = [
+        c for c in checks if c.unit == "ms" and view(c) == "client" and metric(c) in ("p50", "p95")
+    ]
+    rates = [c for c in checks if c.unit == "ratio" and metric(c) == "success_rate"]
+    upstream_line = bool(series["unsent"]) or any(view(c) == "upstream" for c in rates)
+    success = [c for c in rates if view(c) == "client" or upstream_line]
+    drawn = [c for c in latency + success if is_number(c.threshold)]
+    not_drawn = [c for c in checks if c.unit in ("ms", "ratio") and c not in drawn]
+    return TimelinePlan(
+        [c for c in latency if c in drawn], [c for c in success if c in drawn], upstream_line,
+        not_drawn,
+    )  # fmt: skip
+
+
+def bucket_label(ms: float) -> str:
+    """Return a bucket width as the chart names it: ``5 s``, ``1 min``."""
+    seconds = ms / 1000
+    return f"{seconds / 60:g} min" if seconds >= 60 and seconds % 60 == 0 else f"{seconds:g} s"
+
+
+def timeline_svg(
+    salt: str,
+    series: Mapping[str, Any],
+    transitions: Sequence[Mapping[str, Any]] | None,
+    final_state: str | None,
+    phases: Sequence[Mapping[str, Any]],
+    checks: Sequence[Check],
+    end_ms: float,
+) -> str:
+    """Return latency (P50/P95 per bucket), success rate and breaker state on one time axis."""
+    plan = timeline_plan(checks, series)
+    with style(salt):
+        figure = Figure(figsize=(10.5, 4.6))
+        grid = figure.add_gridspec(
+            3,
+            1,
+            height_ratios=[3, 1.5, 0.42],
+            hspace=0.12,
+            left=0.075,
+            right=0.78 if plan.latency or plan.success else 0.97,  # room for SLO labels
+            top=0.93,
+            bottom=0.1,
+        )
+        latency = figure.add_subplot(grid[0])
+        success = figure.add_subplot(grid[1], sharex=latency)
+        band = figure.add_subplot(grid[2], sharex=latency)
+        scale = _time_scale(end_ms)
+        times = [t / scale.ms for t in series["t_ms"]] + [end_ms / scale.ms]
+        _latency_panel(latency, times, series, plan.latency)
+        _success_panel(success, times, series, plan)
+        _state_band(band, scale, transitions, final_state, end_ms)
+        for axes in (latency, success, band):
+            _shade_phases(axes, phases, scale, label=axes is latency)
+            axes.set_xlim(0, end_ms / scale.ms)
+        for axes in (latency, success):
+            axes.tick_params(labelbottom=False)
+        band.set_xlabel(f"virtual time ({scale.unit})")
+        return svg(figure)
+
+
+class _Scale:
+    def __init__(self, ms: float, unit: str) -> None:
+        self.ms, self.unit = ms, unit
+
+
+def _time_scale(end_ms: float) -> _Scale:
+    if end_ms <= 5 * 60_000:
+        return _Scale(1000.0, "s")
+    if end_ms <= 3 * 3_600_000:
+        return _Scale(60_000.0, "min")
+    return _Scale(3_600_000.0, "h")
+
+
+def _steps(values: Sequence[float | None]) -> list[float]:
+    """Return values for a steps-post line over bucket edges (the last value repeated)."""
+    numbers = [math.nan if value is None else float(value) for value in values]
+    return [*numbers, numbers[-1]] if numbers else []
+
+
+def _latency_panel(
+    axes: Axes, times: list[float], series: Mapping[str, Any], limits: Sequence[Check]
+) -> None:
+    p95, p50 = _steps(series["p95_ms"]), _steps(series["p50_ms"])
+    # P95 on top: where the two are equal, the line the SLO is about stays visible.
+    axes.plot(times, p95, drawstyle="steps-post", color=P95, linewidth=1.3, label="P95", zorder=3)
+    axes.plot(times, p50, drawstyle="steps-post", color=P50, linewidth=1.0, label="P50")
+    known = [value for value in p95 + p50 if not math.isnan(value) and value > 0]
+    known += [float(check.threshold) for check in limits if float(check.threshold) > 0]
+    if known and max(known) / min(known) > 30:
+        axes.set_yscale("log")
+        duration_ticks(axes.yaxis, min(known), max(known))
+    else:
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: duration_label(value)))
+        axes.set_ylim(0, max(known, default=1.0) * 1.15)
+    thresholds(axes, [(float(check.threshold), check.text) for check in limits])
+    axes.set_ylabel(f"latency per {bucket_label(series['bucket_ms'])}")
+    axes.grid(axis="y", color=GRID, linewidth=0.8)
+    handles, _ = axes.get_legend_handles_labels()
+    if limits:
+        handles.append(Line2D([], [], color=THRESHOLD, linestyle="--", linewidth=1, label="SLO"))
+    legend(axes, handles)
+
+
+def _success_panel(
+    axes: Axes, times: list[float], series: Mapping[str, Any], plan: TimelinePlan
+) -> None:
+    client = [None if rate is None else rate * 100 for rate in series["success_rate"]]
+    axes.plot(times, _steps(client), drawstyle="steps-post", color=P95, linewidth=1.1)
+    if plan.upstream_line:
+        reached = [None if r is None else r * 100 for r in series["upstream_success_rate"]]
+        axes.plot(times, _steps(reached), drawstyle="steps-post", color=UPSTREAM, linewidth=1.0)
+        _view_labels(axes)
+    axes.set_ylim(-3, 105)
+    thresholds(axes, [(float(check.threshold) * 100, check.text) for check in plan.success])
+    axes.set_yticks([0, 50, 100], ["0%", "50%", "100%"])
+    axes.set_ylabel("success" if plan.upstream_line else "success (client)")
+    axes.grid(axis="y", color=GRID, linewidth=0.8)
+
+
+def _view_labels(axes: Axes) -> None:
+    """Name the two success lines inside the panel (a legend would cover the latency's)."""
+    for position, (text, colour) in enumerate((("client", P95), ("upstream view", UPSTREAM))):
+        axes.annotate(
+            text,
+            xy=(0.005 + 0.09 * position, 0.04),
+            xycoords="axes fraction",
+            color=colour,
+            fontsize=8,
+            fontweight="bold",
+        )
+
+
+def _state_band(
+    axes: Axes,
+    scale: _Scale,
+    transitions: Sequence[Mapping[str, Any]] | None,
+    final_state: str | None,
+    end_ms: float,
+) -> None:
+    axes.set_yticks([])
+    axes.spines["left"].set_visible(False)
+    axes.set_ylabel("breaker", rotation=0, ha="right", va="center")
+    visible = end_ms / 400  # a 1 s HALF_OPEN probe in an hour still shows as a sliver
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for start, stop, state in _state_spans(transitions, final_state, end_ms):
+        width = max(stop - start, visible)
+        spans.setdefault(state, []).append((start / scale.ms, width / scale.ms))
+    # One collection per state; short states drawn last so their slivers stay on top.
+    for state in sorted(spans, key=lambda name: name == "HALF_OPEN"):
+        colour = STATE_COLOURS.get(state, "#666")
+        axes.broken_barh(spans[state], (0, 1), facecolors=colour, edgecolor="none")
+    if final_state is None:
+        axes.text(
+            0.5,
+            0.5,
+            "no breaker",
+            transform=axes.transAxes,
+            ha="center",
+            va="center",
+            color="#555",
+            fontsize=8,
+        )
+    axes.set_ylim(0, 1)
+
+
+def _state_spans(
+    transitions: Sequence[Mapping[str, Any]] | None, final_state: str | None, end_ms: float
+) -> list[tuple[float, float, str]]:
+    """Return (from ms, to ms, state) for each stretch of time in one breaker state."""
+    if final_state is None:
+        return [(0.0, end_ms, "NONE")]
+    moves = list(transitions or ())
+    state, since = (moves[0]["from"] if moves else final_state), 0.0
+    spans = []
+    for move in moves:
+        spans.append((since, float(move["at_ms"]), state))
+        state, since = move["to"], float(move["at_ms"])
+    spans.append((since, end_ms, state))
+    return [span for span in spans if span[1] > span[0]]
+
+
+def _shade_phases(
+    axes: Axes, phases: Sequence[Mapping[str, Any]], scale: _Scale, *, label: bool
+) -> None:
+    for phase in phases:
+        start, stop = phase["from_ms"] / scale.ms, phase["to_ms"] / scale.ms
+        axes.axvspan(start, stop, color=PHASE, alpha=0.10, linewidth=0)
+        if label:
+            axes.annotate(
+                str(phase["label"]),
+                xy=(start, 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, -11),
+                textcoords="offset points",
+                color=PHASE,
+                fontsize=8,
+                fontweight="bold",
+            )
