@@ -19,7 +19,7 @@ from harness.errors import ScenarioError
 from harness.fields import DURATION_SCHEMA
 from harness.messages import problems_of
 from harness.scenario import NAME_PATTERN, Scenario
-from harness.units import format_duration
+from harness.units import format_duration, shown
 from harness.yamlsource import SourceMap, read_yaml, read_yaml_file
 
 __all__ = [
@@ -58,7 +58,7 @@ def scenario_from_data(data: Any, file: str = "<data>") -> Scenario:
 def _from_source(data: Any, source_map: SourceMap, *, default_name: str) -> Scenario:
     if not isinstance(data, dict):
         raise ScenarioError(
-            [source_map.problem((), f"expected a mapping of scenario keys, got {_kind(data)}")]
+            [source_map.problem((), f"expected a mapping of scenario keys, got {shown(data)}")]
         )
     if "name" not in data:
         data = {"name": default_name, **data}
@@ -75,11 +75,6 @@ def validate_data(data: dict[str, Any], source_map: SourceMap) -> Scenario:
     if problems:
         raise ScenarioError(problems)
     return scenario
-
-
-def _kind(value: Any) -> str:
-    names = {dict: "a mapping", list: "a list", str: "a string", type(None): "nothing"}
-    return names.get(type(value), type(value).__name__)
 
 
 def json_schema() -> dict[str, Any]:

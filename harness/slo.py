@@ -27,7 +27,7 @@ from typing import Any
 from harness.metrics import BreakerSummary, View, ViewStats
 from harness.units import NS_PER_MS, parse_duration, parse_rate
 
-__all__ = ["Kind", "Objective", "Verdict", "evaluate", "parse_objective"]
+__all__ = ["OPERATORS", "Kind", "Objective", "Verdict", "evaluate", "parse_objective"]
 
 
 class Kind(StrEnum):
@@ -59,7 +59,7 @@ _OBJECTIVE = re.compile(
     r"\s*(?:(?P<view>[A-Za-z_]+)\.(?=[A-Za-z]))?(?P<metric>[A-Za-z_][A-Za-z0-9_.]*)"
     r"\s*(?P<op><=|>=|==|!=|<|>)\s*(?P<threshold>\S.*?)\s*"
 )
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "<": operator.lt,
     "<=": operator.le,
     ">": operator.gt,
@@ -210,7 +210,7 @@ def evaluate(
     observed = _observe(objective, stats)
     if observed is None:
         return Verdict(objective, None, 0, False, f"no requests in the {stats.view} view")
-    passed = _OPS[objective.op](observed, objective.threshold)
+    passed = OPERATORS[objective.op](observed, objective.threshold)
     return Verdict(objective, observed, stats.requests, passed, _sample_note(objective, stats))
 
 
@@ -247,7 +247,7 @@ def _evaluate_breaker(
         observed = float(breaker.opens)
     else:
         observed = breaker.time_open_ns / NS_PER_MS
-    passed = _OPS[objective.op](observed, objective.threshold)
+    passed = OPERATORS[objective.op](observed, objective.threshold)
     return Verdict(objective, observed, requests, passed)
 
 

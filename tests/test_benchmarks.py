@@ -6,21 +6,37 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.support import ROOT
 
 
-def test_engine_benchmarks_run_and_write_json(tmp_path: Path) -> None:
+def run_benchmark(name: str, tmp_path: Path) -> tuple[Any, str]:
+    """Run one benchmark module with --quick; return its JSON results and what it printed."""
     output = tmp_path / "bench.json"
     completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "bench_engines", "--quick", "--output", str(output)],
+        [sys.executable, "-m", "benchmarks", name, "--quick", "--output", str(output)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
-    results = json.loads(output.read_text())["results"]["bench_engines"]
+    return json.loads(output.read_text())["results"][name], completed.stdout
+
+
+def test_engine_benchmarks_run_and_write_json(tmp_path: Path) -> None:
+    results, printed = run_benchmark("bench_engines", tmp_path)
     assert results["http_vs_floor"]["ratio"] > 0
     assert results["direct_throughput"]["requests"] > 0
-    assert "ratio HTTP engine / floor" in completed.stdout
+    assert "ratio HTTP engine / floor" in printed
+
+
+def test_the_breaker_benchmark_runs(tmp_path: Path) -> None:
+    results, printed = run_benchmark("bench_breaker", tmp_path)
+    columns = results["ns_per_call"]
+    assert set(columns) == {"sync CLOSED", "sync OPEN", "async CLOSED", "async OPEN"}
+    for times in columns.values():
+        assert any(name.startswith("builtin") for name in times)
+        assert all(value > 0 for value in times.values())
+    assert "built-in below every peer in every column" in printed

@@ -5,10 +5,6 @@ the guard counts each kind of answer — the same way in both engines.
 from __future__ import annotations
 
 import itertools
-import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +14,7 @@ from harness.adapters import BuiltinGuard
 from harness.breaker_settings import Breaker
 from harness.clock import VirtualClock
 from harness.events import Outcome
-from tests.support import ROOT, SCENARIOS, scenario
+from tests.support import SCENARIOS, scenario
 
 
 def problems(breaker: str) -> list[str]:
@@ -267,25 +263,3 @@ def test_the_slow_brownout_scenario_opens_on_slow_calls_alone() -> None:
         if opened.target is BreakerState.OPEN
     ]
     assert waits == [20, 40, 80, 120]  # exponential backoff, capped at 2m
-
-
-# -- the benchmark runs ----------------------------------------------------------------------------
-
-
-def test_the_breaker_benchmark_runs(tmp_path: Path) -> None:
-    output = tmp_path / "bench.json"
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "bench_breaker", "--quick", "--output", str(output)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    results = json.loads(output.read_text())["results"]["bench_breaker"]
-    columns = results["ns_per_call"]
-    assert set(columns) == {"sync CLOSED", "sync OPEN", "async CLOSED", "async OPEN"}
-    for times in columns.values():
-        assert any(name.startswith("builtin") for name in times)
-        assert all(value > 0 for value in times.values())
-    assert "built-in below every peer in every column" in completed.stdout

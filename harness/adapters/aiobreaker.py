@@ -21,7 +21,7 @@ from harness.breaker_settings import AiobreakerSettings
 from harness.clock import VirtualClock
 from harness.events import BreakerState
 
-__all__ = ["AiobreakerGuard", "create", "wrap"]
+__all__ = ["GUARD", "WRAPS", "AiobreakerGuard", "create"]
 
 T = TypeVar("T")
 
@@ -71,10 +71,6 @@ def create(
     return AiobreakerGuard(breaker, "aiobreaker", name, clock, listener)
 
 
-def wrap(
-    breaker: Any, impl: str, name: str, clock: VirtualClock, listener: TransitionListener
-) -> AiobreakerGuard | None:
-    """Return a guard over ``breaker`` if it is an aiobreaker breaker, else None."""
-    if not isinstance(breaker, aiobreaker.CircuitBreaker):
-        return None
-    return AiobreakerGuard(breaker, impl, name, clock, listener)
+WRAPS = aiobreaker.CircuitBreaker
+"""What a custom factory may return for this library's guard to drive it."""
+GUARD = AiobreakerGuard

@@ -21,7 +21,7 @@ from harness.breaker_settings import CircuitbreakerSettings
 from harness.clock import VirtualClock
 from harness.events import BreakerState
 
-__all__ = ["CircuitbreakerGuard", "create", "wrap"]
+__all__ = ["GUARD", "WRAPS", "CircuitbreakerGuard", "create"]
 
 T = TypeVar("T")
 
@@ -65,10 +65,6 @@ def create(
     return CircuitbreakerGuard(breaker, "circuitbreaker", name, clock, listener)
 
 
-def wrap(
-    breaker: Any, impl: str, name: str, clock: VirtualClock, listener: TransitionListener
-) -> CircuitbreakerGuard | None:
-    """Return a guard over ``breaker`` if it is a circuitbreaker breaker, else None."""
-    if not isinstance(breaker, circuitbreaker.CircuitBreaker):
-        return None
-    return CircuitbreakerGuard(breaker, impl, name, clock, listener)
+WRAPS = circuitbreaker.CircuitBreaker
+"""What a custom factory may return for this library's guard to drive it."""
+GUARD = CircuitbreakerGuard

@@ -80,8 +80,8 @@ def create(
         # A library's breaker can only come from a library already imported by the factory.
         if library in sys.modules:
             adapter = importlib.import_module(f"harness.adapters.{library}")
-            guard: Guard | None = adapter.wrap(breaker, config.impl, name, clock, listener)
-            if guard is not None:
+            if isinstance(breaker, adapter.WRAPS):
+                guard: Guard = adapter.GUARD(breaker, config.impl, name, clock, listener)
                 return guard
     if not callable(getattr(breaker, "call", None)) or not hasattr(breaker, "state"):
         raise HarnessError(

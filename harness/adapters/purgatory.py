@@ -27,7 +27,7 @@ from harness.breaker_settings import PurgatorySettings
 from harness.clock import VirtualClock
 from harness.events import BreakerState
 
-__all__ = ["PurgatoryGuard", "create", "wrap"]
+__all__ = ["GUARD", "WRAPS", "PurgatoryGuard", "create"]
 
 T = TypeVar("T")
 
@@ -40,11 +40,11 @@ class PurgatoryGuard(PolledGuard):
     def __init__(
         self,
         factory: purgatory.AsyncCircuitBreakerFactory,
-        settings: tuple[int | None, float | None],
         impl: str,
         name: str,
         clock: VirtualClock,
         listener: TransitionListener,
+        settings: tuple[int | None, float | None] = (None, None),  # the factory's defaults
     ) -> None:
         super().__init__(impl, name, clock, listener)
         self.factory = factory
@@ -73,13 +73,9 @@ def create(
     """Return a guard over a new factory's breaker with the scenario's settings."""
     factory = purgatory.AsyncCircuitBreakerFactory()
     settings = (config.threshold, config.ttl / 1e9)
-    return PurgatoryGuard(factory, settings, "purgatory", name, clock, listener)
+    return PurgatoryGuard(factory, "purgatory", name, clock, listener, settings)
 
 
-def wrap(
-    factory: Any, impl: str, name: str, clock: VirtualClock, listener: TransitionListener
-) -> PurgatoryGuard | None:
-    """Return a guard over ``factory`` (its default threshold and ttl), else None."""
-    if not isinstance(factory, purgatory.AsyncCircuitBreakerFactory):
-        return None
-    return PurgatoryGuard(factory, (None, None), impl, name, clock, listener)
+WRAPS = purgatory.AsyncCircuitBreakerFactory
+"""What a custom factory may return for this library's guard to drive it."""
+GUARD = PurgatoryGuard

@@ -17,7 +17,7 @@ happen. pybreaker reads ``datetime.now(UTC)``, so the run patches the wall clock
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pybreaker
 
@@ -27,7 +27,7 @@ from harness.breaker_settings import PybreakerSettings
 from harness.clock import VirtualClock
 from harness.events import BreakerState
 
-__all__ = ["PybreakerGuard", "create", "wrap"]
+__all__ = ["GUARD", "WRAPS", "PybreakerGuard", "create"]
 
 T = TypeVar("T")
 
@@ -88,10 +88,6 @@ def create(
     return PybreakerGuard(breaker, "pybreaker", name, clock, listener)
 
 
-def wrap(
-    breaker: Any, impl: str, name: str, clock: VirtualClock, listener: TransitionListener
-) -> PybreakerGuard | None:
-    """Return a guard over ``breaker`` if it is a pybreaker breaker, else None."""
-    if not isinstance(breaker, pybreaker.CircuitBreaker):
-        return None
-    return PybreakerGuard(breaker, impl, name, clock, listener)
+WRAPS = pybreaker.CircuitBreaker
+"""What a custom factory may return for this library's guard to drive it."""
+GUARD = PybreakerGuard

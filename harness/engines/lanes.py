@@ -11,7 +11,7 @@ breaker, then to the log. The engines differ only in how a request travels.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 
@@ -103,7 +103,6 @@ class Lane:
     in_flight: int = 0
     exhausted: bool = False
     finished: bool = False
-    reached: int = field(default=0)
 
 
 class LaneDriver:
@@ -130,9 +129,8 @@ class LaneDriver:
             if upstream.traffic is not None:
                 rng = stream(seed, name, "arrivals")
                 times = arrivals(upstream.traffic, scenario.duration, rng)
-                base = scenario.url_of(name)
-                # traffic.path is relative to the upstream's URL: never glue two segments.
-                url = base.rstrip("/") + "/" + upstream.traffic.path.lstrip("/")
+                # url_of ends in "/" and the path is relative to it (see Scenario.url_of).
+                url = scenario.url_of(name) + upstream.traffic.path.lstrip("/")
                 self.lanes.append(Lane(name, url, upstream.traffic, guard, log, times))
 
     def start(self) -> bool:

@@ -17,9 +17,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import operator
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -27,6 +26,7 @@ from typing import IO, Any
 import numpy as np
 
 from harness.report.files import Staging, staged
+from harness.slo import OPERATORS
 
 __all__ = [
     "DEFAULT_ROTATION",
@@ -54,14 +54,6 @@ TIMESERIES_COLUMNS = (
     "in_flight",
 )
 DAY_MS = 86_400_000.0
-_OPS: dict[str, Callable[[Any, Any], Any]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
 _ROW_COLUMNS = ("at_ms", "avg_ms", "p50_ms", "p95_ms", "request", "samples")  # sorted, as JSON
 _ROWS_PER_WRITE = 8192
 
@@ -225,7 +217,7 @@ def _verdicts(p95: Any, op: str | None, threshold: float | None) -> list[str]:
     P95 objective."""
     if op is None or threshold is None:
         return ["null"] * len(p95)
-    held = np.asarray(_OPS[op](p95, threshold), dtype=bool).tolist()
+    held = np.asarray(OPERATORS[op](p95, threshold), dtype=bool).tolist()
     return ['"PASS"' if ok else '"FAIL"' for ok in held]
 
 
