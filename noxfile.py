@@ -59,8 +59,10 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Check style (ruff) and types (mypy, strict on the package)."""
+    """Check style (ruff), types (mypy, strict on the package) and the layout (imports flow one
+    way through the package's parts, no cycles: tests/test_layout.py)."""
     install(session, "lint", "test", "report")  # mypy reads the report modules
     session.run("ruff", "check", "harness", "tests", "benchmarks", "noxfile.py")
     session.run("ruff", "format", "--check", "harness", "tests", "benchmarks", "noxfile.py")
     session.run("mypy")
+    session.run("pytest", "tests/test_layout.py", "-q", "-p", "no:cacheprovider")

@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from benchmarks.timing import interleaved, ratio_table
-from harness.breaker import AsyncCircuitBreaker, CircuitBreaker, CircuitOpenError
+from harness.breakers.builtin import AsyncCircuitBreaker, CircuitBreaker, CircuitOpenError
 
 Case = Callable[[int], None]
 Cases = dict[str, dict[str, Case]]

@@ -29,9 +29,9 @@ from benchmarks.timing import interleaved
 from harness import Scenario, load_scenario, parse_scenario
 from harness.clock import VirtualEventLoop
 from harness.engines.lanes import ARRIVAL
-from harness.rng import stream
-from harness.traffic import arrivals
-from harness.upstreams import MockedUpstreams
+from harness.upstreams.mocked import MockedUpstreams
+from harness.upstreams.streams import stream
+from harness.upstreams.traffic import arrivals
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR_SCENARIO = """\
@@ -176,8 +176,8 @@ def memory(quick: bool) -> dict[str, Any]:
             "import json, tracemalloc\n"
             "from array import array\n"
             "import numpy as np\n"
-            "from harness.metrics import SampleLog, View, view_stats\n"
-            "from harness.timeseries import timeseries\n"
+            "from harness.verdicts.metrics import SampleLog, View, view_stats\n"
+            "from harness.verdicts.timeseries import timeseries\n"
             f"n = {size}\n"
             "rng = np.random.default_rng(1)\n"
             "tracemalloc.start()\n"

@@ -6,7 +6,7 @@ The public API is exactly ``__all__``; every other module may change.
 
 from __future__ import annotations
 
-from harness.breaker import (
+from harness.breakers.builtin import (
     AsyncCircuitBreaker,
     BreakerMetrics,
     CallOutcome,
@@ -14,17 +14,17 @@ from harness.breaker import (
     CircuitOpenError,
 )
 from harness.clock import VirtualClock, VirtualEventLoop, WallClockPatch, running_clock
+from harness.engines.runner import run
 from harness.errors import HarnessError, Problem, ScenarioError, SLOViolation, VirtualTimeError
 from harness.events import BreakerState, Outcome, Transition
-from harness.loader import json_schema, load_scenario, parse_scenario, scenario_from_data
-from harness.metrics import View
-from harness.result import Result, ScenarioSource, UpstreamResult
-from harness.runner import run
-from harness.scenario import Scenario
-from harness.slo import Objective, Verdict, parse_objective
-from harness.upstreams import MockedUpstreams
-
-__version__ = "0.1.0"
+from harness.format.loader import json_schema, load_scenario, parse_scenario, scenario_from_data
+from harness.format.objectives import Objective, parse_objective
+from harness.format.scenario import Scenario
+from harness.upstreams.mocked import MockedUpstreams
+from harness.verdicts.metrics import View
+from harness.verdicts.objectives import Verdict
+from harness.verdicts.result import Result, ScenarioSource, UpstreamResult
+from harness.version import __version__
 
 __all__ = [
     "AsyncCircuitBreaker",

@@ -17,17 +17,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.engines.runner import run
 from harness.errors import HarnessError, Problem, ScenarioError
-from harness.loader import file_sha256, json_schema, load_scenario
+from harness.format.loader import file_sha256, json_schema, load_scenario
+from harness.format.scenario import Scenario
 from harness.options import check_output_file, check_reports_folder, parse_seed
 from harness.report import result_table, summary_table
 from harness.report.files import staged
 from harness.report.json import results_text
 from harness.report.progress import Progress
 from harness.report.samples import samples_csv
-from harness.result import Result, ScenarioSource
-from harness.runner import run
-from harness.scenario import Scenario
+from harness.verdicts.result import Result, ScenarioSource
 
 __all__ = ["main"]
 

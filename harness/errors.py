@@ -12,10 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from harness.result import Result
+from typing import Protocol
 
 __all__ = ["HarnessError", "Problem", "SLOViolation", "ScenarioError", "VirtualTimeError"]
 
@@ -79,9 +76,16 @@ class VirtualTimeError(HarnessError, RuntimeError):
     """The virtual clock has nothing scheduled and nothing real to wait for: a deadlock."""
 
 
-class SLOViolation(HarnessError, AssertionError):
-    """A run broke at least one objective; ``result`` holds every verdict."""
+class _Judged(Protocol):
+    # What SLOViolation reads of a harness.Result; named by shape so this module, which every
+    # other imports, imports none of them.
+    def failure_text(self) -> str: ...
 
-    def __init__(self, result: Result) -> None:
+
+class SLOViolation(HarnessError, AssertionError):
+    """A run broke at least one objective; ``result`` (a :class:`harness.Result`) holds every
+    verdict."""
+
+    def __init__(self, result: _Judged) -> None:
         self.result = result
         super().__init__(result.failure_text())

@@ -1,11 +1,14 @@
-"""The vocabulary of a run: request outcomes, breaker states and state transitions."""
+"""The vocabulary of a run: request outcomes, breaker states and state transitions, and which
+exception a failed call raised stands for which outcome."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
 
-__all__ = ["BreakerState", "Outcome", "Transition"]
+import httpx
+
+__all__ = ["BreakerState", "Outcome", "Transition", "UpstreamStatusError", "classify"]
 
 
 class Outcome(IntEnum):
@@ -52,3 +55,25 @@ class Transition:
     def to_dict(self) -> dict[str, object]:
         """Return the JSON form: times in ms, states by name."""
         return {"at_ms": self.at_ns / 1e6, "from": self.source.name, "to": self.target.name}
+
+
+class UpstreamStatusError(Exception):
+    """An upstream answered with an error status; raised so every breaker sees a failure."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        super().__init__(f"upstream answered HTTP {status}")
+
+
+def classify(error: BaseException) -> tuple[Outcome, int] | None:
+    """Return the outcome (and status) a failed call's exception stands for, or None when it
+    stands for no answer of the upstream's (a fault in the breaker under test or the harness)."""
+    if isinstance(error, UpstreamStatusError):
+        return Outcome.HTTP_ERROR, error.status
+    if isinstance(error, httpx.TimeoutException):
+        return Outcome.TIMEOUT, 0
+    if isinstance(error, httpx.ConnectError):
+        return Outcome.CONNECT_ERROR, 0
+    if isinstance(error, httpx.TransportError):
+        return Outcome.CONNECTION_RESET, 0
+    return None

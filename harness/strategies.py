@@ -17,8 +17,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from harness.loader import scenario_from_data
-from harness.scenario import Scenario
+from harness.format.loader import scenario_from_data
+from harness.format.scenario import Scenario
 
 __all__ = [
     "breakers",

@@ -10,7 +10,7 @@ import pytest
 
 from harness import Result, Scenario, run
 from harness.report.digest import digest, digest_from_json, digest_to_json
-from harness.result import ScenarioSource
+from harness.verdicts.result import ScenarioSource
 from tests.support import ROOT, scenario
 
 JUNIT_XSD = ROOT / "tests" / "data" / "junit-10.xsd"

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-import harness.breaker_code
-import harness.runner
+import harness.engines.runner
+import harness.format.breaker_code
 from harness import BreakerState, CircuitOpenError, HarnessError, Outcome, ScenarioError, run
-from harness.adapters import create_guard
+from harness.breakers.adapters import create_guard
 from harness.cli import main
 from harness.clock import VirtualClock
-from harness.loader import load_scenario
+from harness.format.loader import load_scenario
 from harness.strategies import library_breakers, scenarios
 from tests.support import SCENARIOS, scenario
 from tests.test_engines import assert_same
@@ -94,13 +94,13 @@ def test_the_wall_clock_is_patched_once_per_run_and_only_when_a_breaker_reads_it
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     entered: list[object] = []
-    real = harness.runner.WallClockPatch
+    real = harness.engines.runner.WallClockPatch
 
     def counting(clock: VirtualClock) -> Any:
         entered.append(clock)
         return real(clock)
 
-    monkeypatch.setattr(harness.runner, "WallClockPatch", counting)
+    monkeypatch.setattr(harness.engines.runner, "WallClockPatch", counting)
     two_libraries = """
         duration: 5s
         upstreams:
@@ -144,7 +144,7 @@ class TestMissingLibrary:
     def _without_pybreaker(self, monkeypatch: pytest.MonkeyPatch) -> None:
         real = importlib.util.find_spec
         monkeypatch.setattr(
-            harness.breaker_code.importlib.util,
+            harness.format.breaker_code.importlib.util,
             "find_spec",
             lambda name, *args: None if name == "pybreaker" else real(name, *args),
         )
@@ -177,7 +177,7 @@ class TestMissingLibrary:
 
 def test_a_library_missing_at_run_time_is_a_harness_error(monkeypatch: pytest.MonkeyPatch) -> None:
     config = scenario("duration: 1m\nupstreams: {v: {breaker: {impl: purgatory}}}").upstreams["v"]
-    monkeypatch.setitem(__import__("sys").modules, "harness.adapters.purgatory", None)
+    monkeypatch.setitem(__import__("sys").modules, "harness.breakers.adapters.purgatory", None)
     with pytest.raises(HarnessError, match=r"upstreams\.v\.breaker: cannot load the adapter"):
         create_guard(config.breaker, "v", VirtualClock(), lambda *args: None)
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from harness import run
-from harness.breaker_checks import ExpectationVerdict
+from harness.verdicts.expectation_checks import ExpectationVerdict
 from tests.breaker_promises import (
     builtin_ready,
     closed_without_trial_success,

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness import Result, run
-from harness.loader import scenario_from_data
+from harness.format.loader import scenario_from_data
 from harness.strategies import error_mixes, library_breakers, scenario_data
 from tests.breaker_promises import (
     builtin_ready,

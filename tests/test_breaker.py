@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from harness import AsyncCircuitBreaker, BreakerState, CircuitBreaker, CircuitOpenError
-from harness.breaker import BreakerMetrics, CallOutcome
+from harness.breakers.builtin import BreakerMetrics, CallOutcome
 
 S = 1_000_000_000
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pytest
 
 from harness import AsyncCircuitBreaker, BreakerState, CircuitBreaker, CircuitOpenError
-from harness.breaker import CallOutcome
+from harness.breakers.builtin import CallOutcome
 
 THREADS, CALLS = 16, 10_000
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN

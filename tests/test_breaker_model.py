@@ -32,8 +32,8 @@ from hypothesis.stateful import (
 )
 
 from harness import AsyncCircuitBreaker, BreakerState, CircuitBreaker, CircuitOpenError
-from harness.breaker import BreakerMetrics, CallOutcome
-from harness.breaker.core import BreakerCore
+from harness.breakers.builtin import BreakerMetrics, CallOutcome
+from harness.breakers.builtin.core import BreakerCore
 
 S = 1_000_000_000
 Q = S // 4  # the time unit of the generated runs: a quarter of a second

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from harness import BreakerState, ScenarioError, json_schema, load_scenario, run
-from harness.adapters import BuiltinGuard
-from harness.breaker_settings import Breaker
+from harness.breakers.adapters import BuiltinGuard
 from harness.clock import VirtualClock
 from harness.events import Outcome
+from harness.format.breaker_settings import Breaker
 from tests.support import SCENARIOS, scenario
 
 

@@ -238,7 +238,7 @@ def test_the_printed_replay_command_quotes_its_path(
     assert main(["run", str(path)]) == 1
     assert main(["run", str(path), "--json", str(tmp_path / "r.json")]) == 1
     [entry] = json.loads((tmp_path / "r.json").read_text())["results"]
-    from harness.report.checks import failure_text
+    from harness.verdicts.checks import failure_text
 
     replay = failure_text(entry).splitlines()[-1].removeprefix("replay: ")
     assert shlex.split(replay) == ["python", "-m", "harness", "run", str(path), "--seed", "4"]

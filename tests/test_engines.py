@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 import harness.engines.http
 import harness.engines.lanes
 from harness import HarnessError, ScenarioError, load_scenario, run
-from harness.adapters import BuiltinGuard, Guard
+from harness.breakers.adapters import BuiltinGuard, Guard
 from harness.events import BreakerState
 from harness.strategies import scenarios
 from tests.support import SCENARIOS, scenario

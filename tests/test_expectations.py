@@ -11,8 +11,7 @@ import yaml
 
 from harness import ScenarioError, json_schema, run
 from harness.cli import main
-from harness.episodes import glob_match
-from harness.expectations import (
+from harness.format.expectations import (
     Closes,
     HalfOpenTrials,
     NoUpstreamCallsWhileOpen,
@@ -21,6 +20,7 @@ from harness.expectations import (
     TimeOpen,
     Transitions,
 )
+from harness.verdicts.episodes import glob_match
 from tests.support import SCENARIOS, scenario
 
 # The breaker opens after 4 failures in a row and waits 5s. Vertex fails every call in

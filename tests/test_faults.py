@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.events import Outcome
-from harness.faults import NEVER, FaultSampler
-from harness.rng import stream
 from harness.strategies import fault_profiles
+from harness.upstreams.faults import NEVER, FaultSampler
+from harness.upstreams.streams import stream
 from tests.support import scenario
 
 MS = 1_000_000

@@ -14,8 +14,8 @@ import pytest
 
 from harness import ScenarioError, json_schema, parse_scenario
 from harness.cli import main
-from harness.cross_checks import MAX_REQUESTS
-from harness.loader import scenario_from_data
+from harness.format.cross_checks import MAX_REQUESTS
+from harness.format.loader import scenario_from_data
 
 BASE = "duration: 1m\nupstreams:\n  t1:\n    traffic: {rate: 1/s}\n"
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.events import BreakerState, Outcome, Transition
-from harness.metrics import SampleLog, View, breaker_summary, percentile, view_stats
+from harness.verdicts.metrics import SampleLog, View, breaker_summary, percentile, view_stats
 
 latencies = st.lists(
     st.floats(min_value=0, max_value=1e6, allow_nan=False).map(lambda x: round(x, 3)),

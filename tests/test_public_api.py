@@ -16,7 +16,7 @@ def test_the_engine_does_not_import_pytest() -> None:
     import sys
 
     code = (
-        "import sys, harness, harness.runner, harness.cli, harness.report;"
+        "import sys, harness, harness.engines.runner, harness.cli, harness.report;"
         "print('pytest' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

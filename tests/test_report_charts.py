@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from harness import Result
-from harness.report.checks import Check, checks
 from harness.report.digest import DISPLAY_POINTS, digest
+from harness.verdicts.checks import Check, checks
 from tests.reporting import outage, pair, run_text
 
 __all__ = ["outage"]  # fixtures

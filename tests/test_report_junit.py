@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from harness import Result, parse_objective
-from harness.report import checks
-from harness.report.checks import failure_text, format_value
 from harness.report.junit import junit_document
-from harness.slo import Verdict
+from harness.verdicts import checks
+from harness.verdicts.checks import failure_text, format_value
+from harness.verdicts.objectives import Verdict
 from tests.reporting import JUNIT_XSD, hostile, outage, pair
 
 __all__ = ["hostile", "outage"]  # fixtures

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.metrics import Samples
 from harness.report.digest import histogram, rolling_latency
 from harness.report.samples import samples_csv
+from harness.verdicts.metrics import Samples
 
 N = 1_000_000
 MB = 1 << 20

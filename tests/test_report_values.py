@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness import parse_objective
-from harness.report.checks import Check
-from harness.report.values import format_value
-from harness.slo import Verdict
+from harness.format.values import format_value
+from harness.verdicts.checks import Check
+from harness.verdicts.objectives import Verdict
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from harness import ScenarioError, json_schema, load_scenario, parse_scenario
-from harness.fault_settings import LognormalLatency
-from harness.loader import scenario_from_data
+from harness.format.fault_settings import LognormalLatency
+from harness.format.loader import scenario_from_data
 from tests.support import SCENARIOS
 
 MINIMAL = """\

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from harness.events import BreakerState, Outcome, Transition
-from harness.metrics import Samples, View, breaker_summary, view_stats
-from harness.slo import Kind, evaluate, parse_objective
+from harness.format.objectives import Kind, parse_objective
+from harness.verdicts.metrics import Samples, View, breaker_summary, view_stats
+from harness.verdicts.objectives import evaluate
 
 
 def samples(latencies_ms: list[float], outcomes: list[Outcome] | None = None) -> Samples:

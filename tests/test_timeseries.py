@@ -5,8 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.events import BreakerState, Outcome
-from harness.metrics import SampleLog
-from harness.timeseries import slice_percentiles, timeseries
+from harness.verdicts.metrics import SampleLog
+from harness.verdicts.timeseries import slice_percentiles, timeseries
 
 latencies = st.lists(
     st.floats(min_value=0, max_value=1e6, allow_nan=False).map(lambda x: round(x, 3)),

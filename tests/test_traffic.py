@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.rng import stream
-from harness.traffic import arrivals
+from harness.upstreams.streams import stream
+from harness.upstreams.traffic import arrivals
 from tests.support import scenario
 
 SECOND = 10**9

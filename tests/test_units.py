@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.units import (
+from harness.format.units import (
     DURATION_PATTERN,
     RATE_PATTERN,
     THROUGHPUT_PATTERN,

@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from harness import VirtualEventLoop
-from harness.upstreams import MockedUpstreams
+from harness.upstreams.mocked import MockedUpstreams
 from tests.support import scenario
 
 MOCKED = """\

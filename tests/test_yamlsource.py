@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import ScenarioError
-from harness.yamlsource import MAX_DEPTH, MAX_NODES, read_yaml
+from harness.format.yamlsource import MAX_DEPTH, MAX_NODES, read_yaml
 
 
 def error_of(text: str) -> str:

@@ -18,7 +18,7 @@ from harness.clock import VirtualClock
 from harness.engines.direct import run_direct
 from harness.engines.http import run_http
 from harness.engines.lanes import EngineOutput, TransitionHook
-from harness.scenario import Scenario
+from harness.format.scenario import Scenario
 
 __all__ = ["ENGINES", "EngineOutput", "TransitionHook", "run_engine"]
 

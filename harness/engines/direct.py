@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from harness.adapters import SyncGuard
+from harness.breakers.adapters import SyncGuard
 from harness.clock import VirtualClock, VirtualEventLoop
 from harness.engines.lanes import (
     COMPLETION,
@@ -26,10 +26,10 @@ from harness.engines.lanes import (
 )
 from harness.errors import HarnessError
 from harness.events import Outcome
-from harness.faults import FaultSampler, answer
-from harness.rng import stream
-from harness.scenario import Scenario
-from harness.upstreams import respond
+from harness.format.scenario import Scenario
+from harness.upstreams.faults import FaultSampler, answer
+from harness.upstreams.mocked import respond
+from harness.upstreams.streams import stream
 
 __all__ = ["run_direct"]
 

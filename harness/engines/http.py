@@ -18,8 +18,8 @@ from harness.engines.lanes import (
     TransitionHook,
 )
 from harness.errors import HarnessError, VirtualTimeError
-from harness.scenario import Scenario
-from harness.upstreams import MockedUpstreams
+from harness.format.scenario import Scenario
+from harness.upstreams.mocked import MockedUpstreams
 
 __all__ = ["STUCK_AFTER_S", "run_http"]
 

@@ -15,16 +15,16 @@ from dataclasses import dataclass
 
 import httpx
 
-from harness.adapters import Guard, create_guard
-from harness.breaker import CircuitOpenError
+from harness.breakers.adapters import Guard, create_guard
+from harness.breakers.builtin import CircuitOpenError
 from harness.clock import VirtualClock
 from harness.errors import HarnessError
-from harness.events import BreakerState, Outcome
-from harness.metrics import SampleLog
-from harness.rng import stream
-from harness.scenario import Scenario, Traffic
-from harness.traffic import arrivals
-from harness.upstreams import COMPLETION
+from harness.events import BreakerState, Outcome, UpstreamStatusError, classify
+from harness.format.scenario import Scenario, Traffic
+from harness.upstreams.mocked import COMPLETION
+from harness.upstreams.streams import stream
+from harness.upstreams.traffic import arrivals
+from harness.verdicts.metrics import SampleLog
 
 __all__ = [
     "ARRIVAL",
@@ -34,8 +34,6 @@ __all__ = [
     "Lane",
     "LaneDriver",
     "TransitionHook",
-    "UpstreamStatusError",
-    "classify",
 ]
 
 ARRIVAL = 1
@@ -56,28 +54,6 @@ class BreakerFault(HarnessError):
             f"{type(error).__name__}: {error} — not a rejection and not an upstream answer; "
             "the run stopped"
         )
-
-
-class UpstreamStatusError(Exception):
-    """An upstream answered with an error status; raised so every breaker sees a failure."""
-
-    def __init__(self, status: int) -> None:
-        self.status = status
-        super().__init__(f"upstream answered HTTP {status}")
-
-
-def classify(error: BaseException) -> tuple[Outcome, int] | None:
-    """Return the outcome (and status) a failed call's exception stands for, or None when it
-    stands for no answer of the upstream's (a fault in the breaker under test or the harness)."""
-    if isinstance(error, UpstreamStatusError):
-        return Outcome.HTTP_ERROR, error.status
-    if isinstance(error, httpx.TimeoutException):
-        return Outcome.TIMEOUT, 0
-    if isinstance(error, httpx.ConnectError):
-        return Outcome.CONNECT_ERROR, 0
-    if isinstance(error, httpx.TransportError):
-        return Outcome.CONNECTION_RESET, 0
-    return None
 
 
 @dataclass(frozen=True)

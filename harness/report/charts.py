@@ -24,7 +24,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
-from harness.report.checks import Check
+from harness.verdicts.checks import Check
 
 __all__ = [
     "GRID",

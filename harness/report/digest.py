@@ -23,10 +23,10 @@ import numpy as np
 import numpy.typing as npt
 
 from harness.events import Outcome
-from harness.metrics import NUMPY_METHOD, PercentileMethod, Samples, View
-from harness.result import Result, UpstreamResult
-from harness.scenario import Phase
-from harness.timeseries import BUCKET_NS, timeseries
+from harness.format.scenario import Phase
+from harness.verdicts.metrics import NUMPY_METHOD, PercentileMethod, Samples, View
+from harness.verdicts.result import Result, UpstreamResult
+from harness.verdicts.timeseries import BUCKET_NS, timeseries
 
 __all__ = [
     "DISPLAY_POINTS",
@@ -198,7 +198,8 @@ def _rolling_rows(
     offset = int(starts[0])
     part_ns = latency_ns[offset : int(ends[-1])]
     part_ms = part_ns / 1e6
-    # Exact integer sums, so the average is the same on every machine (as in harness.metrics).
+    # Exact integer sums, so the average is the same on every machine (as in
+    # harness.verdicts.metrics).
     cumulative = np.concatenate(([0], np.cumsum(part_ns, dtype=np.int64)))
     total = cumulative[ends - offset] - cumulative[starts - offset]
     columns["avg_ms"][rows] = total / (ends - starts) / 1e6

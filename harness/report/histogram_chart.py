@@ -23,7 +23,7 @@ from harness.report.charts import (
     svg,
     view,
 )
-from harness.report.checks import Check
+from harness.verdicts.checks import Check
 
 __all__ = ["histogram_svg"]
 

@@ -21,14 +21,15 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from harness.format.units import format_duration, format_rate
+from harness.format.values import format_value
 from harness.report.charts import STATE_COLOURS
-from harness.report.checks import Check, checks, replay_text
 from harness.report.files import atomic_write
 from harness.report.histogram_chart import histogram_svg
 from harness.report.json import error_order
 from harness.report.timeline_chart import FEW_SAMPLES, bucket_label, timeline_plan, timeline_svg
-from harness.report.values import format_value
-from harness.units import format_duration, format_rate
+from harness.verdicts.checks import Check, checks, replay_text
+from harness.version import __version__
 
 __all__ = ["html_document", "write_html"]
 
@@ -83,8 +84,6 @@ def html_document(pairs: Iterable[Pair], errors: Iterable[Mapping[str, Any]] = (
         for index, error in enumerate(sorted(errors, key=error_order))
     ]
     failed = sum(not scenario["passed"] for scenario in scenarios) + len(failures)
-    from harness import __version__
-
     template = _ENVIRONMENT.get_template("report.html.j2")
     return template.render(
         scenarios=scenarios,

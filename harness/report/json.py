@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.report.files import atomic_write
-from harness.result import RESULT_SCHEMA_VERSION, Result
+from harness.verdicts.result import RESULT_SCHEMA_VERSION, Result
+from harness.version import __version__
 
 __all__ = ["error_entry", "error_order", "results_document", "results_text", "write_results"]
 
@@ -31,8 +32,6 @@ def results_document(
     results: Entries, *, errors: Iterable[Mapping[str, Any]] = (), run_info: bool = True
 ) -> dict[str, Any]:
     """Return the results file's content; results may already be in their JSON form."""
-    from harness import __version__
-
     entries = [
         item.to_dict(run_info=run_info) if isinstance(item, Result) else dict(item)
         for item in results

@@ -22,9 +22,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.report.checks import Check, failure_text, replay_text, scenario_checks
 from harness.report.files import atomic_write
 from harness.report.json import error_order
+from harness.verdicts.checks import Check, failure_text, replay_text, scenario_checks
 
 __all__ = ["junit_document", "write_junit"]
 

@@ -25,8 +25,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from harness.format.objectives import OPERATORS
 from harness.report.files import Staging, staged
-from harness.slo import OPERATORS
 
 __all__ = [
     "DEFAULT_ROTATION",

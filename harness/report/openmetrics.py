@@ -26,9 +26,9 @@ from prometheus_client.core import (
 from prometheus_client.openmetrics.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from harness.report.checks import scenario_checks
 from harness.report.files import atomic_write
 from harness.report.json import error_order
+from harness.verdicts.checks import scenario_checks
 
 __all__ = ["openmetrics_text", "write_openmetrics"]
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import IO
 
 from harness.events import BreakerState, Outcome
-from harness.metrics import Samples
 from harness.report.files import atomic_write
-from harness.result import Result
+from harness.verdicts.metrics import Samples
+from harness.verdicts.result import Result
 
 __all__ = ["SAMPLE_COLUMNS", "samples_csv", "write_samples"]
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from harness.report.checks import LEAD as _LEAD
-from harness.report.checks import scenario_checks
+from harness.format.units import format_duration
+from harness.format.values import format_value
 from harness.report.json import error_order
-from harness.report.values import format_value
-from harness.result import Result
-from harness.units import format_duration
+from harness.verdicts.checks import LEAD as _LEAD
+from harness.verdicts.checks import scenario_checks
+from harness.verdicts.result import Result
 
 if TYPE_CHECKING:
     from harness.report.bundle import Written

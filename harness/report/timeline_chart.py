@@ -37,7 +37,7 @@ from harness.report.charts import (
     thresholds,
     view,
 )
-from harness.report.checks import Check
+from harness.verdicts.checks import Check
 
 __all__ = ["FEW_SAMPLES", "TimelinePlan", "bucket_label", "timeline_plan", "timeline_svg"]
 

@@ -1,0 +1,47 @@
+"""The built-in circuit breaker, with resilience4j's semantics and setting names.
+
+    CLOSED ──failure rate or slow-call rate ≥ its threshold over the window──▶ OPEN
+           (only once the window holds the minimum number of calls)
+    OPEN ──first call once the wait is over──▶ HALF_OPEN (that call is a trial)
+    HALF_OPEN ──after N trial calls: a rate ≥ its threshold──▶ OPEN, else ──▶ CLOSED
+    HALF_OPEN ──max wait in HALF_OPEN over (if set)──▶ OPEN
+    any ──transition_to_forced_open_state / transition_to_disabled_state──▶ FORCED_OPEN / DISABLED
+
+The wait in OPEN is fixed, or grows by a multiplier with each consecutive OPEN up to a cap
+(resilience4j's exponential backoff). A call counts in the state that admitted it: a result
+arriving after the breaker moved on (a call admitted before a trip, answering late) is told to
+the call listeners but counted nowhere, so it never restarts a wait or decides a trial.
+
+It reads time only from the ``clock`` callable it is given (nanoseconds), so under the harness it
+follows virtual time at no cost; standalone it defaults to ``time.monotonic_ns``. Timed moves
+(the max wait in HALF_OPEN) are made when the breaker is next used, stamped at the instant they
+fell due.
+
+- :class:`CircuitBreaker`: thread-safe, for synchronous code.
+- :class:`AsyncCircuitBreaker`: for asyncio; permission is taken synchronously, so concurrent
+  coroutines are never granted more HALF_OPEN trial calls than permitted.
+- :class:`CircuitOpenError`: raised for a rejected call.
+- :class:`CallOutcome`: what call listeners are told about each call.
+"""
+
+from __future__ import annotations
+
+from harness.breakers.builtin.aio import AsyncCircuitBreaker
+from harness.breakers.builtin.core import BreakerMetrics
+from harness.breakers.builtin.outcomes import (
+    CallListener,
+    CallOutcome,
+    CircuitOpenError,
+    TransitionListener,
+)
+from harness.breakers.builtin.sync import CircuitBreaker
+
+__all__ = [
+    "AsyncCircuitBreaker",
+    "BreakerMetrics",
+    "CallListener",
+    "CallOutcome",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "TransitionListener",
+]

@@ -1,0 +1,186 @@
+"""Objectives' grammar: ``[view.]metric op threshold``, parsed into an :class:`Objective`.
+
+An objective is ``[view.]metric op threshold``::
+
+    p95 < 500ms                    95th percentile latency, client view
+    upstream.success_rate >= 65%   success rate of the requests that reached the upstream
+    error_rate < 5%                1 - success rate, client view
+    final_state == CLOSED          the breaker's state when the run ended
+    opens <= 3                     how many times the breaker opened
+    time_open <= 2m                total time the breaker spent OPEN
+
+``view`` is ``client`` (default) or ``upstream`` (see :mod:`harness.verdicts.metrics`). ``<`` and
+``>`` are strict, ``<=`` and ``>=`` are not. Evaluation is :mod:`harness.verdicts.objectives`.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from difflib import get_close_matches
+from enum import StrEnum
+from typing import Any
+
+from harness.format.units import NS_PER_MS, parse_duration, parse_rate
+from harness.format.values import format_value
+
+__all__ = [
+    "BREAKER_METRICS",
+    "GRAMMAR_HINT",
+    "OPERATORS",
+    "Kind",
+    "Objective",
+    "View",
+    "format_kind_value",
+    "parse_objective",
+]
+
+
+class View(StrEnum):
+    """Which requests a statistic counts (see :mod:`harness.verdicts.metrics`)."""
+
+    CLIENT = "client"
+    UPSTREAM = "upstream"
+
+
+class Kind(StrEnum):
+    """What a metric measures, which fixes its threshold's unit."""
+
+    LATENCY = "ms"
+    RATE = "ratio"
+    COUNT = "count"
+    DURATION = "duration_ms"
+    STATE = "state"
+
+
+_METRICS: dict[str, Kind] = {
+    "avg": Kind.LATENCY,
+    "mean": Kind.LATENCY,
+    "min": Kind.LATENCY,
+    "max": Kind.LATENCY,
+    "success_rate": Kind.RATE,
+    "error_rate": Kind.RATE,
+    "short_circuit_rate": Kind.RATE,
+    "requests": Kind.COUNT,
+    "opens": Kind.COUNT,
+    "time_open": Kind.DURATION,
+    "final_state": Kind.STATE,
+}
+BREAKER_METRICS = {"opens", "time_open", "final_state"}
+_PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?|100)")
+_OBJECTIVE = re.compile(
+    r"\s*(?:(?P<view>[A-Za-z_]+)\.(?=[A-Za-z]))?(?P<metric>[A-Za-z_][A-Za-z0-9_.]*)"
+    r"\s*(?P<op><=|>=|==|!=|<|>)\s*(?P<threshold>\S.*?)\s*"
+)
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+_STATES = ("CLOSED", "OPEN", "HALF_OPEN", "FORCED_OPEN", "DISABLED")
+GRAMMAR_HINT = (
+    "an objective like 'p95 < 500ms', 'upstream.success_rate >= 90%' or 'final_state == CLOSED'"
+)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One parsed objective; ``threshold`` is in ms, a 0–1 fraction, a count or a state name."""
+
+    text: str
+    view: View
+    metric: str
+    op: str
+    threshold: float | str
+    kind: Kind
+    quantile: float | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def threshold_text(self) -> str:
+        """Return the threshold as a person would write it."""
+        return format_kind_value(self.kind, self.threshold)
+
+
+def parse_objective(text: object) -> Objective:
+    """Parse ``text`` such as ``"p95 < 500ms"``; raise ValueError saying what is wrong."""
+    if not isinstance(text, str):
+        raise ValueError(f"expected {GRAMMAR_HINT}, got {text!r}")
+    match = _OBJECTIVE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"expected {GRAMMAR_HINT}, got {text!r}")
+    view = _parse_view(match.group("view"), text)
+    metric, kind, quantile = _parse_metric(match.group("metric"))
+    op = match.group("op")
+    if metric in BREAKER_METRICS and match.group("view"):
+        raise ValueError(f"{metric!r} describes the breaker and takes no view prefix")
+    if metric == "short_circuit_rate" and view is View.UPSTREAM:
+        raise ValueError("short_circuit_rate is always 0 in the upstream view; use the client view")
+    threshold = _parse_threshold(kind, match.group("threshold"), op)
+    normal = (
+        f"{'upstream.' if view is View.UPSTREAM else ''}{metric} {op} {match.group('threshold')}"
+    )
+    return Objective(normal, view, metric, op, threshold, kind, quantile)
+
+
+def _parse_view(view: str | None, text: str) -> View:
+    if view is None:
+        return View.CLIENT
+    try:
+        return View(view)
+    except ValueError:
+        raise ValueError(
+            f"unknown view {view!r} in {text!r}; expected 'client' or 'upstream'"
+        ) from None
+
+
+def _parse_metric(metric: str) -> tuple[str, Kind, float | None]:
+    if metric in _METRICS:
+        return metric, _METRICS[metric], None
+    match = _PERCENTILE.fullmatch(metric)
+    if match is not None:
+        return metric, Kind.LATENCY, float(match.group(1))
+    names = ["p50", "p95", "p99", "p99.9", *_METRICS]
+    close = get_close_matches(metric, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(
+        f"unknown metric {metric!r}{hint} (known: pNN such as p95 or p99.9, {', '.join(_METRICS)})"
+    )
+
+
+def _parse_threshold(kind: Kind, text: str, op: str) -> float | str:
+    if kind is Kind.STATE:
+        if op not in ("==", "!="):
+            raise ValueError(f"a state compares with == or !=, got {op!r}")
+        state = text.strip().upper()
+        if state not in _STATES:
+            raise ValueError(
+                f"unknown breaker state {text!r}; expected one of {', '.join(_STATES)}"
+            )
+        return state
+    if kind in (Kind.LATENCY, Kind.DURATION):
+        return parse_duration(text) / NS_PER_MS
+    if kind is Kind.RATE:
+        return parse_rate(_number_or_text(text))
+    if not text.isdigit():
+        raise ValueError(f"expected a whole number, got {text!r}")
+    return float(int(text))
+
+
+def _number_or_text(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def format_kind_value(kind: Kind, value: float | str) -> str:
+    """Return ``value`` as a person reads a value of ``kind`` (the formatter every report uses)."""
+    return format_value(value, kind.value)

@@ -1,0 +1,99 @@
+"""The scenario format (v1): a typed, immutable model of what a scenario file says.
+
+A scenario names upstreams; each has a fault profile (latency, failure rate, error mix, see
+:mod:`harness.format.fault_settings`), a timeline of phases that override the profile for a window,
+traffic, an optional breaker (:mod:`harness.format.breaker_settings`), objectives and expectations.
+Per-upstream parts are in :mod:`harness.format.upstream`; loading files and the JSON Schema in
+:mod:`harness.format.loader`. See the README for the full reference.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+import pydantic
+from pydantic import Field, Strict, field_validator
+
+from harness.errors import ScenarioError
+from harness.format.cross_checks import cross_checks
+from harness.format.fields import Duration, exactly
+from harness.format.fields import StrictModel as _Strict
+from harness.format.messages import problems_of
+from harness.format.overrides import apply_override
+from harness.format.upstream import Burst, Phase, Traffic, Upstream, normal_url
+from harness.format.yamlsource import SourceMap
+
+# Burst, Phase, Traffic and Upstream live in harness.format.upstream; named here too, as before.
+__all__ = ["Burst", "Phase", "Scenario", "Traffic", "Upstream", "validate_data"]
+
+FORMAT_VERSION: Literal[1] = 1
+NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
+"""An upstream's name: 1-64 ASCII letters, digits, '_', '-' or '.'."""
+_NAME = re.compile(NAME_PATTERN)
+
+
+class Scenario(_Strict):
+    """A complete scenario: what to inject, what traffic to send and what must hold."""
+
+    version: Annotated[Literal[1], exactly(1)] = FORMAT_VERSION
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: str = ""
+    seed: Annotated[int, Strict(), Field(ge=0, lt=2**63)] = 0
+    duration: Duration
+    percentile_method: Literal["nearest_rank", "linear"] = "nearest_rank"
+    engine: Literal["http", "direct"] = "http"
+    upstreams: dict[str, Upstream]
+
+    @field_validator("duration")
+    @classmethod
+    def _positive_duration(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("the scenario's duration must be above zero")
+        return value
+
+    @field_validator("upstreams")
+    @classmethod
+    def _upstream_names(cls, value: dict[str, Upstream]) -> dict[str, Upstream]:
+        if not value:
+            raise ValueError("at least one upstream is required")
+        for name in value:
+            if not _NAME.fullmatch(str(name)):
+                raise ValueError(
+                    f"upstream name {name!r} must be 1-64 letters, digits, '_', '-' or '.'"
+                )
+        return value
+
+    def url_of(self, upstream: str) -> str:
+        """Return the base URL of ``upstream`` (``https://NAME.test/`` unless given), always
+        ending in ``/``: ``traffic.path`` is relative to it, so joining never glues segments."""
+        given = self.upstreams[upstream].url or f"https://{upstream}.test/"
+        url = normal_url(given) or given
+        return url if url.endswith("/") else f"{url}/"
+
+    def override(self, changes: Mapping[str, Any]) -> Scenario:
+        """Return a copy with dotted-path ``changes`` applied, validated like a file.
+
+        ``scenario.override({"seed": 7, "upstreams.vertex.failure_rate": "50%"})``. Each path
+        must name a key that exists, or a key the format allows there (a model's field, or a
+        new entry of a mapping such as ``upstreams.NEW``); anything else is a ScenarioError
+        naming the path and the keys there.
+        """
+        data = self.model_dump(mode="json", by_alias=True, exclude_defaults=False)
+        where = f"<override of {self.name}>"
+        for dotted, value in changes.items():
+            apply_override(data, type(self), dotted, value, where)
+        return validate_data(data, SourceMap(file=where))
+
+
+def validate_data(data: dict[str, Any], source_map: SourceMap) -> Scenario:
+    """Validate ``data`` into a Scenario; raise ScenarioError locating every problem."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except pydantic.ValidationError as error:
+        raise ScenarioError(problems_of(error, data, source_map, Scenario)) from None
+    problems = [source_map.problem(path, message) for path, message in cross_checks(scenario)]
+    if problems:
+        raise ScenarioError(problems)
+    return scenario

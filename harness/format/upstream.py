@@ -1,0 +1,160 @@
+"""One upstream in the scenario format: its faults, timeline phases, traffic, breaker,
+objectives and expectations (the parts of :class:`harness.format.scenario.Scenario`)."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from typing import Annotated, Literal
+
+import httpx
+from pydantic import (
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    Strict,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from harness.format.breaker_settings import BreakerConfig
+from harness.format.expectations import ExpectationField
+from harness.format.fault_settings import ErrorMix, FixedLatency, Latency
+from harness.format.fields import Count, Duration, Rate
+from harness.format.fields import StrictModel as _Strict
+from harness.format.fields import unit_field as _unit_field
+from harness.format.objectives import GRAMMAR_HINT, Objective, parse_objective
+from harness.format.units import (
+    NS_PER_S,
+    THROUGHPUT_PATTERN,
+    format_duration,
+    format_throughput,
+    parse_throughput,
+)
+
+__all__ = ["Burst", "Phase", "Traffic", "Upstream", "normal_url"]
+
+# A base URL: http(s), a host, an optional path; no query or fragment (a path is appended to it).
+_URL = re.compile(r"https?://[A-Za-z0-9._~%!$&'()*+,;=:@\[\]-]+(?:/[^\s?#]*)?", re.ASCII)
+# A path relative to the URL: no scheme, no whitespace, no fragment, no "." or ".." segment
+# (which would leave the upstream's URL, possibly for another upstream's).
+_PATH = re.compile(r"(?!/?[A-Za-z][A-Za-z0-9+.-]*://)[^\s#]*", re.ASCII)
+_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|\?|$)")
+
+
+Throughput = Annotated[
+    Fraction,
+    PlainValidator(_unit_field(parse_throughput, "throughput").func),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": THROUGHPUT_PATTERN,
+            "description": "a request rate up to 1000000/s",
+            "examples": ["20/s", "600/m", "90/h"],
+        }
+    ),
+    PlainSerializer(format_throughput, return_type=str),
+]
+ObjectiveField = Annotated[
+    Objective,
+    PlainValidator(_unit_field(parse_objective, "objective").func),
+    WithJsonSchema({"type": "string", "description": GRAMMAR_HINT}),
+    PlainSerializer(str, return_type=str),
+]
+
+
+class Phase(_Strict):
+    """A window of the run in which some fault settings are overridden."""
+
+    name: str | None = None
+    start: Duration = Field(alias="from")
+    end: Duration = Field(alias="to")
+    latency: Latency | None = None
+    failure_rate: Rate | None = None
+    errors: ErrorMix | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Phase:
+        if self.end <= self.start:
+            raise ValueError(
+                f"'to' ({format_duration(self.end)}) must be after 'from' "
+                f"({format_duration(self.start)})"
+            )
+        return self
+
+    @property
+    def label(self) -> str:
+        """Return the phase's name, or its window when unnamed."""
+        return self.name or f"{format_duration(self.start)}–{format_duration(self.end)}"
+
+
+class Burst(_Strict):
+    """Extra requests that all arrive at the same instant, on top of the steady rate."""
+
+    at: Duration
+    requests: Annotated[int, Strict(), Field(ge=1, le=1_000_000)]
+
+
+class Traffic(_Strict):
+    """The requests the harness sends to one upstream."""
+
+    rate: Throughput
+    arrivals: Literal["constant", "poisson"] = "constant"
+    bursts: tuple[Burst, ...] = ()
+    concurrency: Count | None = None
+    timeout: Duration = 5 * NS_PER_S
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
+    path: str = "/"
+    """Appended to the upstream's URL: ``/predict`` (or ``predict``) under ``…/v1/`` is
+    ``…/v1/predict``."""
+
+    @field_validator("timeout")
+    @classmethod
+    def _positive_timeout(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("the client timeout must be above zero")
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _relative_path(cls, value: str) -> str:
+        if not _PATH.fullmatch(value) or _DOT_SEGMENT.search(value):
+            raise ValueError(
+                "expected a path relative to the upstream's URL, like /v1/predict (no scheme, "
+                f"spaces, '#', '.' or '..' segments), got {value!r}"
+            )
+        return value
+
+
+class Upstream(_Strict):
+    """One mocked upstream API: its faults, its traffic, its breaker and its objectives."""
+
+    url: str | None = None
+    latency: Latency = FixedLatency(value="0s")
+    failure_rate: Rate = 0.0
+    errors: ErrorMix = Field(default_factory=lambda: {"500": 1.0})
+    timeline: tuple[Phase, ...] = ()
+    traffic: Traffic | None = None
+    breaker: BreakerConfig | None = None
+    slo: tuple[ObjectiveField, ...] = ()
+    expect: tuple[ExpectationField, ...] = ()
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not (_URL.fullmatch(value) and normal_url(value)):
+            raise ValueError(
+                "expected an http(s) URL like https://vertex.test/ or https://api.test/v1 (no "
+                f"query or fragment), got {value!r}"
+            )
+        return value
+
+
+def normal_url(url: str) -> str:
+    """Return ``url`` as httpx sends it (host in lower case, path percent-encoded), so a
+    request's URL starts with its upstream's; "" if httpx refuses it."""
+    try:
+        return str(httpx.URL(url))
+    except (httpx.InvalidURL, ValueError):
+        return ""

@@ -1,0 +1,174 @@
+"""Scenario files as pytest tests: a :class:`ScenarioFile` collects into one
+:class:`ScenarioItem`, which runs the scenario and fails (without traceback) on a broken
+objective; and the run options both read (``--slo-seed``, ``--slo-engine`` and their ini forms).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from harness.options import parse_seed
+from harness.pytest_plugin.session_reports import (
+    DIGEST_ATTRIBUTE,
+    ERROR_ATTRIBUTE,
+    RESULT_ATTRIBUTE,
+    InvalidScenarioRepr,
+    error_text,
+    reports_dir,
+)
+
+if TYPE_CHECKING:
+    from harness.events import BreakerState
+    from harness.format.scenario import Scenario
+    from harness.verdicts.result import Result
+
+__all__ = ["ScenarioFile", "ScenarioItem", "engine_of", "relative_path", "seed_of"]
+
+
+def seed_of(config: pytest.Config) -> int | None:
+    value = config.getoption("slo_seed")
+    if value is not None:
+        return int(value)
+    ini = str(config.getini("slo_seed")).strip()
+    if not ini:
+        return None
+    try:
+        return parse_seed(ini)
+    except ValueError as error:
+        raise pytest.UsageError(f"slo_seed: {error}") from None
+
+
+def engine_of(config: pytest.Config) -> str | None:
+    value = config.getoption("slo_engine") or str(config.getini("slo_engine")).strip()
+    if value and value not in ("http", "direct"):
+        raise pytest.UsageError(f"slo_engine: expected 'http' or 'direct', got {value!r}")
+    return value or None
+
+
+class ScenarioFile(pytest.File):
+    """A scenario YAML file; it collects into one test item."""
+
+    error: str | None = None  # why it could not be collected, as every report says it
+
+    def collect(self) -> Iterator[ScenarioItem]:
+        from harness.format.loader import load_scenario
+
+        scenario = load_scenario(self.path)
+        yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+
+    def repr_failure(  # type: ignore[override]
+        self, excinfo: pytest.ExceptionInfo[BaseException]
+    ) -> str | Any:
+        from harness.errors import ScenarioError
+
+        self.error = error_text(excinfo.value)
+        if isinstance(excinfo.value, ScenarioError):
+            return InvalidScenarioRepr(self.path, excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+class ScenarioItem(pytest.Item):
+    """One scenario run: passes when every objective holds."""
+
+    def __init__(self, *, scenario: Scenario, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        # The run's result and report digest, until its test report carries them away: a
+        # Result holds every sample, so it must not live as long as the session.
+        self.result: Result | None = None
+        self.report_digest: dict[str, Any] | None = None
+
+    def runtest(self) -> None:
+        from harness.engines.runner import run
+        from harness.errors import SLOViolation
+        from harness.format.loader import file_sha256
+        from harness.verdicts.result import ScenarioSource
+
+        source = ScenarioSource(self.relative_path(), file_sha256(self.path))
+        self.result = run(
+            self.scenario,
+            seed=seed_of(self.config),
+            engine=engine_of(self.config),
+            source=source,
+            on_transition=self._transition,
+        )
+        if reports_dir(self.config) is not None:  # also set on xdist workers
+            from harness.report.digest import digest
+
+            self.report_digest = digest(self.result)
+        self.user_properties.extend(_junit_properties(self.result))
+        if not self.result.passed:
+            raise SLOViolation(self.result)
+
+    def _transition(
+        self, upstream: str, at_ns: int, source: BreakerState, target: BreakerState
+    ) -> None:
+        self.ihook.pytest_slo_breaker_transition(
+            item=self, upstream=upstream, at_ns=at_ns, source=source, target=target
+        )
+
+    def relative_path(self) -> str:
+        """Return the scenario file's path relative to the rootdir (absolute if outside)."""
+        return relative_path(self.path, self.config)
+
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> str | Any:
+        from harness.errors import HarnessError, SLOViolation
+
+        if isinstance(excinfo.value, SLOViolation):
+            return str(excinfo.value)
+        if isinstance(excinfo.value, HarnessError):
+            return f"{type(excinfo.value).__name__}: {excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, 0, f"scenario: {self.name}"
+
+    def hand_over(self, report: pytest.TestReport, call: pytest.CallInfo[None]) -> None:
+        """Put what the session's reports need on ``report``, then forget it here."""
+        from harness.errors import SLOViolation
+
+        # Without the digest reports need (its making failed), the error below stands alone.
+        wanted = self.report_digest is not None or reports_dir(self.config) is None
+        if call.when == "call" and self.result is not None and wanted:
+            setattr(report, RESULT_ATTRIBUTE, self.result.to_dict())
+            if self.report_digest is not None:
+                from harness.report.digest import digest_to_json
+
+                # A worker's report crosses to the controller as JSON-like data.
+                worker = hasattr(self.config, "workerinput")
+                shipped = digest_to_json(self.report_digest) if worker else self.report_digest
+                setattr(report, DIGEST_ATTRIBUTE, shipped)
+        if call.when == "call":
+            self.result = self.report_digest = None
+        if report.failed and not (call.excinfo and isinstance(call.excinfo.value, SLOViolation)):
+            failure = error_text(call.excinfo.value) if call.excinfo else report.longreprtext
+            error = {"file": self.relative_path(), "name": self.name, "stage": call.when}
+            setattr(report, ERROR_ATTRIBUTE, {**error, "error": failure})
+
+
+def relative_path(path: Path, config: pytest.Config) -> str:
+    """Return ``path`` relative to the rootdir, as reports name files (absolute if outside)."""
+    try:
+        return path.relative_to(config.rootpath).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _junit_properties(result: Result) -> list[tuple[str, object]]:
+    from harness.verdicts.checks import scenario_checks
+
+    properties: list[tuple[str, object]] = [
+        ("seed", result.seed),
+        ("scenario_sha256", result.source.sha256),
+    ]
+    for check in scenario_checks(result.to_dict(run_info=False)):
+        if check.kind == "objective":
+            text = f"{check.verdict} observed={check.observed_text} n={check.samples}"
+            properties.append((check.name, text))
+    return properties

@@ -1,0 +1,170 @@
+"""Fault profiles and timeline phases, turned into a seeded outcome and latency per request.
+
+Each request that reaches an upstream takes exactly three uniform draws from the upstream's
+fault stream (fail?, which error?, latency), whatever the branch, so changing a failure rate
+does not shift the latencies drawn for later requests.
+
+Latency distributions, all sampled by inverting their CDF and rounded to whole nanoseconds:
+
+- ``fixed``: always ``value``;
+- ``uniform``: between ``min`` and ``max``;
+- ``normal``: ``mean`` and ``stddev``, clamped at zero;
+- ``lognormal``: given by its median ``p50`` and 95th percentile ``p95``
+  (σ = ln(p95/p50) / 1.6449), the usual shape of service latency.
+
+Error kinds: an HTTP status answers after the drawn latency; ``connection_reset`` drops the
+connection after the drawn latency; ``connect_error`` fails at once; ``timeout`` never answers,
+so the client gives up at its own timeout.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from statistics import NormalDist
+
+from harness.events import Outcome
+from harness.format.fault_settings import (
+    FixedLatency,
+    Latency,
+    LognormalLatency,
+    NormalLatency,
+    UniformLatency,
+)
+from harness.format.scenario import Phase, Upstream
+
+__all__ = ["NEVER", "Fault", "FaultSampler", "answer", "latency_quantile"]
+
+NEVER = -1
+"""The latency of a request the upstream never answers."""
+
+_Z95 = NormalDist().inv_cdf(0.95)
+_STANDARD_NORMAL = NormalDist()
+_ERROR_OUTCOMES = {
+    "timeout": Outcome.TIMEOUT,
+    "connect_error": Outcome.CONNECT_ERROR,
+    "connection_reset": Outcome.CONNECTION_RESET,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """What the upstream does with one request: its outcome, status and latency."""
+
+    outcome: Outcome
+    status: int  # the HTTP status answered; 0 when no response is sent
+    latency_ns: int  # NEVER for a request that is never answered
+
+
+def answer(fault: Fault, timeout_ns: int) -> tuple[Outcome, int, int]:
+    """Return what the client sees of ``fault``: (outcome, status, after how long).
+
+    A request the upstream never answers, or answers at or after the client's timeout, is a
+    timeout at the timeout.
+    """
+    latency = fault.latency_ns
+    if latency == NEVER or latency >= timeout_ns:
+        return Outcome.TIMEOUT, 0, timeout_ns
+    return fault.outcome, fault.status, latency
+
+
+@dataclass(frozen=True)
+class _Profile:
+    latency: Callable[[float], int]
+    failure_rate: float
+    errors: tuple[tuple[float, Outcome, int], ...]  # (cumulative share, outcome, status)
+
+
+def latency_quantile(latency: Latency) -> Callable[[float], int]:
+    """Return the inverse CDF of ``latency``: a uniform draw in [0, 1) → nanoseconds."""
+    if isinstance(latency, FixedLatency):
+        value = latency.value
+        return lambda _u: value
+    if isinstance(latency, UniformLatency):
+        low, span = latency.min, latency.max - latency.min
+        return lambda u: low + round(u * span)
+    if isinstance(latency, NormalLatency):
+        mean, stddev = latency.mean, latency.stddev
+        return lambda u: max(0, round(mean + stddev * _z(u)))
+    assert isinstance(latency, LognormalLatency)
+    mu = math.log(latency.p50)
+    sigma = math.log(latency.p95 / latency.p50) / _Z95
+    return lambda u: round(math.exp(mu + sigma * _z(u)))
+
+
+def _z(u: float) -> float:
+    # random() can return exactly 0.0, where the inverse normal CDF is -inf.
+    return _STANDARD_NORMAL.inv_cdf(u if u > 0.0 else 2.0**-54)
+
+
+def _error_table(errors: dict[str, float]) -> tuple[tuple[float, Outcome, int], ...]:
+    table: list[tuple[float, Outcome, int]] = []
+    cumulative = 0.0
+    for kind, share in errors.items():
+        cumulative += share
+        if kind in _ERROR_OUTCOMES:
+            table.append((cumulative, _ERROR_OUTCOMES[kind], 0))
+        else:
+            table.append((cumulative, Outcome.HTTP_ERROR, int(kind)))
+    _, last_outcome, last_status = table[-1]
+    table[-1] = (math.inf, last_outcome, last_status)  # shares may sum to 0.999…; never fall off
+    return tuple(table)
+
+
+class FaultSampler:
+    """Draw the fault for each request reaching one upstream, following its timeline."""
+
+    def __init__(self, upstream: Upstream, rng: random.Random) -> None:
+        self._random = rng.random
+        self._starts, self._profiles = _segments(upstream)
+
+    def profile_at(self, at_ns: int) -> _Profile:
+        """Return the fault settings in force at ``at_ns``."""
+        return self._profiles[bisect.bisect_right(self._starts, at_ns) - 1]
+
+    def draw(self, at_ns: int) -> Fault:
+        """Return the fault for a request reaching the upstream at ``at_ns``."""
+        profile = self.profile_at(at_ns)
+        draw = self._random
+        u_fail, u_kind, u_latency = draw(), draw(), draw()
+        latency = profile.latency(u_latency)
+        if u_fail >= profile.failure_rate:
+            return Fault(Outcome.SUCCESS, 200, latency)
+        outcome, status = _pick(profile.errors, u_kind)
+        if outcome is Outcome.TIMEOUT:
+            return Fault(outcome, 0, NEVER)
+        if outcome is Outcome.CONNECT_ERROR:
+            return Fault(outcome, 0, 0)
+        return Fault(outcome, status, latency)
+
+
+def _pick(errors: tuple[tuple[float, Outcome, int], ...], draw: float) -> tuple[Outcome, int]:
+    for cumulative, outcome, status in errors:
+        if draw < cumulative:
+            return outcome, status
+    raise AssertionError("the last share is infinite")  # pragma: no cover
+
+
+def _segments(upstream: Upstream) -> tuple[list[int], list[_Profile]]:
+    """Split time at every phase boundary; each segment gets the settings in force there."""
+    bounds = sorted({0} | {p.start for p in upstream.timeline} | {p.end for p in upstream.timeline})
+    starts: list[int] = []
+    profiles: list[_Profile] = []
+    for start in bounds:
+        active = [p for p in upstream.timeline if p.start <= start < p.end]
+        starts.append(start)
+        profiles.append(_merged(upstream, active))
+    return starts, profiles
+
+
+def _merged(upstream: Upstream, phases: list[Phase]) -> _Profile:
+    """Apply ``phases`` in file order over the upstream's settings; later phases win."""
+    latency, failure_rate, errors = upstream.latency, upstream.failure_rate, upstream.errors
+    for phase in phases:
+        latency = phase.latency if phase.latency is not None else latency
+        failure_rate = phase.failure_rate if phase.failure_rate is not None else failure_rate
+        errors = phase.errors if phase.errors is not None else errors
+    return _Profile(latency_quantile(latency), failure_rate, _error_table(errors))

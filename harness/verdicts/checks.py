@@ -1,0 +1,135 @@
+"""Checks as every report shows them: objectives (and any other verdict list) read from JSON.
+
+A *check* is a verdict in its JSON form: its text (under ``objective`` or ``expectation``),
+``observed``, ``threshold``, ``passed``, ``note`` and, where known, ``unit`` and ``samples``.
+Reports render checks from these dicts only, so results gathered from pytest-xdist workers and
+local results give the same files, and a new kind of verdict list is one more entry in
+:data:`CHECK_LISTS`.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from harness.format.values import format_value
+
+__all__ = [
+    "CHECK_LISTS",
+    "LEAD",
+    "Check",
+    "checks",
+    "failure_text",
+    "format_value",
+    "replay_text",
+    "scenario_checks",
+]
+
+CHECK_LISTS: tuple[tuple[str, str], ...] = (
+    ("objectives", "objective"),
+    ("expectations", "expectation"),
+)
+"""(key of a verdict list in an upstream's JSON, what one entry is called and the key of its
+text): every verdict list reports render, in this order. A list a result lacks is skipped."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verdict of one upstream, ready to show."""
+
+    upstream: str
+    kind: str
+    text: str
+    passed: bool
+    observed: Any
+    threshold: Any
+    unit: str | None
+    samples: int | None
+    note: str | None
+
+    @property
+    def name(self) -> str:
+        """Return ``upstream: text``, the name a check has in every report."""
+        return f"{self.upstream}: {self.text}"
+
+    @property
+    def verdict(self) -> str:
+        """Return ``PASS`` or ``FAIL``."""
+        return "PASS" if self.passed else "FAIL"
+
+    @property
+    def observed_text(self) -> str:
+        """Return the observed value as a person reads it (``no data`` when there was none),
+        with the digits that tell it from the threshold."""
+        return format_value(self.observed, self.unit, beside=self.threshold)
+
+    @property
+    def threshold_text(self) -> str:
+        """Return the threshold as a person reads it."""
+        return format_value(self.threshold, self.unit, missing="-", beside=self.observed)
+
+
+def checks(upstream: str, data: Mapping[str, Any]) -> Iterator[Check]:
+    """Yield every check of one upstream's JSON form, list by list, in file order."""
+    for key, kind in CHECK_LISTS:
+        for entry in data.get(key) or ():
+            yield Check(
+                upstream=upstream,
+                kind=kind,
+                text=str(entry[kind]),
+                passed=bool(entry["passed"]),
+                observed=entry.get("observed"),
+                threshold=entry.get("threshold"),
+                unit=entry.get("unit"),
+                samples=entry.get("samples"),
+                note=entry.get("note"),
+            )
+
+
+def scenario_checks(entry: Mapping[str, Any]) -> list[Check]:
+    """Return every check of a result's JSON form: list by list, upstream by upstream."""
+    every = [
+        check for name, upstream in entry["upstreams"].items() for check in checks(name, upstream)
+    ]
+    order = [kind for _, kind in CHECK_LISTS]
+    return sorted(every, key=lambda check: order.index(check.kind))  # stable: keeps file order
+
+
+LEAD = {"expectation": "expect "}
+"""How a check's text is introduced where checks of every kind are listed together."""
+
+
+def failure_text(entry: Mapping[str, Any]) -> str:
+    """Return the terminal's failure message for a result's JSON form.
+
+    The same text as :meth:`harness.verdicts.result.Result.failure_text`, built from JSON so that
+    results from xdist workers read the same.
+    """
+    scenario = entry["scenario"]
+    lines = [f"scenario {scenario['name']!r} (seed {entry['seed']}) broke its objectives:"]
+    every = scenario_checks(entry)
+    width = max((len(check.text) for check in every if check.kind == "objective"), default=0)
+    for check in every:
+        note = f"  ({check.note})" if check.note else ""
+        over = "" if check.samples is None else f" over n={check.samples}"
+        text = f"{LEAD.get(check.kind, '')}{check.text}"
+        lines.append(
+            f"  {check.verdict}  {check.upstream}: {text:<{width}}  "
+            f"observed {check.observed_text}{over}{note}"
+        )
+    lines.append(f"replay: {replay_text(entry)}")
+    return "\n".join(lines)
+
+
+def replay_text(entry: Mapping[str, Any]) -> str:
+    """Return the command that replays a result, its file quoted for a POSIX shell.
+
+    Built from the file and seed (the ``replay`` field of the JSON leaves a path with spaces
+    or quotes unquoted); a result without a file keeps the ``replay`` field as it is.
+    """
+    file = entry["scenario"].get("file")
+    if not file:
+        return str(entry["replay"])
+    return f"python -m harness run {shlex.quote(str(file))} --seed {entry['seed']}"
