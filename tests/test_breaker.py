@@ -150,7 +150,7 @@ def test_a_slow_failure_counts_towards_both_rates() -> None:
     with pytest.raises(Boom):
         subject.call(slow_failure)
     assert outcomes == [CallOutcome.SLOW_ERROR]
-    assert subject.metrics() == BreakerMetrics(calls=1, failures=1, slow_calls=1)
+    assert subject.metrics() == BreakerMetrics(calls=1, failures=1, slow_calls=1, slow_failures=1)
 
 
 def test_half_open_reopens_on_slow_trial_calls() -> None:
@@ -210,14 +210,36 @@ def test_a_late_failure_while_open_does_not_restart_the_wait() -> None:
 def test_a_call_counts_only_in_the_state_that_admitted_it() -> None:
     clock = Clock()
     subject = breaker(clock, permitted_number_of_calls_in_half_open_state=1)
-    assert subject.try_acquire()  # admitted while CLOSED
+    late = subject.try_acquire_permission()  # admitted while CLOSED
+    trip(subject)
+    clock.now = 30 * S
+    trial = subject.try_acquire_permission()
+    assert late is not None
+    assert trial is not None
+    subject.on_success(30 * S, permit=late)  # the CLOSED call answers now: it decides no trial
+    assert subject.state is HALF_OPEN
+    subject.on_error(0, permit=trial)  # the trial call fails
+    assert subject.state is OPEN
+
+
+def test_without_a_permit_a_result_counts_in_the_current_state_as_in_resilience4j() -> None:
+    clock = Clock()
+    subject = breaker(clock, permitted_number_of_calls_in_half_open_state=1)
+    assert subject.try_acquire()
     trip(subject)
     clock.now = 30 * S
     assert subject.try_acquire()  # the trial call
-    subject.on_success(30 * S)  # the CLOSED call answers now: it decides no trial
-    assert subject.state is HALF_OPEN
-    subject.on_error(0)  # the trial call fails
+    subject.on_success(31 * S)  # which call answers is not known: it decides the trial
+    assert subject.state is CLOSED
+
+
+@pytest.mark.parametrize("duration", [0, 1, 5 * S])
+def test_a_result_right_after_construction_counts_whatever_its_duration(duration: int) -> None:
+    subject = breaker(Clock(), sliding_window_size=1, minimum_number_of_calls=1)
+    assert subject.try_acquire()
+    subject.on_error(duration)
     assert subject.state is OPEN
+    assert subject.metrics().failures == 1
 
 
 def test_exponential_backoff_grows_the_wait_up_to_its_cap() -> None:
