@@ -18,9 +18,10 @@ and all). The real-thread stress test is in test_breaker_concurrency.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Generator
+import contextvars
+import functools
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -62,7 +63,7 @@ class InFlight:
 
     spell: int
     start: int
-    coroutine: Coroutine[Any, Any, None] | None  # None: a try_acquire caller
+    resume: Callable[[None], object] | None  # None: a try_acquire caller
 
 
 class LivenessMachine(RuleBasedStateMachine):
@@ -125,12 +126,16 @@ class LivenessMachine(RuleBasedStateMachine):
             else:
                 await breaker(body)()
 
-        start, coroutine = self.clock.now, run()
+        # Each call runs in its own context, as each asyncio task does: an ``async with``
+        # block keeps its start in a context variable.
+        start, coroutine, context = self.clock.now, run(), contextvars.copy_context()
         try:
-            coroutine.send(None)  # admitted (maybe half-opening the breaker), or rejected
+            context.run(coroutine.send, None)  # admitted (maybe half-opening it), or rejected
         except CircuitOpenError:
             return
-        self.in_flight.append(InFlight(self.spell, start, coroutine))
+        self.in_flight.append(
+            InFlight(self.spell, start, functools.partial(context.run, coroutine.send))
+        )
 
     @precondition(lambda self: self.in_flight)
     @rule(
@@ -140,8 +145,8 @@ class LivenessMachine(RuleBasedStateMachine):
     )
     def answer(self, which: int, answer: str, skew: int) -> None:
         call = self.in_flight.pop(which % len(self.in_flight))
-        if call.coroutine is not None:
-            _finish(call.coroutine)
+        if call.resume is not None:
+            _finish(call.resume)
             return
         # The duration a caller reports may not match the clock: it measured its own time
         # (skew > 0 reaches back before the call was admitted), or it is a little short.
@@ -192,10 +197,10 @@ class LivenessMachine(RuleBasedStateMachine):
             assert before[0] <= after[0]
 
 
-def _finish(coroutine: Coroutine[Any, Any, None]) -> None:
+def _finish(resume: Callable[[None], object]) -> None:
     """Resume a suspended call to its end; what it raises was the breaker's to see."""
     try:
-        coroutine.send(None)
+        resume(None)
     except StopIteration:
         return
     except (Boom, Ignored):

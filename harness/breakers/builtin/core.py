@@ -289,9 +289,12 @@ class BreakerCore(_Machine):
             else:
                 window.move_to(now)
             refused = read_count(window.refused)
-            return BreakerMetrics(
+            metrics = BreakerMetrics(
                 window.calls, window.failures, window.slow, window.slow_failures, refused
             )
+        if self._pending:
+            self._publish()
+        return metrics
 
     # -- one decision at a time (resilience4j's tryAcquirePermission, onSuccess, onError) ---
 
