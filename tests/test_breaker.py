@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from harness import AsyncCircuitBreaker, BreakerState, CircuitBreaker, CircuitOpenError
-from harness.breakers.builtin import BreakerMetrics, CallOutcome
+from harness.breakers.builtin import BreakerMetrics, CallOutcome, IllegalStateTransition
 
 S = 1_000_000_000
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
@@ -582,3 +582,157 @@ def count(predicate: Callable[[CallOutcome], bool]) -> int:
 def test_call_outcome_flags() -> None:
     assert count(lambda outcome: outcome.failed) == 2
     assert count(lambda outcome: outcome.slow) == 2
+
+
+# -- resilience4j's surface (cases after CircuitBreakerStateMachineTest) -------------------------
+
+
+def test_forcing_the_current_state_publishes_no_transition_but_re_enters_it() -> None:
+    clock = Clock()
+    subject = breaker(clock)
+    seen = transitions_of(subject)
+    fail(subject)
+    subject.transition_to_closed_state()
+    assert seen == []
+    assert subject.metrics().calls == 0  # re-entered: a fresh window
+
+
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [("closed", "half_open"), ("metrics_only", "open"), ("metrics_only", "half_open")],
+)
+def test_resilience4j_s_refused_moves_are_refused(start: str, target: str) -> None:
+    subject = breaker(Clock())
+    getattr(subject, f"transition_to_{start}_state")()
+    before = subject.state
+    with pytest.raises(IllegalStateTransition, match="cannot move"):
+        getattr(subject, f"transition_to_{target}_state")()
+    assert subject.state is before
+
+
+@pytest.mark.parametrize("state", ["disabled", "forced_open", "metrics_only"])
+def test_entering_a_forced_state_resets_the_metrics(state: str) -> None:
+    subject = breaker(Clock(), minimum_number_of_calls=10, sliding_window_size=10)
+    fail(subject)
+    succeed(subject)
+    getattr(subject, f"transition_to_{state}_state")()
+    assert subject.metrics() == BreakerMetrics(0, 0, 0)
+
+
+def test_metrics_only_records_every_call_and_never_opens() -> None:
+    subject = breaker(Clock())
+    subject.transition_to_metrics_only_state()
+    for _ in range(8):
+        fail(subject)
+    assert subject.state is BreakerState.METRICS_ONLY
+    assert (subject.metrics().calls, subject.metrics().failures) == (4, 4)
+
+
+def test_not_permitted_calls_and_the_success_and_slow_splits_are_counted() -> None:
+    clock = Clock()
+    subject = breaker(clock, slow_call_duration_threshold=1.0, sliding_window_size=10)
+    succeed(subject, clock, takes=2 * S)  # a slow success
+
+    def slow_failure() -> None:
+        clock.now += 2 * S
+        raise Boom
+
+    with pytest.raises(Boom):
+        subject.call(slow_failure)
+    fail(subject)
+    succeed(subject)  # 4 calls, 2 failures: OPEN
+    for _ in range(3):
+        with pytest.raises(CircuitOpenError):
+            succeed(subject)
+    metrics = subject.metrics()
+    assert subject.state is OPEN
+    assert (metrics.number_of_successful_calls, metrics.number_of_failed_calls) == (2, 2)
+    assert (metrics.number_of_slow_successful_calls, metrics.number_of_slow_failed_calls) == (1, 1)
+    assert metrics.number_of_not_permitted_calls == 3
+
+
+def test_a_quiet_time_window_empties_when_read() -> None:
+    clock = Clock()
+    subject = breaker(clock, sliding_window_type="time", sliding_window_size=5)
+    fail(subject)
+    assert subject.metrics().calls == 1
+    clock.now = 5 * S  # the call's second has slid out
+    assert subject.metrics().calls == 0
+
+
+def test_automatic_transition_half_opens_when_the_wait_ends_with_no_call() -> None:
+    clock = Clock()
+    subject = breaker(clock, automatic_transition_from_open_to_half_open=True)
+    seen = transitions_of(subject)
+    trip(subject)
+    clock.now = 45 * S
+    assert subject.state is HALF_OPEN
+    assert seen[-1] == (30 * S, OPEN, HALF_OPEN)  # stamped when the wait ended
+
+
+def test_open_for_and_until_replace_the_wait() -> None:
+    clock = Clock()
+    subject = breaker(clock)
+    subject.transition_to_open_state_for(5.0)
+    assert subject.time_until_half_open_ns() == 5 * S
+    subject.transition_to_open_state_until(2 * S)
+    assert subject.time_until_half_open_ns() == 2 * S
+    clock.now = 2 * S
+    assert subject.try_acquire()
+    assert subject.state is HALF_OPEN
+
+
+def test_reset_returns_to_a_new_closed_breaker() -> None:
+    clock = Clock()
+    subject = breaker(clock, enable_exponential_backoff=True, exponential_backoff_multiplier=2.0)
+    trip(subject)
+    subject.reset()
+    assert subject.state is CLOSED
+    assert subject.metrics() == BreakerMetrics(0, 0, 0)
+    trip(subject)
+    assert subject.time_until_half_open_ns() == 30 * S  # the backoff started over
+
+
+def test_a_custom_interval_function_gives_each_wait() -> None:
+    clock = Clock()
+    subject = breaker(
+        clock,
+        wait_interval_function=lambda attempt: 3.0 * attempt,
+        permitted_number_of_calls_in_half_open_state=1,
+    )
+    trip(subject)
+    waits = []
+    for _ in range(3):
+        waits.append(subject.time_until_half_open_ns())
+        clock.now += waits[-1] or 0
+        fail(subject)
+    assert waits == [3 * S, 6 * S, 9 * S]
+
+
+def test_a_randomized_wait_stays_within_its_factor() -> None:
+    draws = iter([0.0, 1.0, 0.5, 0.5])
+    clock = Clock()
+    subject = breaker(
+        clock,
+        randomized_wait_factor=0.5,
+        random_source=lambda: next(draws),
+        permitted_number_of_calls_in_half_open_state=1,
+    )
+    trip(subject)
+    waits = []
+    for _ in range(3):
+        waits.append(subject.time_until_half_open_ns())
+        clock.now += waits[-1] or 0
+        fail(subject)
+    assert waits == [15 * S, 45 * S, 30 * S]
+
+
+def test_half_open_decides_even_when_a_trial_reports_a_duration_from_before_it() -> None:
+    clock = Clock()
+    subject = breaker(clock, permitted_number_of_calls_in_half_open_state=1)
+    subject.transition_to_open_state()
+    clock.now = 30 * S
+    permit = subject.try_acquire_permission()
+    assert permit is not None
+    subject.on_success(60 * S, permit=permit)  # measured by the caller: before HALF_OPEN began
+    assert subject.state is CLOSED
