@@ -93,6 +93,11 @@ class LivenessMachine(RuleBasedStateMachine):
         self.breaker.add_listener(self.heard)
         self.in_flight: list[InFlight] = []
 
+    def teardown(self) -> None:
+        for call in self.in_flight:  # end the calls left waiting, in their own context
+            if call.resume is not None:
+                _finish(call.resume)
+
     def heard(self, at: int, source: BreakerState, target: BreakerState) -> None:
         self.spell += 1
         self.moves.append((at, source, target))

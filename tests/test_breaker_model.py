@@ -149,11 +149,15 @@ class Model:
     outcomes: list[tuple[int, CallOutcome, int]] = field(default_factory=list)
 
     def catch_up(self, now: int) -> None:
+        """Make every timed move due by ``now``, each stamped when it fell due."""
         limit = self.settings.half_open_max_ns
-        if self.state is HALF_OPEN and limit and now >= self.entered + limit:
-            self.move(OPEN, self.entered + limit)
-        elif self.state is OPEN and self.settings.automatic and now >= self.open_until:
-            self.move(HALF_OPEN, self.open_until)
+        while True:
+            if self.state is HALF_OPEN and limit and now >= self.entered + limit:
+                self.move(OPEN, self.entered + limit)
+            elif self.state is OPEN and self.settings.automatic and now >= self.open_until:
+                self.move(HALF_OPEN, self.open_until)
+            else:
+                return
 
     def move(self, target: BreakerState, at: int, forced: bool = False) -> None:
         if target is not self.state:  # re-entering a state is not a transition (r4j #891)
@@ -603,8 +607,8 @@ class RestartsTheWait(BreakerCore):
 class OverGrants(BreakerCore):
     """A classic bug: HALF_OPEN grants one trial call more than permitted."""
 
-    def _transition(self, target: BreakerState, at: int) -> None:
-        super()._transition(target, at)
+    def _transition(self, target: BreakerState, at: int, open_for: int | None = None) -> None:
+        super()._transition(target, at, open_for)
         if target is HALF_OPEN:
             self._permits += 1
 

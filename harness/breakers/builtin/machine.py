@@ -194,12 +194,18 @@ class _Machine:
     # -- decisions (the caller holds the lock) -----------------------------------------------
 
     def _catch_up(self, now: int) -> None:
-        """Make the moves a timer would have made, stamped when they fell due."""
-        state = self._state
-        if state is HALF_OPEN and now >= self._half_open_until:
-            self._transition(OPEN, self._half_open_until)
-        elif state is OPEN and self._automatic and now >= self._open_until:
-            self._transition(HALF_OPEN, self._open_until)
+        """Make every move a timer would have made by ``now``, each stamped when it fell due.
+
+        With automatic half-opening and a max wait in HALF_OPEN, several may be due at once.
+        """
+        while True:
+            state = self._state
+            if state is HALF_OPEN and now >= self._half_open_until:
+                self._transition(OPEN, self._half_open_until)
+            elif state is OPEN and self._automatic and now >= self._open_until:
+                self._transition(HALF_OPEN, self._open_until)
+            else:
+                return
 
     def _admit(self, now: int) -> Permit | None:
         """Return a permit for a call starting at ``now``, or None if it is rejected.
