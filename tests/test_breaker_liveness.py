@@ -23,9 +23,17 @@ import functools
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
-from hypothesis import HealthCheck, settings
+import pytest
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from harness import AsyncCircuitBreaker, BreakerState, CircuitBreaker, CircuitOpenError
 
@@ -67,6 +75,9 @@ class InFlight:
 
 
 class LivenessMachine(RuleBasedStateMachine):
+    sync_class: type[CircuitBreaker] = CircuitBreaker
+    async_class: type[AsyncCircuitBreaker] = AsyncCircuitBreaker
+
     @initialize(
         asynchronous=st.booleans(),
         permitted=st.integers(1, 3),
@@ -75,7 +86,7 @@ class LivenessMachine(RuleBasedStateMachine):
     )
     def build(self, asynchronous: bool, permitted: int, size: int, half_open_max: int) -> None:
         self.clock = Clock()
-        kind = AsyncCircuitBreaker if asynchronous else CircuitBreaker
+        kind = self.async_class if asynchronous else self.sync_class
         self.asynchronous = asynchronous
         self.breaker = kind(
             "live",
@@ -220,3 +231,24 @@ TestTheBreakerIsNeverStuck.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+
+
+def test_the_liveness_check_catches_a_breaker_that_judges_results_by_time() -> None:
+    from tests.test_breaker_model import AttributesByTime
+
+    class ByTime(LivenessMachine):
+        sync_class = type("Breaker", (AttributesByTime, CircuitBreaker), {})
+        async_class = type("AsyncBreaker", (AttributesByTime, AsyncCircuitBreaker), {})
+
+    budget = settings(
+        max_examples=500,
+        stateful_step_count=40,
+        deadline=None,
+        derandomize=True,  # the same runs every time: this test must not depend on luck
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
+    with pytest.raises(AssertionError, match="no decision"):
+        run_state_machine_as_test(ByTime, settings=budget)
