@@ -263,3 +263,35 @@ def test_the_slow_brownout_scenario_opens_on_slow_calls_alone() -> None:
         if opened.target is BreakerState.OPEN
     ]
     assert waits == [20, 40, 80, 120]  # exponential backoff, capped at 2m
+
+
+FLAKY_HALF_OPEN = """\
+duration: 30s
+seed: {seed}
+engine: direct
+upstreams:
+  vertex:
+    latency: 50ms
+    failure_rate: 50%
+    errors: {{503: 100%}}
+    traffic: {{rate: 2/s}}
+    breaker:
+      sliding_window_size: 2
+      minimum_number_of_calls: 2
+      wait_duration_in_open_state: 1s
+      permitted_number_of_calls_in_half_open_state: 4
+      max_wait_duration_in_half_open_state: 300ms
+"""
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_timeline_ends_honestly_with_no_half_open_spell_past_its_max_wait(seed: int) -> None:
+    result = run(scenario(FLAKY_HALF_OPEN.format(seed=seed)))
+    summary = result.upstreams["vertex"].breaker
+    assert summary is not None
+    spells = [(move.at_ns, move.target) for move in summary.transitions]
+    ends = [at for at, _ in spells[1:]] + [result.end_ns]
+    for (began, state), ended in zip(spells, ends, strict=True):
+        if state is BreakerState.HALF_OPEN:
+            assert ended - began <= 300_000_000, f"HALF_OPEN from {began} to {ended}"
+    assert sum(summary.time_in_state_ns.values()) == result.end_ns

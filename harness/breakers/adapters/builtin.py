@@ -52,6 +52,10 @@ class BuiltinGuard:
         """Return the breaker's current state."""
         return self.breaker.state
 
+    def finish(self, end_ns: int) -> None:
+        """Make the timed moves due by the run's end (HALF_OPEN's max wait) after the last call."""
+        self.breaker.apply_timed_moves(end_ns)
+
     async def call(self, attempt: Callable[[], Awaitable[T]]) -> T:
         """Await ``attempt`` through the breaker; raise CircuitOpenError if it is rejected."""
         breaker, clock = self.breaker, self.clock

@@ -270,6 +270,14 @@ class BreakerCore(_Machine):
             self._locked(self._catch_up, self._clock())
         return self._state
 
+    def apply_timed_moves(self, until_ns: int | None = None) -> None:
+        """Make every timed move due by ``until_ns`` (default: now), each stamped when due.
+
+        The breaker makes them whenever it is used or read; call this where it will not be
+        again, e.g. when a run ends, so its timeline ends as a timer would have left it.
+        """
+        self._locked(self._catch_up, self._clock() if until_ns is None else until_ns)
+
     def time_until_half_open_ns(self) -> int | None:
         """Return how long OPEN still rejects calls (0: the next is a trial); None if not OPEN."""
         now = self._clock()
