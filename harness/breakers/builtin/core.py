@@ -393,14 +393,17 @@ class BreakerCore(_Machine):
         now = self._clock()
         with self._lock:
             self._catch_up(now)
-            if (self._state, target) in _REFUSED:
-                raise IllegalStateTransition(
-                    f"circuit breaker {self.name!r} cannot move from {self._state.name} "
-                    f"to {target.name} (as in resilience4j)"
-                )
-            self._transition(target, now, open_for)
-        if self._pending:
+            source = self._state
+            refused = (source, target) in _REFUSED
+            if not refused:
+                self._transition(target, now, open_for)
+        if self._pending:  # the catch-up's moves are told even when the forced one is refused
             self._publish()
+        if refused:
+            raise IllegalStateTransition(
+                f"circuit breaker {self.name!r} cannot move from {source.name} to "
+                f"{target.name} (as in resilience4j)"
+            )
 
     def _locked(self, decide: Callable[..., T], *args: object) -> T:
         """Return ``decide(*args)`` run under the lock, then tell the listeners."""
