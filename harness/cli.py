@@ -19,6 +19,7 @@ from typing import Any
 
 from harness.engines.runner import run
 from harness.errors import HarnessError, Problem, ScenarioError
+from harness.format.breaker_warnings import breaker_warnings
 from harness.format.loader import file_sha256, json_schema, load_scenario
 from harness.format.scenario import Scenario
 from harness.options import check_output_file, check_reports_folder, parse_seed
@@ -222,6 +223,8 @@ def _validate(arguments: argparse.Namespace) -> int:
     loaded = _load_all(arguments.paths)
     for file, scenario in loaded:
         print(f"{file}: ok ({scenario.name})")
+        for warning in breaker_warnings(scenario):
+            print(f"{file}: warning: {warning}")
     return EXIT_PASSED
 
 

@@ -41,6 +41,7 @@ class BreakerState(IntEnum):
     HALF_OPEN = 2
     FORCED_OPEN = 3
     DISABLED = 4
+    METRICS_ONLY = 5  # the built-in breaker's: records, permits every call, never moves
     NONE = 9
 
 

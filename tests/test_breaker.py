@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from harness import AsyncCircuitBreaker, BreakerState, CircuitBreaker, CircuitOpenError
-from harness.breakers.builtin import BreakerMetrics, CallOutcome
+from harness.breakers.builtin import BreakerMetrics, CallOutcome, IllegalStateTransition
 
 S = 1_000_000_000
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
@@ -150,7 +150,7 @@ def test_a_slow_failure_counts_towards_both_rates() -> None:
     with pytest.raises(Boom):
         subject.call(slow_failure)
     assert outcomes == [CallOutcome.SLOW_ERROR]
-    assert subject.metrics() == BreakerMetrics(calls=1, failures=1, slow_calls=1)
+    assert subject.metrics() == BreakerMetrics(calls=1, failures=1, slow_calls=1, slow_failures=1)
 
 
 def test_half_open_reopens_on_slow_trial_calls() -> None:
@@ -210,14 +210,36 @@ def test_a_late_failure_while_open_does_not_restart_the_wait() -> None:
 def test_a_call_counts_only_in_the_state_that_admitted_it() -> None:
     clock = Clock()
     subject = breaker(clock, permitted_number_of_calls_in_half_open_state=1)
-    assert subject.try_acquire()  # admitted while CLOSED
+    late = subject.try_acquire_permission()  # admitted while CLOSED
+    trip(subject)
+    clock.now = 30 * S
+    trial = subject.try_acquire_permission()
+    assert late is not None
+    assert trial is not None
+    subject.on_success(30 * S, permit=late)  # the CLOSED call answers now: it decides no trial
+    assert subject.state is HALF_OPEN
+    subject.on_error(0, permit=trial)  # the trial call fails
+    assert subject.state is OPEN
+
+
+def test_without_a_permit_a_result_counts_in_the_current_state_as_in_resilience4j() -> None:
+    clock = Clock()
+    subject = breaker(clock, permitted_number_of_calls_in_half_open_state=1)
+    assert subject.try_acquire()
     trip(subject)
     clock.now = 30 * S
     assert subject.try_acquire()  # the trial call
-    subject.on_success(30 * S)  # the CLOSED call answers now: it decides no trial
-    assert subject.state is HALF_OPEN
-    subject.on_error(0)  # the trial call fails
+    subject.on_success(31 * S)  # which call answers is not known: it decides the trial
+    assert subject.state is CLOSED
+
+
+@pytest.mark.parametrize("duration", [0, 1, 5 * S])
+def test_a_result_right_after_construction_counts_whatever_its_duration(duration: int) -> None:
+    subject = breaker(Clock(), sliding_window_size=1, minimum_number_of_calls=1)
+    assert subject.try_acquire()
+    subject.on_error(duration)
     assert subject.state is OPEN
+    assert subject.metrics().failures == 1
 
 
 def test_exponential_backoff_grows_the_wait_up_to_its_cap() -> None:
@@ -560,3 +582,157 @@ def count(predicate: Callable[[CallOutcome], bool]) -> int:
 def test_call_outcome_flags() -> None:
     assert count(lambda outcome: outcome.failed) == 2
     assert count(lambda outcome: outcome.slow) == 2
+
+
+# -- resilience4j's surface (cases after CircuitBreakerStateMachineTest) -------------------------
+
+
+def test_forcing_the_current_state_publishes_no_transition_but_re_enters_it() -> None:
+    clock = Clock()
+    subject = breaker(clock)
+    seen = transitions_of(subject)
+    fail(subject)
+    subject.transition_to_closed_state()
+    assert seen == []
+    assert subject.metrics().calls == 0  # re-entered: a fresh window
+
+
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [("closed", "half_open"), ("metrics_only", "open"), ("metrics_only", "half_open")],
+)
+def test_resilience4j_s_refused_moves_are_refused(start: str, target: str) -> None:
+    subject = breaker(Clock())
+    getattr(subject, f"transition_to_{start}_state")()
+    before = subject.state
+    with pytest.raises(IllegalStateTransition, match="cannot move"):
+        getattr(subject, f"transition_to_{target}_state")()
+    assert subject.state is before
+
+
+@pytest.mark.parametrize("state", ["disabled", "forced_open", "metrics_only"])
+def test_entering_a_forced_state_resets_the_metrics(state: str) -> None:
+    subject = breaker(Clock(), minimum_number_of_calls=10, sliding_window_size=10)
+    fail(subject)
+    succeed(subject)
+    getattr(subject, f"transition_to_{state}_state")()
+    assert subject.metrics() == BreakerMetrics(0, 0, 0)
+
+
+def test_metrics_only_records_every_call_and_never_opens() -> None:
+    subject = breaker(Clock())
+    subject.transition_to_metrics_only_state()
+    for _ in range(8):
+        fail(subject)
+    assert subject.state is BreakerState.METRICS_ONLY
+    assert (subject.metrics().calls, subject.metrics().failures) == (4, 4)
+
+
+def test_not_permitted_calls_and_the_success_and_slow_splits_are_counted() -> None:
+    clock = Clock()
+    subject = breaker(clock, slow_call_duration_threshold=1.0, sliding_window_size=10)
+    succeed(subject, clock, takes=2 * S)  # a slow success
+
+    def slow_failure() -> None:
+        clock.now += 2 * S
+        raise Boom
+
+    with pytest.raises(Boom):
+        subject.call(slow_failure)
+    fail(subject)
+    succeed(subject)  # 4 calls, 2 failures: OPEN
+    for _ in range(3):
+        with pytest.raises(CircuitOpenError):
+            succeed(subject)
+    metrics = subject.metrics()
+    assert subject.state is OPEN
+    assert (metrics.number_of_successful_calls, metrics.number_of_failed_calls) == (2, 2)
+    assert (metrics.number_of_slow_successful_calls, metrics.number_of_slow_failed_calls) == (1, 1)
+    assert metrics.number_of_not_permitted_calls == 3
+
+
+def test_a_quiet_time_window_empties_when_read() -> None:
+    clock = Clock()
+    subject = breaker(clock, sliding_window_type="time", sliding_window_size=5)
+    fail(subject)
+    assert subject.metrics().calls == 1
+    clock.now = 5 * S  # the call's second has slid out
+    assert subject.metrics().calls == 0
+
+
+def test_automatic_transition_half_opens_when_the_wait_ends_with_no_call() -> None:
+    clock = Clock()
+    subject = breaker(clock, automatic_transition_from_open_to_half_open=True)
+    seen = transitions_of(subject)
+    trip(subject)
+    clock.now = 45 * S
+    assert subject.state is HALF_OPEN
+    assert seen[-1] == (30 * S, OPEN, HALF_OPEN)  # stamped when the wait ended
+
+
+def test_open_for_and_until_replace_the_wait() -> None:
+    clock = Clock()
+    subject = breaker(clock)
+    subject.transition_to_open_state_for(5.0)
+    assert subject.time_until_half_open_ns() == 5 * S
+    subject.transition_to_open_state_until(2 * S)
+    assert subject.time_until_half_open_ns() == 2 * S
+    clock.now = 2 * S
+    assert subject.try_acquire()
+    assert subject.state is HALF_OPEN
+
+
+def test_reset_returns_to_a_new_closed_breaker() -> None:
+    clock = Clock()
+    subject = breaker(clock, enable_exponential_backoff=True, exponential_backoff_multiplier=2.0)
+    trip(subject)
+    subject.reset()
+    assert subject.state is CLOSED
+    assert subject.metrics() == BreakerMetrics(0, 0, 0)
+    trip(subject)
+    assert subject.time_until_half_open_ns() == 30 * S  # the backoff started over
+
+
+def test_a_custom_interval_function_gives_each_wait() -> None:
+    clock = Clock()
+    subject = breaker(
+        clock,
+        wait_interval_function=lambda attempt: 3.0 * attempt,
+        permitted_number_of_calls_in_half_open_state=1,
+    )
+    trip(subject)
+    waits = []
+    for _ in range(3):
+        waits.append(subject.time_until_half_open_ns())
+        clock.now += waits[-1] or 0
+        fail(subject)
+    assert waits == [3 * S, 6 * S, 9 * S]
+
+
+def test_a_randomized_wait_stays_within_its_factor() -> None:
+    draws = iter([0.0, 1.0, 0.5, 0.5])
+    clock = Clock()
+    subject = breaker(
+        clock,
+        randomized_wait_factor=0.5,
+        random_source=lambda: next(draws),
+        permitted_number_of_calls_in_half_open_state=1,
+    )
+    trip(subject)
+    waits = []
+    for _ in range(3):
+        waits.append(subject.time_until_half_open_ns())
+        clock.now += waits[-1] or 0
+        fail(subject)
+    assert waits == [15 * S, 45 * S, 30 * S]
+
+
+def test_half_open_decides_even_when_a_trial_reports_a_duration_from_before_it() -> None:
+    clock = Clock()
+    subject = breaker(clock, permitted_number_of_calls_in_half_open_state=1)
+    subject.transition_to_open_state()
+    clock.now = 30 * S
+    permit = subject.try_acquire_permission()
+    assert permit is not None
+    subject.on_success(60 * S, permit=permit)  # measured by the caller: before HALF_OPEN began
+    assert subject.state is CLOSED

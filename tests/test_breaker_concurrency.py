@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import random
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -187,3 +189,77 @@ def test_coroutines_arriving_at_once_in_half_open_get_only_the_permitted_trials(
     assert len(admitted) == permitted
     assert sum(isinstance(outcome, CircuitOpenError) for outcome in outcomes) == 20 - permitted
     assert subject.state is CLOSED  # every admitted trial succeeded
+
+
+STRESS_ROUNDS = int(os.environ.get("SLO_HARNESS_BREAKER_STRESS_ROUNDS", "2"))
+"""Rounds of the real-clock stress test: 2 in the suite; set the variable for a long run."""
+
+
+@pytest.mark.parametrize("form", ["with", "try_acquire"])
+def test_16_threads_on_the_real_clock_never_leave_half_open_stuck(form: str) -> None:
+    for _ in range(STRESS_ROUNDS):
+        stress_round(form, calls=2_000)
+
+
+def stress_round(form: str, calls: int) -> None:
+    """Run 16 threads × ``calls`` random outcomes on the real clock; assert liveness and counts.
+
+    A wait of 0 makes every rejection race a half-opening, and no max wait in HALF_OPEN means
+    only answered trials can end it: a dropped trial would leave it stuck, rejecting forever.
+    """
+    subject = CircuitBreaker(
+        "stress",
+        sliding_window_size=8,
+        minimum_number_of_calls=4,
+        wait_duration_in_open_state=1e-9,  # any later reading of the clock ends it
+        permitted_number_of_calls_in_half_open_state=3,
+        ignore_exceptions=[KeyError],
+    )
+    heard: Counter[CallOutcome] = Counter()
+    heard_lock = threading.Lock()
+
+    def hear(at: int, outcome: CallOutcome, duration: int) -> None:
+        with heard_lock:
+            heard[outcome] += 1
+
+    subject.add_call_listener(hear)
+    made = [Counter[str]() for _ in range(THREADS)]
+
+    def work(index: int) -> None:
+        draw = random.Random(index).random
+        for _ in range(calls):
+            made[index][one_call(subject, form, draw())] += 1
+
+    run_threads(work)
+    total = sum(made, Counter())
+    assert sum(heard.values()) == THREADS * calls
+    assert heard[CallOutcome.NOT_PERMITTED] == total["rejected"]
+    # Liveness: with every call answered, a few more calls must get through.
+    admitted = 0
+    for _ in range(50):
+        admitted += one_call(subject, form, 0.99) != "rejected"  # successes
+    assert admitted > 0, f"stuck in {subject.state.name}: {subject.metrics()}"
+    assert subject.state is CLOSED
+
+
+def one_call(subject: CircuitBreaker, form: str, draw: float) -> str:
+    """Make one call through ``subject``: a failure, an ignored error or a success."""
+    kind = "boom" if draw < 0.4 else "ignored" if draw < 0.5 else "ok"
+    if form == "try_acquire":
+        permit = subject.try_acquire_permission()
+        if permit is None:
+            return "rejected"
+        report = {"boom": subject.on_error, "ignored": subject.on_ignored}
+        report.get(kind, subject.on_success)(0, permit=permit)
+        return kind
+    try:
+        with subject:
+            if kind == "boom":
+                raise Boom
+            if kind == "ignored":
+                raise KeyError(kind)
+    except CircuitOpenError:
+        return "rejected"
+    except (Boom, KeyError):
+        pass
+    return kind

@@ -14,6 +14,7 @@ from harness.breakers.adapters import BuiltinGuard
 from harness.clock import VirtualClock
 from harness.events import Outcome
 from harness.format.breaker_settings import Breaker
+from harness.format.breaker_warnings import breaker_warnings
 from tests.support import SCENARIOS, scenario
 
 
@@ -263,3 +264,73 @@ def test_the_slow_brownout_scenario_opens_on_slow_calls_alone() -> None:
         if opened.target is BreakerState.OPEN
     ]
     assert waits == [20, 40, 80, 120]  # exponential backoff, capped at 2m
+
+
+FLAKY_HALF_OPEN = """\
+duration: 30s
+seed: {seed}
+engine: direct
+upstreams:
+  vertex:
+    latency: 50ms
+    failure_rate: 50%
+    errors: {{503: 100%}}
+    traffic: {{rate: 2/s}}
+    breaker:
+      sliding_window_size: 2
+      minimum_number_of_calls: 2
+      wait_duration_in_open_state: 1s
+      permitted_number_of_calls_in_half_open_state: 4
+      max_wait_duration_in_half_open_state: 300ms
+"""
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_timeline_ends_honestly_with_no_half_open_spell_past_its_max_wait(seed: int) -> None:
+    result = run(scenario(FLAKY_HALF_OPEN.format(seed=seed)))
+    summary = result.upstreams["vertex"].breaker
+    assert summary is not None
+    spells = [(move.at_ns, move.target) for move in summary.transitions]
+    ends = [at for at, _ in spells[1:]] + [result.end_ns]
+    for (began, state), ended in zip(spells, ends, strict=True):
+        if state is BreakerState.HALF_OPEN:
+            assert ended - began <= 300_000_000, f"HALF_OPEN from {began} to {ended}"
+    assert sum(summary.time_in_state_ns.values()) == result.end_ns
+
+
+@pytest.mark.parametrize(
+    ("breaker", "expected"),
+    [
+        (
+            "{sliding_window_type: time, sliding_window_size: 5, minimum_number_of_calls: 20}",
+            "upstreams.t1.breaker.minimum_number_of_calls: at 2/s a 5 s time window holds about "
+            "10 calls, fewer than 20: the breaker can never open (bursts aside)",
+        ),
+        (
+            "{sliding_window_size: 5, minimum_number_of_calls: 20}",
+            "upstreams.t1.breaker.minimum_number_of_calls: a count window of 5 calls never holds "
+            "20; the breaker decides from 5 calls on (as resilience4j does)",
+        ),
+    ],
+)
+def test_settings_that_cannot_work_are_warned_of(breaker: str, expected: str) -> None:
+    text = f"duration: 1m\nupstreams:\n  t1:\n    traffic: {{rate: 2/s}}\n    breaker: {breaker}\n"
+    assert breaker_warnings(scenario(text)) == [expected]
+
+
+@pytest.mark.parametrize(
+    "breaker",
+    [
+        "{sliding_window_type: time, sliding_window_size: 10, minimum_number_of_calls: 20}",
+        "{sliding_window_size: 20, minimum_number_of_calls: 20}",
+        "{impl: pybreaker}",
+    ],
+)
+def test_settings_that_can_work_are_not_warned_of(breaker: str) -> None:
+    text = f"duration: 1m\nupstreams:\n  t1:\n    traffic: {{rate: 2/s}}\n    breaker: {breaker}\n"
+    assert breaker_warnings(scenario(text)) == []
+
+
+def test_no_shipped_scenario_has_a_breaker_that_cannot_work() -> None:
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        assert breaker_warnings(load_scenario(path)) == [], path.name

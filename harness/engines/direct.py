@@ -99,14 +99,15 @@ class _DirectDriver(LaneDriver):
         return answer(fault, lane.traffic.timeout)
 
     def _sync_request(self, lane: Lane, guard: SyncGuard, row: int, start_ns: int) -> None:
-        if not guard.try_acquire():
+        permit = guard.try_acquire()
+        if not permit:
             self.finish_request(lane, row, start_ns, Outcome.SHORT_CIRCUITED, 0, guard.state())
             return
         state = guard.state()
         outcome, status, after_ns = self._reach(lane, start_ns)
 
         def complete() -> None:
-            guard.on_result(outcome, status, after_ns)
+            guard.on_result(outcome, status, after_ns, permit)
             self.finish_request(lane, row, start_ns, outcome, status, state)
 
         if after_ns:

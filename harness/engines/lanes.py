@@ -204,6 +204,10 @@ class LaneDriver:
     def output(self, reached: dict[str, int]) -> EngineOutput:
         """Return the engine's output, the run ending no earlier than the scenario's duration."""
         end_ns = max(self.scenario.duration, self.clock.now_ns)
+        for guard in self.guards.values():
+            finish = getattr(guard, "finish", None)  # a guard that can make timed moves
+            if finish is not None:
+                finish(end_ns)
         return EngineOutput(self.logs, self.guards, reached, end_ns)
 
 

@@ -33,17 +33,20 @@ class SyncGuard(Guard, Protocol):
     """A guard that can also be driven one decision at a time, with no coroutine.
 
     The direct engine uses it when offered: ``try_acquire`` at the call, then ``on_result``
-    with the call's outcome, HTTP status (0 without a response) and duration when the answer
-    comes. The guard decides what counts as a failure, exactly as it does for the exception
-    the same answer raises through ``call``.
+    with the call's outcome, HTTP status (0 without a response), duration and what
+    ``try_acquire`` returned (a permit the guard may use to tie the answer to its admission)
+    when the answer comes. The guard decides what counts as a failure, exactly as it does for
+    the exception the same answer raises through ``call``.
     """
 
-    def try_acquire(self) -> bool:
-        """Take permission for one call; return False when the breaker rejects it."""
+    def try_acquire(self) -> object:
+        """Take permission for one call; return something falsy when the breaker rejects it."""
         ...
 
-    def on_result(self, outcome: Outcome, status: int, duration_ns: int) -> None:
-        """Record how a permitted call ended."""
+    def on_result(
+        self, outcome: Outcome, status: int, duration_ns: int, permit: object = None
+    ) -> None:
+        """Record how the call ``try_acquire`` admitted with ``permit`` ended."""
         ...
 
 
@@ -65,5 +68,7 @@ class Unguarded:
         """Permit every call."""
         return True
 
-    def on_result(self, outcome: Outcome, status: int, duration_ns: int) -> None:
+    def on_result(
+        self, outcome: Outcome, status: int, duration_ns: int, permit: object = None
+    ) -> None:
         """Ignore the outcome: there is no breaker."""

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from harness.breakers.adapters.base import TransitionListener
-from harness.breakers.builtin import AsyncCircuitBreaker, CircuitOpenError
+from harness.breakers.builtin import AsyncCircuitBreaker, CircuitOpenError, Permit
 from harness.clock import VirtualClock
 from harness.events import BreakerState, Outcome, classify
 from harness.format.breaker_settings import Breaker
@@ -24,7 +24,7 @@ from harness.format.units import NS_PER_S
 __all__ = ["BuiltinGuard"]
 
 T = TypeVar("T")
-Report = Callable[[int], None]
+Report = Callable[[int, Permit | None], None]
 _NOW = operator.attrgetter("now_ns")
 _KINDS = {
     Outcome.TIMEOUT: "timeout",
@@ -52,42 +52,51 @@ class BuiltinGuard:
         """Return the breaker's current state."""
         return self.breaker.state
 
+    def finish(self, end_ns: int) -> None:
+        """Make the timed moves due by the run's end (HALF_OPEN's max wait) after the last call."""
+        self.breaker.apply_timed_moves(end_ns)
+
     async def call(self, attempt: Callable[[], Awaitable[T]]) -> T:
         """Await ``attempt`` through the breaker; raise CircuitOpenError if it is rejected."""
         breaker, clock = self.breaker, self.clock
         start = clock.now_ns
-        if not breaker.try_acquire():
+        permit = breaker.try_acquire_permission()
+        if permit is None:
             state = breaker.state
             raise CircuitOpenError(breaker.name, state, breaker.time_until_half_open_ns())
         try:
             result = await attempt()
         except Exception as error:
-            self._report_error(error, clock.now_ns - start)
+            self._report_error(error, clock.now_ns - start, permit)
             raise
         except BaseException:
-            breaker.on_ignored(clock.now_ns - start)  # cancelled: says nothing of the upstream
+            # Cancelled: it says nothing of the upstream.
+            breaker.on_ignored(clock.now_ns - start, permit)
             raise
-        self._on_success(clock.now_ns - start)
+        self._on_success(clock.now_ns - start, permit)
         return result
 
-    def _report_error(self, error: Exception, duration_ns: int) -> None:
+    def _report_error(self, error: Exception, duration_ns: int, permit: Permit) -> None:
         known = classify(error)
         if known is None:
-            self.breaker.on_error(duration_ns)  # not an answer the harness knows: a failure
+            # Not an answer the harness knows: a failure.
+            self.breaker.on_error(duration_ns, permit=permit)
             return
-        self.on_result(*known, duration_ns)
+        self.on_result(*known, duration_ns, permit)
 
-    def try_acquire(self) -> bool:
-        """Take permission for one call."""
-        return self.breaker.try_acquire()
+    def try_acquire(self) -> Permit | None:
+        """Take permission for one call: its permit (truthy), or None when rejected."""
+        return self.breaker.try_acquire_permission()
 
-    def on_result(self, outcome: Outcome, status: int, duration_ns: int) -> None:
-        """Record how a permitted call ended, as the scenario's settings count it."""
+    def on_result(
+        self, outcome: Outcome, status: int, duration_ns: int, permit: object = None
+    ) -> None:
+        """Record how the call admitted with ``permit`` ended, as the scenario counts it."""
         if outcome is Outcome.SUCCESS:
-            self._on_success(duration_ns)
+            self._on_success(duration_ns, permit)
             return
         key = status if outcome is Outcome.HTTP_ERROR else _KINDS[outcome]
-        self._reports.get(key, self._on_success)(duration_ns)
+        self._reports.get(key, self._on_success)(duration_ns, permit)
 
 
 def _breaker(config: Breaker, name: str, clock: VirtualClock) -> AsyncCircuitBreaker:
@@ -124,8 +133,15 @@ def _report_table(config: Breaker, breaker: AsyncCircuitBreaker) -> dict[int | s
         if _selects(config.ignore_errors, key):
             table[key] = breaker.on_ignored
         elif _selects(config.record_errors, key):
-            table[key] = breaker.on_error
+            table[key] = _error_reporter(breaker)
     return table
+
+
+def _error_reporter(breaker: AsyncCircuitBreaker) -> Report:
+    def report(duration_ns: int, permit: Permit | None) -> None:
+        breaker.on_error(duration_ns, permit=permit)
+
+    return report
 
 
 def _selects(selectors: tuple[str, ...], key: int | str) -> bool:

@@ -32,6 +32,8 @@ from harness.breakers.builtin.outcomes import (
     CallListener,
     CallOutcome,
     CircuitOpenError,
+    IllegalStateTransition,
+    Permit,
     TransitionListener,
 )
 from harness.breakers.builtin.sync import CircuitBreaker
@@ -43,5 +45,7 @@ __all__ = [
     "CallOutcome",
     "CircuitBreaker",
     "CircuitOpenError",
+    "IllegalStateTransition",
+    "Permit",
     "TransitionListener",
 ]

@@ -10,14 +10,15 @@ from typing import ParamSpec, TypeVar
 
 from harness.breakers.builtin.core import BreakerCore
 from harness.breakers.builtin.machine import OPEN, SUCCESS
-from harness.breakers.builtin.outcomes import CircuitOpenError
+from harness.breakers.builtin.outcomes import CircuitOpenError, Permit
 
 __all__ = ["AsyncCircuitBreaker"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
-Started = tuple[int, "Started | None"]
-"""The start of the innermost ``async with`` block in a task, and the enclosing block's."""
+Started = tuple[int, Permit, "Started | None"]
+"""The start and permit of the innermost ``async with`` block in a task, and the enclosing
+block's."""
 
 
 class AsyncCircuitBreaker(BreakerCore):
@@ -42,12 +43,14 @@ class AsyncCircuitBreaker(BreakerCore):
         self._started: ContextVar[Started | None] = ContextVar(f"{self.name}: block started")
 
     async def __aenter__(self) -> AsyncCircuitBreaker:
+        permit: Permit | None = self._fast_window
         start = self._clock()
-        if self._fast_window is None:
+        if permit is None:
             if self._state is OPEN and start < self._open_until and not self._call_listeners:
+                next(self._window.refused)
                 raise CircuitOpenError(self.name, OPEN, self._open_until - start)
-            self._permit(start)
-        self._started.set((start, self._started.get(None)))
+            permit = self._permit(start)
+        self._started.set((start, permit, self._started.get(None)))
         return self
 
     async def __aexit__(
@@ -59,27 +62,29 @@ class AsyncCircuitBreaker(BreakerCore):
         started = self._started.get(None)
         if started is None:
             raise RuntimeError("leaving a breaker's block that was never entered")
-        start, outer = started
+        start, permit, outer = started
         self._started.set(outer)
         if exc is None:
-            self._succeeded(start, self._clock())
+            self._succeeded(permit, start, self._clock())
         else:
-            self._failed(self._verdict(exc), start)
+            self._failed(self._verdict(exc), permit, start)
 
     async def call(
         self, function: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Await ``function(*args, **kwargs)`` through the breaker."""
-        window = self._fast_window
+        permit: Permit | None  # a window is one (annotated apart: no cost per call)
+        window = permit = self._fast_window
         start = self._clock()
         if window is None:
             if self._state is OPEN and start < self._open_until and not self._call_listeners:
+                next(self._window.refused)
                 raise CircuitOpenError(self.name, OPEN, self._open_until - start)
-            self._permit(start)
+            permit = self._permit(start)
         try:
             result = await function(*args, **kwargs)
         except BaseException as error:
-            self._failed(self._verdict(error), start)
+            self._failed(self._verdict(error), permit, start)
             raise
         now = self._clock()
         if window is not None and now - start <= self._slow_ns:
@@ -87,7 +92,7 @@ class AsyncCircuitBreaker(BreakerCore):
             if position + 1 == self._minimum:
                 self._reach_minimum(window, position, now)
         else:
-            self._end(SUCCESS, start, now)
+            self._end(SUCCESS, permit, start, now)
         return result
 
     def __call__(self, function: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
@@ -99,16 +104,18 @@ class AsyncCircuitBreaker(BreakerCore):
 
         @functools.wraps(function)
         async def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
-            window = self._fast_window
+            permit: Permit | None  # a window is one (annotated apart: no cost per call)
+            window = permit = self._fast_window
             start = clock()
             if window is None:
                 if self._state is OPEN and start < self._open_until and not self._call_listeners:
+                    next(self._window.refused)
                     raise CircuitOpenError(self.name, OPEN, self._open_until - start)
-                self._permit(start)
+                permit = self._permit(start)
             try:
                 result = await function(*args, **kwargs)
             except BaseException as error:
-                self._failed(self._verdict(error), start)
+                self._failed(self._verdict(error), permit, start)
                 raise
             now = clock()
             if window is not None and now - start <= slow_ns:
@@ -116,7 +123,7 @@ class AsyncCircuitBreaker(BreakerCore):
                 if position == filling:
                     self._reach_minimum(window, position, now)
             else:
-                self._end(SUCCESS, start, now)
+                self._end(SUCCESS, permit, start, now)
             return result
 
         return guarded

@@ -6,6 +6,7 @@ seconds (or as a timedelta); see the README's table for each one beside resilien
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -19,12 +20,18 @@ from harness.breakers.builtin.machine import (
     FORCED_OPEN,
     HALF_OPEN,
     IGNORED,
+    METRICS_ONLY,
     NEVER,
     OPEN,
     _Machine,
 )
-from harness.breakers.builtin.outcomes import CallListener, TransitionListener
-from harness.breakers.builtin.windows import CountWindow
+from harness.breakers.builtin.outcomes import (
+    CallListener,
+    IllegalStateTransition,
+    Permit,
+    TransitionListener,
+)
+from harness.breakers.builtin.windows import CountWindow, read_count
 from harness.events import BreakerState
 from harness.format.units import NS_PER_S
 
@@ -37,12 +44,26 @@ ExceptionPredicate = Callable[[BaseException], bool]
 MAX_WAIT_NS = 2**62  # ~146 years: where a backoff without a cap stops growing
 
 
+# resilience4j refuses these forced moves (StateTransition.transitionBetween throws).
+_REFUSED = {
+    (BreakerState.CLOSED, BreakerState.HALF_OPEN),
+    (BreakerState.METRICS_ONLY, BreakerState.OPEN),
+    (BreakerState.METRICS_ONLY, BreakerState.HALF_OPEN),
+}
+
+
 class BreakerMetrics(NamedTuple):
-    """What the current window holds: CLOSED's window, or HALF_OPEN's trial calls so far."""
+    """What the current window holds: CLOSED's window, or HALF_OPEN's trial calls so far.
+
+    ``not_permitted_calls`` counts the calls rejected since the window began (OPEN keeps the
+    window that tripped it, as in resilience4j).
+    """
 
     calls: int
     failures: int
     slow_calls: int
+    slow_failures: int = 0
+    not_permitted_calls: int = 0
 
     @property
     def failure_rate(self) -> float | None:
@@ -53,6 +74,53 @@ class BreakerMetrics(NamedTuple):
     def slow_call_rate(self) -> float | None:
         """Return slow calls / calls, or None over no calls."""
         return self.slow_calls / self.calls if self.calls else None
+
+    @property
+    def successes(self) -> int:
+        """Return the calls that succeeded, slow or not."""
+        return self.calls - self.failures
+
+    @property
+    def slow_successes(self) -> int:
+        """Return the slow calls that succeeded."""
+        return self.slow_calls - self.slow_failures
+
+    # resilience4j's names (CircuitBreaker.Metrics), in snake_case.
+
+    @property
+    def number_of_buffered_calls(self) -> int:
+        """Return the calls in the window (resilience4j's name)."""
+        return self.calls
+
+    @property
+    def number_of_failed_calls(self) -> int:
+        """Return the failed calls (resilience4j's name)."""
+        return self.failures
+
+    @property
+    def number_of_successful_calls(self) -> int:
+        """Return the successful calls (resilience4j's name)."""
+        return self.successes
+
+    @property
+    def number_of_slow_calls(self) -> int:
+        """Return the slow calls (resilience4j's name)."""
+        return self.slow_calls
+
+    @property
+    def number_of_slow_failed_calls(self) -> int:
+        """Return the slow failed calls (resilience4j's name)."""
+        return self.slow_failures
+
+    @property
+    def number_of_slow_successful_calls(self) -> int:
+        """Return the slow successful calls (resilience4j's name)."""
+        return self.slow_successes
+
+    @property
+    def number_of_not_permitted_calls(self) -> int:
+        """Return the calls not permitted (resilience4j's name)."""
+        return self.not_permitted_calls
 
 
 class BreakerCore(_Machine):
@@ -76,13 +144,22 @@ class BreakerCore(_Machine):
         exponential_max_wait_duration_in_open_state: Seconds | None = None,
         permitted_number_of_calls_in_half_open_state: int = 10,
         max_wait_duration_in_half_open_state: Seconds = 0.0,
+        automatic_transition_from_open_to_half_open: bool = False,
+        randomized_wait_factor: float = 0.0,
+        wait_interval_function: Callable[[int], Seconds] | None = None,
+        random_source: Callable[[], float] = random.random,
         record_exceptions: Iterable[type[BaseException]] = (),
         ignore_exceptions: Iterable[type[BaseException]] = (),
         record_failure_predicate: ExceptionPredicate | None = None,
         ignore_exception_predicate: ExceptionPredicate | None = None,
         clock: Callable[[], int] = time.monotonic_ns,
     ) -> None:
-        """Create a CLOSED breaker named ``name``; every setting is resilience4j's."""
+        """Create a CLOSED breaker named ``name``; every setting is resilience4j's.
+
+        ``wait_interval_function(attempt)`` (attempt 1 for the first OPEN since CLOSED) gives
+        each OPEN wait in seconds, replacing the wait, backoff and randomization settings.
+        ``random_source`` feeds ``randomized_wait_factor`` (give a seeded one to replay a run).
+        """
         self.name = name
         self._clock = clock
         self._set_thresholds(
@@ -102,6 +179,8 @@ class BreakerCore(_Machine):
         self._half_open_max_ns = _to_ns(
             "max_wait_duration_in_half_open_state", max_wait_duration_in_half_open_state
         )
+        self._automatic = bool(automatic_transition_from_open_to_half_open)
+        self._set_interval(randomized_wait_factor, wait_interval_function, random_source)
         self._set_policy(record_exceptions, ignore_exceptions)
         self._record_predicate = record_failure_predicate
         self._ignore_predicate = ignore_exception_predicate
@@ -136,6 +215,25 @@ class BreakerCore(_Machine):
                     "wait_duration_in_open_state"
                 )
 
+    def _set_interval(
+        self,
+        factor: float,
+        function: Callable[[int], Seconds] | None,
+        source: Callable[[], float],
+    ) -> None:
+        if isinstance(factor, bool) or not 0 <= factor < 1:
+            raise ValueError(f"randomized_wait_factor must be in [0, 1), got {factor!r}")
+        self._random_factor = factor
+        self._random = source
+        self._interval = None
+        if function is not None:
+            given = function
+
+            def interval(attempt: int) -> int:
+                return _to_ns("wait_interval_function's wait", given(attempt), 1)
+
+            self._interval = interval
+
     def _set_policy(
         self, record: Iterable[type[BaseException]], ignore: Iterable[type[BaseException]]
     ) -> None:
@@ -165,9 +263,20 @@ class BreakerCore(_Machine):
     @property
     def state(self) -> BreakerState:
         """Return the current state."""
-        if self._state is HALF_OPEN and self._half_open_until != NEVER:
+        state = self._state
+        if (state is HALF_OPEN and self._half_open_until != NEVER) or (
+            state is OPEN and self._automatic
+        ):
             self._locked(self._catch_up, self._clock())
         return self._state
+
+    def apply_timed_moves(self, until_ns: int | None = None) -> None:
+        """Make every timed move due by ``until_ns`` (default: now), each stamped when due.
+
+        The breaker makes them whenever it is used or read; call this where it will not be
+        again, e.g. when a run ends, so its timeline ends as a timer would have left it.
+        """
+        self._locked(self._catch_up, self._clock() if until_ns is None else until_ns)
 
     def time_until_half_open_ns(self) -> int | None:
         """Return how long OPEN still rejects calls (0: the next is a trial); None if not OPEN."""
@@ -176,12 +285,24 @@ class BreakerCore(_Machine):
         return max(0, self._open_until - now) if self._state is OPEN else None
 
     def metrics(self) -> BreakerMetrics:
-        """Return the counts in the current window (as of the last call recorded)."""
+        """Return the counts in the current window; a time window first moves to now."""
+        now = self._clock()
         with self._lock:
+            self._catch_up(now)
             window = self._window
-            if isinstance(window, CountWindow):  # fast successes leave its totals behind
+            if self._state is CLOSED and isinstance(window, CountWindow):
+                # Lock-free successes leave its totals behind. (Once tripped, the window
+                # keeps the totals it tripped on: a late success may still take a position.)
                 window.settle_before(window.taken() - 1)
-            return BreakerMetrics(window.calls, window.failures, window.slow)
+            else:
+                window.move_to(now)
+            refused = read_count(window.refused)
+            metrics = BreakerMetrics(
+                window.calls, window.failures, window.slow, window.slow_failures, refused
+            )
+        if self._pending:
+            self._publish()
+        return metrics
 
     # -- one decision at a time (resilience4j's tryAcquirePermission, onSuccess, onError) ---
 
@@ -189,34 +310,45 @@ class BreakerCore(_Machine):
         """Take permission for one call; return False when the breaker rejects it.
 
         Report how a permitted call ended with exactly one of :meth:`on_success`,
-        :meth:`on_error` or :meth:`on_ignored`, giving how long it took.
+        :meth:`on_error` or :meth:`on_ignored`, giving how long it took. Without a permit
+        they count in the current state, as in resilience4j; prefer
+        :meth:`try_acquire_permission`, whose permit ties the result to the state that
+        admitted the call.
         """
-        if self._fast_window is not None:
-            return True  # a CLOSED count window permits every call, without the lock
-        now = self._clock()
-        if self._locked(self._admit, now):
-            return True
-        self._rejection(now)
-        return False
+        return self.try_acquire_permission() is not None
 
-    def on_success(self, duration_ns: int) -> None:
+    def try_acquire_permission(self) -> Permit | None:
+        """Take permission for one call; return its permit, or None when rejected."""
+        window = self._fast_window
+        if window is not None:
+            return window  # a CLOSED count window permits every call, without the lock
+        now = self._clock()
+        permit = self._locked(self._admit, now)
+        if permit is None:
+            self._rejection(now)
+        return permit
+
+    def on_success(self, duration_ns: int, permit: Permit | None = None) -> None:
         """Record that a permitted call succeeded after ``duration_ns``."""
         now = self._clock()
-        self._succeeded(now - duration_ns, now)
+        self._succeeded(permit, now - duration_ns, now)
 
-    def on_error(self, duration_ns: int, error: BaseException | None = None) -> None:
+    def on_error(
+        self, duration_ns: int, error: BaseException | None = None, permit: Permit | None = None
+    ) -> None:
         """Record that a permitted call failed after ``duration_ns``, raising ``error``.
 
         With ``error`` given, it counts as the breaker's exception settings say (it may be
         ignored, or count as a success); without, it is a failure.
         """
         now = self._clock()
-        self._end(ERROR if error is None else self._verdict(error), now - duration_ns, now)
+        verdict = ERROR if error is None else self._verdict(error)
+        self._end(verdict, permit, now - duration_ns, now)
 
-    def on_ignored(self, duration_ns: int) -> None:
+    def on_ignored(self, duration_ns: int, permit: Permit | None = None) -> None:
         """Record that a permitted call ended in a way that counts neither way."""
         now = self._clock()
-        self._end(IGNORED, now - duration_ns, now)
+        self._end(IGNORED, permit, now - duration_ns, now)
 
     # -- forced transitions (resilience4j's transitionTo…State) ------------------------------
 
@@ -228,8 +360,16 @@ class BreakerCore(_Machine):
         """Open the breaker now; it half-opens after the wait, as if it had tripped."""
         self._force(OPEN)
 
+    def transition_to_open_state_for(self, wait: Seconds) -> None:
+        """Open the breaker now for ``wait`` instead of the configured wait."""
+        self._force(OPEN, _to_ns("wait", wait))
+
+    def transition_to_open_state_until(self, until_ns: int) -> None:
+        """Open the breaker now until the clock reads ``until_ns``."""
+        self._force(OPEN, max(0, until_ns - self._clock()))
+
     def transition_to_half_open_state(self) -> None:
-        """Half-open the breaker now, with a fresh set of trial permits."""
+        """Half-open the breaker now, with a fresh set of trial permits (not from CLOSED)."""
         self._force(HALF_OPEN)
 
     def transition_to_forced_open_state(self) -> None:
@@ -240,14 +380,32 @@ class BreakerCore(_Machine):
         """Permit every call until another forced transition; nothing is recorded meanwhile."""
         self._force(DISABLED)
 
-    def _force(self, target: BreakerState) -> None:
-        self._locked(self._move, target, self._clock())
+    def transition_to_metrics_only_state(self) -> None:
+        """Permit every call and record it, never moving on its own (resilience4j's
+        METRICS_ONLY)."""
+        self._force(METRICS_ONLY)
 
-    def _move(self, target: BreakerState, now: int) -> None:
-        self._catch_up(now)
-        self._transition(target, now)
+    def reset(self) -> None:
+        """Return to CLOSED with an empty window and no backoff, as if new."""
+        self._force(CLOSED)
 
-    def _locked(self, decide: Callable[..., T], *args: int) -> T:
+    def _force(self, target: BreakerState, open_for: int | None = None) -> None:
+        now = self._clock()
+        with self._lock:
+            self._catch_up(now)
+            source = self._state
+            refused = (source, target) in _REFUSED
+            if not refused:
+                self._transition(target, now, open_for)
+        if self._pending:  # the catch-up's moves are told even when the forced one is refused
+            self._publish()
+        if refused:
+            raise IllegalStateTransition(
+                f"circuit breaker {self.name!r} cannot move from {source.name} to "
+                f"{target.name} (as in resilience4j)"
+            )
+
+    def _locked(self, decide: Callable[..., T], *args: object) -> T:
         """Return ``decide(*args)`` run under the lock, then tell the listeners."""
         with self._lock:
             result = decide(*args)

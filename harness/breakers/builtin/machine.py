@@ -17,6 +17,7 @@ from harness.breakers.builtin.outcomes import (
     CallListener,
     CallOutcome,
     CircuitOpenError,
+    Permit,
     TransitionListener,
 )
 from harness.breakers.builtin.windows import CountWindow, TimeWindow, Window
@@ -26,6 +27,7 @@ __all__ = ["IGNORED", "NEVER", "SUCCESS", "Event"]
 
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
 FORCED_OPEN, DISABLED = BreakerState.FORCED_OPEN, BreakerState.DISABLED
+METRICS_ONLY = BreakerState.METRICS_ONLY
 SUCCESS, ERROR, IGNORED = 0, 1, 4  # how a call counts; slowness adds 2 (see CallOutcome)
 OUTCOMES = tuple(CallOutcome)
 NEVER = 2**63  # a deadline that never comes
@@ -41,6 +43,7 @@ class _Machine:
 
     __slots__ = (
         "_attempts",
+        "_automatic",
         "_call_listeners",
         "_clock",
         "_entered_at",
@@ -51,6 +54,7 @@ class _Machine:
         "_half_open_until",
         "_ignore_predicate",
         "_ignore_types",
+        "_interval",
         "_lock",
         "_max_wait_ns",
         "_minimum",
@@ -61,6 +65,8 @@ class _Machine:
         "_permitted",
         "_publish_lock",
         "_publishing",
+        "_random",
+        "_random_factor",
         "_record_predicate",
         "_record_types",
         "_records_all",
@@ -97,6 +103,10 @@ class _Machine:
     _slow_ns: int
     _wait_ns: int
     _multiplier: float
+    _random_factor: float
+    _random: Callable[[], float]
+    _interval: Callable[[int], int] | None
+    _automatic: bool
     _max_wait_ns: int
     _half_open_max_ns: int
     _record_types: tuple[type[BaseException], ...]
@@ -130,10 +140,14 @@ class _Machine:
 
     # -- the hot paths -----------------------------------------------------------------------
 
-    def _succeeded(self, start: int, now: int) -> None:
-        """Record that the call started at ``start`` succeeded at ``now``."""
+    def _succeeded(self, permit: Permit | None, start: int, now: int) -> None:
+        """Record that the call admitted with ``permit``, started at ``start``, succeeded."""
         window = self._fast_window
-        if window is not None and start >= window.since and now - start <= self._slow_ns:
+        if (
+            window is not None
+            and (permit is window or permit is None)
+            and now - start <= self._slow_ns
+        ):
             # The common case, without the lock (see CountWindow): a fast success in a CLOSED
             # count window only takes a position. It can lower the rates but never raise them,
             # so it decides nothing, except on the call that brings the window to its minimum.
@@ -141,28 +155,29 @@ class _Machine:
             if position + 1 == self._minimum:
                 self._reach_minimum(window, position, now)
             return
-        self._end(SUCCESS, start, now)
+        self._end(SUCCESS, permit, start, now)
 
-    def _permit(self, now: int) -> None:
+    def _permit(self, now: int) -> Permit:
         """Take permission, under the lock, for a call starting at ``now``; raise if rejected.
 
         The hot paths call it only without a fast window, having rejected the common OPEN case
         themselves.
         """
         with self._lock:
-            admitted = self._admit(now)
+            permit = self._admit(now)
         if self._pending:
             self._publish()
-        if not admitted:
+        if permit is None:
             raise self._rejection(now)
+        return permit
 
-    def _failed(self, verdict: int, start: int) -> None:
-        """Record that the call started at ``start`` ended counting as ``verdict``."""
-        self._end(verdict, start, self._clock())
+    def _failed(self, verdict: int, permit: Permit | None, start: int) -> None:
+        """Record that the call admitted with ``permit`` ended counting as ``verdict``."""
+        self._end(verdict, permit, start, self._clock())
 
-    def _end(self, verdict: int, start: int, now: int) -> None:
+    def _end(self, verdict: int, permit: Permit | None, start: int, now: int) -> None:
         with self._lock:
-            self._record(self._outcome(verdict, now - start), start, now)
+            self._record(self._outcome(verdict, now - start), permit, start, now)
         if self._pending:
             self._publish()
 
@@ -179,45 +194,64 @@ class _Machine:
     # -- decisions (the caller holds the lock) -----------------------------------------------
 
     def _catch_up(self, now: int) -> None:
-        """Make the move a timer would have made: HALF_OPEN → OPEN once its max wait is over."""
-        if self._state is HALF_OPEN and now >= self._half_open_until:
-            self._transition(OPEN, self._half_open_until)
+        """Make every move a timer would have made by ``now``, each stamped when it fell due.
 
-    def _admit(self, now: int) -> bool:
-        """Decide whether a call starting at ``now`` may run, taking a trial permit if needed."""
+        With automatic half-opening and a max wait in HALF_OPEN, several may be due at once.
+        """
+        while True:
+            state = self._state
+            if state is HALF_OPEN and now >= self._half_open_until:
+                self._transition(OPEN, self._half_open_until)
+            elif state is OPEN and self._automatic and now >= self._open_until:
+                self._transition(HALF_OPEN, self._open_until)
+            else:
+                return
+
+    def _admit(self, now: int) -> Permit | None:
+        """Return a permit for a call starting at ``now``, or None if it is rejected.
+
+        The permit is the window of the state spell that admitted the call: the call's result
+        counts (or, for an ignored HALF_OPEN trial, gives its permit back) only while that
+        window is still the current one, whatever the clock said.
+        """
         self._catch_up(now)
         state = self._state
-        if state is CLOSED or state is DISABLED:
-            return True
+        if state is CLOSED or state is DISABLED or state is METRICS_ONLY:
+            return self._window
         if state is OPEN and now >= self._open_until:
             self._transition(HALF_OPEN, now)
             state = HALF_OPEN
         if state is HALF_OPEN and self._permits > 0:
             self._permits -= 1
-            return True
-        return False
+            return self._window
+        next(self._window.refused)
+        return None
 
-    def _record(self, code: int, start: int, now: int) -> None:
-        """Count a call that started at ``start`` and ended at ``now`` with outcome ``code``."""
+    def _record(self, code: int, permit: Permit | None, start: int, now: int) -> None:
+        """Count a call admitted with ``permit`` (None: unknown) that ended with ``code``."""
         self._catch_up(now)
         if self._call_listeners:
             self._pending.append((_CALL, now, code, now - start))
-        if start < self._entered_at:
-            return  # admitted in an earlier state: it says nothing about this one
+        window = self._window
+        if permit is not None and permit is not window:
+            return  # admitted in an earlier spell: it says nothing about this one
         state = self._state
         if code == IGNORED:
-            if state is HALF_OPEN:
-                self._permits += 1  # as resilience4j: an ignored trial gives its permit back
-        elif state is CLOSED or state is HALF_OPEN:
+            # As resilience4j: an ignored trial gives its permit back. Without a permit to
+            # say whose call this was, give one back only while a trial is still unanswered.
+            if state is HALF_OPEN and self._permitted - self._permits > window.calls:
+                self._permits += 1
+        elif state is CLOSED or state is HALF_OPEN or state is METRICS_ONLY:
             self._count(code, now)
 
     def _count(self, code: int, now: int) -> None:
         window = self._window
         window.add(code, now)
-        if self._state is CLOSED:
+        state = self._state
+        if state is CLOSED:
             if window.calls >= self._minimum and self._exceeded(window):
                 self._transition(OPEN, now)
-        elif window.calls >= self._permitted:
+        elif state is HALF_OPEN and window.calls >= self._permitted:
             self._transition(OPEN if self._exceeded(window) else CLOSED, now)
 
     def _exceeded(self, window: Window) -> bool:
@@ -228,7 +262,11 @@ class _Machine:
             or window.slow * self._slow_den >= self._slow_num * calls
         )
 
-    def _transition(self, target: BreakerState, at: int) -> None:
+    def _transition(self, target: BreakerState, at: int, open_for: int | None = None) -> None:
+        """Enter ``target`` at ``at`` (re-enter it, if current: fresh window, permits or wait).
+
+        ``open_for`` replaces the OPEN wait the interval function would give.
+        """
         # Threads read the clock before taking the lock, so one may decide later with an
         # earlier reading; stamping no earlier than the last move keeps the stamps in order.
         at = max(at, self._entered_at)
@@ -236,7 +274,8 @@ class _Machine:
         self._fast_window = None
         if target is OPEN:
             self._attempts += 1
-            self._open_until = at + self._open_wait(self._attempts)
+            wait = self._open_wait(self._attempts) if open_for is None else open_for
+            self._open_until = at + wait
         elif target is HALF_OPEN:
             self._permits = self._permitted
             self._window = CountWindow(self._permitted, at)
@@ -245,30 +284,43 @@ class _Machine:
         elif target is CLOSED:
             self._attempts = 0
             self._enter_closed(at)
+        else:  # DISABLED, FORCED_OPEN, METRICS_ONLY: fresh metrics, as in resilience4j
+            self._window = self._new_window(at)
         self._entered_at = at
         self._state = target  # last: the sync breaker's lock-free readers see a whole state
-        self._pending.append((_TRANSITION, at, source, target))
+        if source is not target:  # as resilience4j since #891: re-entering is not a move
+            self._pending.append((_TRANSITION, at, source, target))
 
     def _enter_closed(self, at: int) -> None:
         self._entered_at = at
         self._fast_window = None
-        if self._window_type == "time":
-            self._window = TimeWindow(self._window_size, at)
-            return
-        window = self._window = CountWindow(self._window_size, at)
+        window = self._window = self._new_window(at)
         # Call listeners need every outcome queued in order, which takes the lock; so does a
         # Python without the GIL, where next() on a shared counter is not atomic.
-        self._fast_window = window if _GIL and not self._call_listeners else None
+        if isinstance(window, CountWindow) and _GIL and not self._call_listeners:
+            self._fast_window = window
+
+    def _new_window(self, at: int) -> Window:
+        if self._window_type == "time":
+            return TimeWindow(self._window_size, at)
+        return CountWindow(self._window_size, at)
 
     def _open_wait(self, attempts: int) -> int:
-        """Return the wait of the ``attempts``-th consecutive OPEN (resilience4j's backoff)."""
-        if self._multiplier == 1.0:
-            return self._wait_ns
-        try:
-            wait = self._wait_ns * self._multiplier ** (attempts - 1)
-        except OverflowError:
-            return self._max_wait_ns
-        return self._max_wait_ns if wait >= self._max_wait_ns else round(wait)
+        """Return the wait of the ``attempts``-th consecutive OPEN (resilience4j's interval)."""
+        if self._interval is not None:
+            return self._interval(attempts)
+        wait = self._wait_ns
+        if self._multiplier != 1.0:
+            try:
+                grown = self._wait_ns * self._multiplier ** (attempts - 1)
+            except OverflowError:
+                grown = self._max_wait_ns
+            wait = self._max_wait_ns if grown >= self._max_wait_ns else round(grown)
+        if self._random_factor:
+            # resilience4j's IntervalFunction.ofRandomized: uniform in wait × (1 ± factor).
+            spread = 2 * self._random() - 1
+            wait = max(1, round(wait * (1 + self._random_factor * spread)))
+        return wait
 
     def _outcome(self, verdict: int, duration: int) -> int:
         """Return the outcome code of a call counted as ``verdict`` that took ``duration``."""

@@ -4,10 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import IntEnum
+from typing import Protocol
 
 from harness.events import BreakerState
 
-__all__ = ["CallListener", "CallOutcome", "CircuitOpenError", "TransitionListener"]
+__all__ = [
+    "CallListener",
+    "CallOutcome",
+    "CircuitOpenError",
+    "IllegalStateTransition",
+    "Permit",
+    "TransitionListener",
+]
+
+
+class Permit(Protocol):
+    """Permission for one call, from ``try_acquire_permission()``: pass it back with the result.
+
+    Opaque: it names the state spell that admitted the call, so the result counts there or
+    nowhere, whatever the clock or the duration given say.
+    """
+
+
+class IllegalStateTransition(ValueError, RuntimeError):
+    """A forced transition resilience4j refuses (CLOSED → HALF_OPEN, METRICS_ONLY → OPEN…)."""
 
 
 class CallOutcome(IntEnum):

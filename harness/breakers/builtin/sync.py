@@ -10,7 +10,7 @@ from typing import ParamSpec, TypeVar
 
 from harness.breakers.builtin.core import BreakerCore
 from harness.breakers.builtin.machine import OPEN, SUCCESS
-from harness.breakers.builtin.outcomes import CircuitOpenError
+from harness.breakers.builtin.outcomes import CircuitOpenError, Permit
 
 __all__ = ["CircuitBreaker"]
 
@@ -19,10 +19,10 @@ T = TypeVar("T")
 
 
 class _Starts(threading.local):
-    """The start of every ``with`` block open in this thread, innermost last."""
+    """The start and permit of every ``with`` block open in this thread, innermost last."""
 
     def __init__(self) -> None:
-        self.stack: list[int] = []
+        self.stack: list[tuple[int, Permit]] = []
 
 
 class CircuitBreaker(BreakerCore):
@@ -51,12 +51,14 @@ class CircuitBreaker(BreakerCore):
         self._starts = _Starts()
 
     def __enter__(self) -> CircuitBreaker:
+        permit: Permit | None = self._fast_window
         start = self._clock()
-        if self._fast_window is None:
+        if permit is None:
             if self._state is OPEN and start < self._open_until and not self._call_listeners:
+                next(self._window.refused)
                 raise CircuitOpenError(self.name, OPEN, self._open_until - start)
-            self._permit(start)
-        self._starts.stack.append(start)
+            permit = self._permit(start)
+        self._starts.stack.append((start, permit))
         return self
 
     def __exit__(
@@ -65,24 +67,26 @@ class CircuitBreaker(BreakerCore):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        start = self._starts.stack.pop()
+        start, permit = self._starts.stack.pop()
         if exc is None:
-            self._succeeded(start, self._clock())
+            self._succeeded(permit, start, self._clock())
         else:
-            self._failed(self._verdict(exc), start)
+            self._failed(self._verdict(exc), permit, start)
 
     def call(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``function(*args, **kwargs)`` through the breaker."""
-        window = self._fast_window
+        permit: Permit | None  # a window is one (annotated apart: no cost per call)
+        window = permit = self._fast_window
         start = self._clock()
         if window is None:
             if self._state is OPEN and start < self._open_until and not self._call_listeners:
+                next(self._window.refused)
                 raise CircuitOpenError(self.name, OPEN, self._open_until - start)
-            self._permit(start)
+            permit = self._permit(start)
         try:
             result = function(*args, **kwargs)
         except BaseException as error:
-            self._failed(self._verdict(error), start)
+            self._failed(self._verdict(error), permit, start)
             raise
         now = self._clock()
         if window is not None and now - start <= self._slow_ns:
@@ -90,7 +94,7 @@ class CircuitBreaker(BreakerCore):
             if position + 1 == self._minimum:
                 self._reach_minimum(window, position, now)
         else:
-            self._end(SUCCESS, start, now)
+            self._end(SUCCESS, permit, start, now)
         return result
 
     def __call__(self, function: Callable[P, T]) -> Callable[P, T]:
@@ -102,16 +106,18 @@ class CircuitBreaker(BreakerCore):
 
         @functools.wraps(function)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
-            window = self._fast_window
+            permit: Permit | None  # a window is one (annotated apart: no cost per call)
+            window = permit = self._fast_window
             start = clock()
             if window is None:
                 if self._state is OPEN and start < self._open_until and not self._call_listeners:
+                    next(self._window.refused)
                     raise CircuitOpenError(self.name, OPEN, self._open_until - start)
-                self._permit(start)
+                permit = self._permit(start)
             try:
                 result = function(*args, **kwargs)
             except BaseException as error:
-                self._failed(self._verdict(error), start)
+                self._failed(self._verdict(error), permit, start)
                 raise
             now = clock()
             if window is not None and now - start <= slow_ns:
@@ -119,7 +125,7 @@ class CircuitBreaker(BreakerCore):
                 if position == filling:
                     self._reach_minimum(window, position, now)
             else:
-                self._end(SUCCESS, start, now)
+                self._end(SUCCESS, permit, start, now)
             return result
 
         return guarded
