@@ -194,6 +194,23 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         """Return the virtual time in seconds."""
         return self.clock.now_ns / 1e9
 
+    def run_in_executor(  # type: ignore[override]
+        self, executor: Any, func: Callable[..., Any], *args: Any
+    ) -> asyncio.Future[Any]:
+        """Run ``func(*args)`` at once, on the loop's thread; return its settled future.
+
+        A real thread would finish after a real delay, while virtual time may have jumped to
+        the next event meanwhile: where its answer lands would change from run to run (SDKs
+        hand blocking set-up work to ``asyncio.to_thread``, e.g. OpenAI's platform probe).
+        Run inline, it lands at the instant it was handed over, every time.
+        """
+        future: asyncio.Future[Any] = self.create_future()
+        try:
+            future.set_result(func(*args))
+        except Exception as error:  # delivered to the awaiting code, as a thread's would be
+            future.set_exception(error)
+        return future
+
 
 def running_clock() -> VirtualClock:
     """Return the clock of the running virtual event loop; raise if the loop is a real one."""
