@@ -62,7 +62,9 @@ def lint(session: nox.Session) -> None:
     """Check style (ruff), types (mypy, strict on the package) and the layout (imports flow one
     way through the package's parts, no cycles: tests/test_layout.py)."""
     install(session, "lint", "test", "report", "service")  # mypy reads every module
-    session.run("ruff", "check", "harness", "tests", "benchmarks", "noxfile.py")
-    session.run("ruff", "format", "--check", "harness", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "harness", "tests", "benchmarks", "examples", "noxfile.py")
+    session.run(
+        "ruff", "format", "--check", "harness", "tests", "benchmarks", "examples", "noxfile.py"
+    )
     session.run("mypy")
     session.run("pytest", "tests/test_layout.py", "-q", "-p", "no:cacheprovider")

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import datetime
+import threading
 import time
 
 import pytest
