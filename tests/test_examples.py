@@ -1,4 +1,6 @@
-"""The shipped examples: real SDKs (openai) under test through an outage, in virtual time.
+"""The shipped examples: real SDKs under test through an outage and a 429 burst, in virtual
+time — openai 3.x (its own retries) and google-genai 3.x in Vertex mode (tenacity's jittered
+retries).
 
 Skipped where the ``examples`` extra is not installed (``pip install 'slo-harness[examples]'``;
 ``nox -s tests`` installs it).
@@ -15,41 +17,57 @@ import pytest
 from harness import load_scenario, run
 from tests.support import ROOT
 
-pytest.importorskip("openai")
 pytest.importorskip("httpx2")
 
-OPENAI = ROOT / "examples" / "openai-outage.yaml"
-HARD_OUTAGE = {
-    "duration": "20s",
-    "upstreams.openai.failure_rate": "100%",
-    "upstreams.openai.errors": {"503": 1.0},
-    "upstreams.openai.timeline": [],
-    "upstreams.openai.slo": ["amplification == 3"],
-}
+# (scenario, upstream, module the entry point needs): each SDK makes 3 attempts at most.
+EXAMPLES = [
+    pytest.param("openai-outage.yaml", "openai", id="openai"),
+    pytest.param("vertex-outage.yaml", "vertex", id="google-genai-vertex"),
+]
+_NEEDS = {"openai": "openai", "vertex": "google.genai"}
 
 
-def test_openai_example_holds_its_slos() -> None:
-    result = run(load_scenario(OPENAI))
+def _example(file: str, upstream: str) -> object:
+    pytest.importorskip(_NEEDS[upstream])
+    return load_scenario(ROOT / "examples" / file)
+
+
+@pytest.mark.parametrize(("file", "upstream"), EXAMPLES)
+def test_example_holds_its_slos(file: str, upstream: str) -> None:
+    result = run(_example(file, upstream))  # type: ignore[arg-type]
     assert result.passed, result.failure_text()
+    counts = result.upstreams[upstream].samples.outcome_counts()
+    assert counts["fallback"] > 0  # the outage was answered from the fallback
 
 
-def test_amplification_equals_the_attempts_the_mocks_counted_in_a_hard_outage() -> None:
-    result = run(load_scenario(OPENAI).override(HARD_OUTAGE))
-    up = result.upstreams["openai"]
+@pytest.mark.parametrize(("file", "upstream"), EXAMPLES)
+def test_amplification_equals_the_attempts_the_mocks_counted(file: str, upstream: str) -> None:
+    scenario = _example(file, upstream).override(  # type: ignore[attr-defined]
+        {
+            "duration": "20s",
+            f"upstreams.{upstream}.failure_rate": "100%",
+            f"upstreams.{upstream}.errors": {"503": 1.0},
+            f"upstreams.{upstream}.timeline": [],
+            f"upstreams.{upstream}.slo": ["amplification == 3", "fallback_rate == 100%"],
+        }
+    )
+    result = run(scenario)
+    up = result.upstreams[upstream]
     assert up.client.requests == 40
-    # max_retries=2: every call is tried three times, and every attempt reached the mock.
+    # A hard outage: every call is tried three times, and every attempt reached the mock.
     assert up.reached_upstream == 3 * 40
     assert up.upstream.requests == up.reached_upstream
     assert up.service is not None
-    assert up.service.amplification == up.reached_upstream / up.client.requests == 3.0
-    assert up.samples.outcome_counts()["fallback"] == 40
+    assert up.service.amplification == up.reached_upstream / up.client.requests
     assert result.passed, result.failure_text()
 
 
-def test_openai_example_is_byte_identical_across_processes() -> None:
+@pytest.mark.parametrize(("file", "upstream"), EXAMPLES)
+def test_example_is_byte_identical_across_processes(file: str, upstream: str) -> None:
+    _example(file, upstream)
     code = (
         "import sys; from harness import load_scenario, run;"
-        f"s = load_scenario({str(OPENAI)!r});"
+        f"s = load_scenario({str(ROOT / 'examples' / file)!r});"
         "sys.stdout.write(run(s).to_json(run_info=False))"
     )
     outputs = [
@@ -64,5 +82,5 @@ def test_openai_example_is_byte_identical_across_processes() -> None:
         for seed in ("1", "2")
     ]
     assert outputs[0] == outputs[1]
-    service = json.loads(outputs[0])["upstreams"]["openai"]["service"]
-    assert service["attempts"]["openai"] > service["requests"]  # the outage made it retry
+    service = json.loads(outputs[0])["upstreams"][upstream]["service"]
+    assert service["attempts"][upstream] > service["requests"]  # the faults made it retry

@@ -230,3 +230,23 @@ def test_cli_exit_2_for_an_entry_point_that_cannot_run(tmp_path: Any, capsys: An
 def test_fallback_value_is_kept() -> None:
     assert Fallback("cached").value == "cached"
     assert View.CLIENT.value == "client"
+
+
+def test_amplification_per_phase_counts_calls_and_attempts_in_its_window() -> None:
+    outage = vertex().override(
+        {
+            "upstreams.vertex.timeline": [
+                {"name": "down", "from": "2s", "to": "4s", "failure_rate": 1}
+            ]
+        }
+    )
+    result = run(outage)
+    up = result.upstreams["vertex"]
+    phases = json.loads(result.to_json(run_info=False))["upstreams"]["vertex"]["service"]["phases"]
+    assert [phase["name"] for phase in phases] == ["down"]
+    (down,) = phases
+    assert down["calls"] == 10  # 5/s for 2 s
+    # Every call arriving in the outage tried 3 times; the last ones' retries start after it.
+    assert 2 * 10 < down["attempts"] <= 3 * 10 + 2
+    assert down["amplification"] == down["attempts"] / 10
+    assert up.samples.outcome_counts()["fallback"] >= 8

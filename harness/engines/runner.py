@@ -16,10 +16,12 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 
+import numpy as np
+
 from harness.breakers.adapters import Guard, reads_wall_clock
 from harness.clock import VirtualClock, WallClockPatch
 from harness.engines import ENGINES, EngineOutput, TransitionHook, run_engine
-from harness.engines.service import EntryPoints
+from harness.engines.service import EntryPoints, ServiceOutput
 from harness.errors import HarnessError
 from harness.format.scenario import Scenario
 from harness.upstreams.guard import NetworkGuard
@@ -28,7 +30,13 @@ from harness.verdicts.expectation_checks import check_expectations
 from harness.verdicts.metrics import SampleLog, View, breaker_summary, view_stats
 from harness.verdicts.objectives import evaluate
 from harness.verdicts.result import Result, RunInfo, ScenarioSource, UpstreamResult
-from harness.verdicts.service import SERVICE_METRICS, ServiceStats, evaluate_service
+from harness.verdicts.service import (
+    SERVICE_METRICS,
+    PhaseAmplification,
+    ServiceStats,
+    evaluate_service,
+    phase_amplification,
+)
 from harness.verdicts.timeseries import timeseries
 from harness.version import __version__
 
@@ -176,8 +184,24 @@ def _service_stats(scenario: Scenario, output: EngineOutput) -> dict[str, Servic
             calls=calls,
             entry_point=None if service is None else service.entry_points.get(name),
             exceptions={} if service is None else service.exceptions.get(name, {}),
+            phases=() if service is None else _phases(scenario, name, output, service),
         )
     return stats
+
+
+def _phases(
+    scenario: Scenario, name: str, output: EngineOutput, service: ServiceOutput
+) -> tuple[PhaseAmplification, ...]:
+    """Amplification at ``name`` within each of its phases: its attempts per entry-point call."""
+    timeline = scenario.upstreams[name].timeline
+    if not timeline:
+        return ()
+    calls = np.concatenate(
+        [np.frombuffer(output.logs[lane].start_ns, dtype=np.int64) for lane in service.attempts]
+    )
+    attempts = np.frombuffer(service.attempt_logs[name].start_ns, dtype=np.int64)
+    windows = [(phase.label, phase.start, phase.end) for phase in timeline]
+    return phase_amplification(windows, calls, attempts)
 
 
 def _checked_seed(seed: object) -> int:

@@ -15,7 +15,7 @@ Every rate is over the client view's requests; over zero requests an objective f
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +23,7 @@ import numpy as np
 from harness.events import Outcome
 from harness.format.objectives import OPERATORS, SERVICE_METRICS, Objective, View
 from harness.format.units import NS_PER_MS
-from harness.verdicts.metrics import Samples, ViewStats
+from harness.verdicts.metrics import IntArray, Samples, ViewStats
 from harness.verdicts.objectives import Verdict
 
 __all__ = ["SERVICE_METRICS", "ServiceStats", "evaluate_service"]
@@ -44,6 +44,8 @@ class ServiceStats:
     entry_point: str | None = None
     exceptions: Mapping[str, int] = field(default_factory=dict)
     """How many of this lane's calls raised each exception type (by name)."""
+    phases: tuple[PhaseAmplification, ...] = ()
+    """Per timeline phase of this upstream: entry-point calls and attempts here within it."""
 
     @property
     def amplification(self) -> float | None:
@@ -70,7 +72,43 @@ class ServiceStats:
             "reached_by_entry_points": self.reached_by_calls,
             "upstream_amplification": self.upstream_amplification,
             "exceptions": dict(sorted(self.exceptions.items())),
+            "phases": [phase.to_dict() for phase in self.phases],
         }
+
+
+@dataclass(frozen=True)
+class PhaseAmplification:
+    """Attempts that reached one upstream during one of its phases, per entry-point call
+    arriving in that window (an attempt counts in the window it started in)."""
+
+    name: str
+    calls: int
+    attempts: int
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the JSON form."""
+        return {
+            "name": self.name,
+            "calls": self.calls,
+            "attempts": self.attempts,
+            "amplification": self.attempts / self.calls if self.calls else None,
+        }
+
+
+def phase_amplification(
+    windows: Iterable[tuple[str, int, int]], call_starts: IntArray, attempt_starts: IntArray
+) -> tuple[PhaseAmplification, ...]:
+    """Return, per ``(name, from_ns, to_ns)`` window, calls and attempts starting within it."""
+
+    def within(starts: IntArray, start: int, end: int) -> int:
+        return int(np.count_nonzero((starts >= start) & (starts < end)))
+
+    return tuple(
+        PhaseAmplification(
+            name, within(call_starts, start, end), within(attempt_starts, start, end)
+        )
+        for name, start, end in windows
+    )
 
 
 def evaluate_service(
