@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import random
 from typing import Any
 
 from harness import Fallback, ServiceContext
+from harness.clock import VIRTUAL_EPOCH
 
 NOT_CALLABLE = 42
 
@@ -69,3 +71,12 @@ async def jittered(ctx: ServiceContext) -> Any:
 
 async def two_args(ctx: ServiceContext, extra: int) -> None:
     """Wrong signature: an entry point takes exactly one argument."""
+
+
+async def reads_time(ctx: ServiceContext) -> datetime.datetime:
+    """Check that ``datetime.now`` says the virtual time, as code under test would read it."""
+    now = datetime.datetime.now(datetime.UTC)
+    expected = VIRTUAL_EPOCH + datetime.timedelta(microseconds=ctx.now_ns // 1000)
+    if now != expected:
+        raise AssertionError(f"datetime.now() is {now}, not the virtual {expected}")
+    return now

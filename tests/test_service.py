@@ -250,3 +250,16 @@ def test_amplification_per_phase_counts_calls_and_attempts_in_its_window() -> No
     assert 2 * 10 < down["attempts"] <= 3 * 10 + 2
     assert down["amplification"] == down["attempts"] / 10
     assert up.samples.outcome_counts()["fallback"] >= 8
+
+
+@pytest.mark.parametrize("wall_clock", [True, False])
+def test_wall_clock_follows_virtual_time_where_the_traffic_asks(wall_clock: bool) -> None:
+    asked = vertex("tests.services:reads_time").override(
+        {"upstreams.vertex.traffic.wall_clock": wall_clock}
+    )
+    up = run(asked).upstreams["vertex"]
+    assert up.service is not None
+    if wall_clock:
+        assert up.samples.outcome_counts()["success"] == 50
+    else:
+        assert dict(up.service.exceptions) == {"AssertionError": 50}

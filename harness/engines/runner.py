@@ -261,10 +261,15 @@ def _every_percent(duration_ns: int, hook: ProgressHook) -> Callable[[int], None
 
 
 def _wall_clock(scenario: Scenario, clock: VirtualClock) -> AbstractContextManager[object]:
-    """Make time.*/datetime.now follow ``clock`` for the run if a breaker under test reads them.
+    """Make time.*/datetime.now follow ``clock`` for the run if a breaker under test reads them,
+    or a traffic asks for it (``wall_clock: true``, for an entry point that reads them).
 
     Entered once per run, and only when needed: freezegun costs milliseconds to enter.
     """
-    if any(reads_wall_clock(upstream.breaker) for upstream in scenario.upstreams.values()):
+    if any(
+        reads_wall_clock(upstream.breaker)
+        or (upstream.traffic is not None and upstream.traffic.wall_clock)
+        for upstream in scenario.upstreams.values()
+    ):
         return WallClockPatch(clock)
     return nullcontext()

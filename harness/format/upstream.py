@@ -115,6 +115,9 @@ class Traffic(_Strict):
     ) = None
     """Your code under test, ``package.module:callable``: each arrival calls it (with a
     :class:`~harness.engines.service.ServiceContext`) instead of sending ``method path``."""
+    wall_clock: Annotated[bool, Strict()] = False
+    """Make ``time.*`` and ``datetime.now`` follow the virtual clock for the run (freezegun),
+    for code under test that reads them (an entry point's own timeouts or breaker)."""
 
     @field_validator("timeout")
     @classmethod
