@@ -40,7 +40,7 @@ def install(session: nox.Session, *extras: str, also: tuple[str, ...] = ()) -> N
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (unit, property-based, plugin and browser tests)."""
-    install(session, "test", "report")
+    install(session, "test", "report", "examples")  # examples/ runs the real SDKs under test
     session.run("pytest", "-n", "auto", *session.posargs)
 
 
@@ -75,8 +75,10 @@ def bench(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Check style (ruff), types (mypy, strict on the package) and the layout (imports flow one
     way through the package's parts, no cycles: tests/test_layout.py)."""
-    install(session, "lint", "test", "report")  # mypy reads the report modules
-    session.run("ruff", "check", "harness", "tests", "benchmarks", "noxfile.py")
-    session.run("ruff", "format", "--check", "harness", "tests", "benchmarks", "noxfile.py")
+    install(session, "lint", "test", "report", "service")  # mypy reads every module
+    session.run("ruff", "check", "harness", "tests", "benchmarks", "examples", "noxfile.py")
+    session.run(
+        "ruff", "format", "--check", "harness", "tests", "benchmarks", "examples", "noxfile.py"
+    )
     session.run("mypy")
     session.run("pytest", "tests/test_layout.py", "-q", "-p", "no:cacheprovider")

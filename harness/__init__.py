@@ -15,11 +15,13 @@ from harness.breakers.builtin import (
 )
 from harness.clock import VirtualClock, VirtualEventLoop, WallClockPatch, running_clock
 from harness.engines.runner import run
+from harness.engines.service import Fallback, ServiceContext
 from harness.errors import HarnessError, Problem, ScenarioError, SLOViolation, VirtualTimeError
 from harness.events import BreakerState, Outcome, Transition
 from harness.format.loader import json_schema, load_scenario, parse_scenario, scenario_from_data
 from harness.format.objectives import Objective, parse_objective
 from harness.format.scenario import Scenario
+from harness.upstreams.guard import NetworkGuard, UnmockedHostError
 from harness.upstreams.mocked import MockedUpstreams
 from harness.verdicts.metrics import View
 from harness.verdicts.objectives import Verdict
@@ -33,8 +35,10 @@ __all__ = [
     "CallOutcome",
     "CircuitBreaker",
     "CircuitOpenError",
+    "Fallback",
     "HarnessError",
     "MockedUpstreams",
+    "NetworkGuard",
     "Objective",
     "Outcome",
     "Problem",
@@ -43,7 +47,9 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ScenarioSource",
+    "ServiceContext",
     "Transition",
+    "UnmockedHostError",
     "UpstreamResult",
     "Verdict",
     "View",

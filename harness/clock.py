@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import selectors
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -28,7 +29,14 @@ from typing import Any
 
 from harness.errors import VirtualTimeError
 
-__all__ = ["VIRTUAL_EPOCH", "VirtualClock", "VirtualEventLoop", "WallClockPatch", "running_clock"]
+__all__ = [
+    "VIRTUAL_EPOCH",
+    "VirtualClock",
+    "VirtualEventLoop",
+    "WallClockPatch",
+    "monotonic_or_virtual_ns",
+    "running_clock",
+]
 
 VIRTUAL_EPOCH = datetime(2030, 1, 1, tzinfo=UTC)
 """The wall-clock date at virtual time zero."""
@@ -186,6 +194,23 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         """Return the virtual time in seconds."""
         return self.clock.now_ns / 1e9
 
+    def run_in_executor(  # type: ignore[override]
+        self, executor: Any, func: Callable[..., Any], *args: Any
+    ) -> asyncio.Future[Any]:
+        """Run ``func(*args)`` at once, on the loop's thread; return its settled future.
+
+        A real thread would finish after a real delay, while virtual time may have jumped to
+        the next event meanwhile: where its answer lands would change from run to run (SDKs
+        hand blocking set-up work to ``asyncio.to_thread``, e.g. OpenAI's platform probe).
+        Run inline, it lands at the instant it was handed over, every time.
+        """
+        future: asyncio.Future[Any] = self.create_future()
+        try:
+            future.set_result(func(*args))
+        except Exception as error:  # delivered to the awaiting code, as a thread's would be
+            future.set_exception(error)
+        return future
+
 
 def running_clock() -> VirtualClock:
     """Return the clock of the running virtual event loop; raise if the loop is a real one."""
@@ -195,6 +220,22 @@ def running_clock() -> VirtualClock:
             "not running on a VirtualEventLoop; mark the test with @pytest.mark.virtual_time"
         )
     return loop.clock
+
+
+_monotonic_ns = time.monotonic_ns  # bound now: freezegun may patch time.* later
+
+
+def monotonic_or_virtual_ns() -> int:
+    """Return the running virtual loop's time in ns, or ``time.monotonic_ns()`` outside one.
+
+    The default clock of the built-in breaker: created in a ``virtual_time`` test, a breaker
+    with no explicit clock follows the test's virtual time (its OPEN wait ends when the test
+    sleeps past it); anywhere else it reads real monotonic time, as before.
+    """
+    loop = asyncio.events._get_running_loop()
+    if isinstance(loop, VirtualEventLoop):
+        return loop.clock.now_ns
+    return _monotonic_ns()
 
 
 class WallClockPatch:

@@ -21,6 +21,13 @@ class Outcome(IntEnum):
     CONNECTION_RESET = 4  # the connection dropped mid-request
     SHORT_CIRCUITED = 5  # the breaker rejected the call; the upstream never saw it
     DROPPED = 6  # over the traffic's concurrency cap; never sent
+    FALLBACK = 7  # an entry point answered with a Fallback (its upstreams failed it)
+    EXCEPTION = 8  # an entry point raised something that is no upstream's answer
+
+    @property
+    def from_service(self) -> bool:
+        """Return whether only an entry point (your code) can end a request this way."""
+        return self in (Outcome.FALLBACK, Outcome.EXCEPTION)
 
     @property
     def reached_upstream(self) -> bool:

@@ -30,6 +30,7 @@ def test_engine_benchmarks_run_and_write_json(tmp_path: Path) -> None:
     assert results["http_vs_floor"]["ratio"] > 0
     assert results["direct_throughput"]["requests"] > 0
     assert "ratio HTTP engine / floor" in printed
+    assert results["http_vs_floor"]["entry_point_ratio"] > 0
 
 
 def test_the_breaker_benchmark_runs(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import threading
 import time
 
 import pytest
@@ -88,9 +89,41 @@ def test_a_deadlock_is_an_error_not_a_hang() -> None:
 
 def test_threads_still_wake_the_loop() -> None:
     async def from_thread() -> int:
-        return await asyncio.to_thread(lambda: 42)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        worker = threading.Thread(target=lambda: loop.call_soon_threadsafe(future.set_result, 42))
+        worker.start()
+        try:
+            return await future
+        finally:
+            worker.join()
 
     assert run(from_thread)[0] == 42
+
+
+def test_executor_work_lands_at_the_instant_it_was_handed_over() -> None:
+    # A real thread's answer would land after a real delay, when virtual time may have jumped
+    # on to a pending timer: where it lands would change from run to run.
+    async def handed_over() -> tuple[float, float]:
+        loop = asyncio.get_running_loop()
+        timer = loop.create_task(asyncio.sleep(0.001))
+        await asyncio.sleep(0)  # the timer is pending before the work is handed over
+        moved = threading.Event()
+        loop.clock.add_listener(lambda _now: moved.set())
+
+        def blocking_work() -> bool:
+            # In a worker thread this would block until virtual time moved on (as slow real
+            # work lets it); handed over inline, it never waits.
+            return threading.current_thread() is threading.main_thread() or moved.wait(5)
+
+        before = loop.time()
+        await asyncio.to_thread(blocking_work)
+        after = loop.time()
+        await timer
+        return before, after
+
+    before, after = run(handed_over)[0]
+    assert after == before == 0.0
 
 
 def test_wall_clock_follows_the_virtual_clock() -> None:

@@ -136,7 +136,8 @@ upstreams:
             "duration: 1m\nupstreams:\n  t1:\n    traffic: {rate: 1/s}\n    slo: [p95x < 5ms]\n",
             "bad.yaml:5:11: upstreams.t1.slo[0]: unknown metric 'p95x'; did you mean 'p95'? "
             "(known: pNN such as p95 or p99.9, avg, mean, min, max, success_rate, error_rate, "
-            "short_circuit_rate, requests, opens, time_open, final_state)",
+            "short_circuit_rate, requests, opens, time_open, final_state, amplification, "
+            "fallback_rate, dropped_rate, good_rate(BOUND) such as good_rate(800ms))",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    traffic: {rate: 1/s}\n"

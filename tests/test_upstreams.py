@@ -3,7 +3,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from harness import VirtualEventLoop
+from harness import UnmockedHostError, VirtualEventLoop
 from harness.upstreams.mocked import MockedUpstreams
 from tests.support import scenario
 
@@ -68,7 +68,8 @@ def test_an_unmocked_url_is_an_error() -> None:
             await client.get("https://elsewhere.test/")
 
     try:
-        with pytest.raises(AssertionError, match="not mocked"):
+        # The network guard's refusal: the host and the upstreams that do exist, named.
+        with pytest.raises(UnmockedHostError, match=r"'elsewhere.test'.*api \(https://api.test/\)"):
             loop.run_until_complete(main())
     finally:
         loop.close()

@@ -18,6 +18,7 @@ from harness.clock import VirtualClock
 from harness.engines.direct import run_direct
 from harness.engines.http import run_http
 from harness.engines.lanes import EngineOutput, TransitionHook
+from harness.engines.service import EntryPoints
 from harness.format.scenario import Scenario
 
 __all__ = ["ENGINES", "EngineOutput", "TransitionHook", "run_engine"]
@@ -32,6 +33,10 @@ def run_engine(
     seed: int,
     clock: VirtualClock,
     on_transition: TransitionHook | None,
+    entry_points: EntryPoints | None = None,
 ) -> EngineOutput:
-    """Run ``scenario``'s traffic on the engine called ``name``, on ``clock``."""
+    """Run ``scenario``'s traffic on the engine called ``name``, on ``clock``; ``entry_points``
+    (your code, see :mod:`harness.engines.service`) run on the http engine only."""
+    if entry_points is not None:
+        return run_http(scenario, seed, clock, on_transition, entry_points)
     return ENGINES[name](scenario, seed, clock, on_transition)

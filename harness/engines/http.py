@@ -1,11 +1,13 @@
 """The HTTP engine: a real ``httpx.AsyncClient`` → breaker → respx-mocked upstreams, in virtual
-time on a :class:`~harness.clock.VirtualEventLoop`.
+time on a :class:`~harness.clock.VirtualEventLoop`; or, for a lane with an entry point, your
+code (:mod:`harness.engines.service`) with httpx and httpx2 clients wired to the same mocks.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 
@@ -17,9 +19,21 @@ from harness.engines.lanes import (
     LaneDriver,
     TransitionHook,
 )
+from harness.engines.service import (
+    HANG_LIMIT_S,
+    EntryPoints,
+    ServiceContext,
+    ServiceRecorder,
+    call_entry_point,
+    never_returned,
+    resolve_all,
+    stuck_entry_point,
+)
 from harness.errors import HarnessError, VirtualTimeError
+from harness.events import BreakerState, Outcome
 from harness.format.scenario import Scenario
 from harness.upstreams.mocked import MockedUpstreams
+from harness.upstreams.streams import stream
 
 __all__ = ["STUCK_AFTER_S", "run_http"]
 
@@ -28,13 +42,18 @@ STUCK_AFTER_S = 1.0
 
 
 def run_http(
-    scenario: Scenario, seed: int, clock: VirtualClock, on_transition: TransitionHook | None
+    scenario: Scenario,
+    seed: int,
+    clock: VirtualClock,
+    on_transition: TransitionHook | None,
+    entry_points: EntryPoints | None = None,
 ) -> EngineOutput:
-    """Run ``scenario``'s traffic through httpx and respx on a virtual-time loop."""
+    """Run ``scenario``'s traffic through httpx and respx on a virtual-time loop; lanes with an
+    entry point (``entry_points`` first, else the scenario's) call it instead."""
+    driver = _HttpDriver(scenario, seed, clock, on_transition, entry_points)  # may refuse
     # No thread or socket of the harness's own ever wakes this loop, so a short real wait is
     # enough to tell a stuck run from one waiting on a thread the code under test started.
     loop = VirtualEventLoop(clock, real_io_wait=STUCK_AFTER_S)
-    driver = _HttpDriver(scenario, seed, clock, on_transition)
     try:
         return loop.run_until_complete(driver.run())
     except VirtualTimeError as error:
@@ -60,18 +79,49 @@ class _HttpDriver(LaneDriver):
         seed: int,
         clock: VirtualClock,
         on_transition: TransitionHook | None,
+        entry_points: EntryPoints | None,
     ) -> None:
         super().__init__(scenario, seed, clock, on_transition)
-        self._mocks = MockedUpstreams(scenario, seed, clock)
+        # Imported before any traffic: an unusable entry point stops the run (exit 2) at once.
+        resolved = resolve_all(scenario, entry_points)
+        self._entry_points = {lane: target for lane, (_, target) in resolved.items()}
+        self._specs = {lane: spec for lane, (spec, _) in resolved.items()}
+        self._recorder: ServiceRecorder | None = None
+        if self._entry_points:
+            self._recorder = ServiceRecorder(scenario, self._specs)
+        self._mocks = MockedUpstreams(
+            scenario,
+            seed,
+            clock,
+            on_attempt=None if self._recorder is None else self._recorder.attempt,
+            on_unmocked=self._unmocked,
+        )
         self._client = httpx.AsyncClient(transport=self._mocks.transport)
+        self._httpx2: list[object] = []  # made by the first entry point that asks for it
+        self._randoms = {lane: stream(seed, lane, "entry_point") for lane in self._entry_points}
         self._done: asyncio.Future[None] | None = None
 
     async def run(self) -> EngineOutput:
         self._done = asyncio.get_running_loop().create_future()
         async with self._client:
-            if self.start():
-                await self._done
-        return self.output(self._mocks.reached)
+            try:
+                if self.start():
+                    await self._done
+            finally:
+                for client in self._httpx2:
+                    await client.aclose()  # type: ignore[attr-defined]
+        service = None if self._recorder is None else self._recorder.output
+        return self.output(self._mocks.reached, service)
+
+    def _stop(self, error: BaseException) -> None:
+        assert self._done is not None
+        if not self._done.done():
+            self._done.set_exception(error)
+
+    def _unmocked(self, message: str) -> None:
+        # The code under test may catch the refusal (SDKs retry and wrap it); the run must
+        # still end with it, named, rather than measure a service that called out.
+        self._stop(HarnessError(message))
 
     def all_done(self) -> None:
         assert self._done is not None
@@ -79,6 +129,10 @@ class _HttpDriver(LaneDriver):
 
     def stuck(self) -> str:
         """Describe requests in flight that nothing in virtual time will finish."""
+        for lane in self.lanes:
+            if lane.in_flight and lane.name in self._entry_points:
+                spec = self._specs[lane.name]
+                return stuck_entry_point(spec, lane.name, lane.in_flight, self.clock.now_ns)
         waiting = [f"{lane.in_flight} on {lane.name!r}" for lane in self.lanes if lane.in_flight]
         return (
             f"at {self.clock.now_ns / 1e9:g}s of virtual time, requests in flight ("
@@ -90,14 +144,62 @@ class _HttpDriver(LaneDriver):
     def fail(self, lane: Lane, error: BaseException) -> None:
         # Raised inside a request's task, the fault would die with the task and leave the run
         # waiting for a request that never ends: end the run with it instead.
-        assert self._done is not None
-        if not self._done.done():
-            self._done.set_exception(BreakerFault(lane.name, lane.guard.impl, error))
+        self._stop(BreakerFault(lane.name, lane.guard.impl, error))
 
     def start_request(self, lane: Lane, row: int, start_ns: int) -> None:
+        entry_point = self._entry_points.get(lane.name)
+        if entry_point is not None:
+            coroutine = self._service_request(lane, row, start_ns, entry_point)
+            asyncio.get_running_loop().create_task(coroutine)
+            return
         traffic, client = lane.traffic, self._client
 
         def send() -> Awaitable[httpx.Response]:
             return client.request(traffic.method, lane.url, timeout=traffic.timeout / 1e9)
 
         asyncio.get_running_loop().create_task(self.guarded_request(lane, row, start_ns, send))
+
+    async def _service_request(
+        self, lane: Lane, row: int, start_ns: int, entry_point: Callable[..., Any]
+    ) -> None:
+        """Call the lane's entry point for one request; record its outcome."""
+        assert self._recorder is not None
+        recorder = self._recorder
+        ctx = ServiceContext(
+            index=row,
+            arrival_ns=start_ns,
+            upstream=lane.name,
+            clock=self.clock,
+            random=self._randoms[lane.name],
+            urls=self._mocks.urls,
+            httpx=self._client,
+            _mocks=self._mocks,
+            _httpx2=self._httpx2,
+        )
+        loop = asyncio.get_running_loop()
+        spec = self._specs[lane.name]
+        hang = loop.call_at(
+            loop.time() + HANG_LIMIT_S,
+            lambda: self._stop(never_returned(spec, lane.name, start_ns, self.clock.now_ns)),
+        )
+        admitted = BreakerState.NONE
+        guard = lane.guard
+
+        async def through_guard(invoke: Callable[[], Awaitable[object]]) -> object:
+            async def attempt() -> object:
+                nonlocal admitted
+                admitted = guard.state()
+                return await invoke()
+
+            return await guard.call(attempt)
+
+        def on_exception(error: BaseException) -> None:
+            recorder.exception(lane.name, error)
+
+        try:
+            outcome, status = await call_entry_point(entry_point, ctx, through_guard, on_exception)
+        finally:
+            hang.cancel()
+        if outcome is Outcome.SHORT_CIRCUITED:
+            admitted = guard.state()
+        self.finish_request(lane, row, start_ns, outcome, status, admitted)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -25,6 +26,9 @@ from harness.upstreams.mocked import COMPLETION
 from harness.upstreams.streams import stream
 from harness.upstreams.traffic import arrivals
 from harness.verdicts.metrics import SampleLog
+
+if TYPE_CHECKING:
+    from harness.engines.service import ServiceOutput
 
 __all__ = [
     "ARRIVAL",
@@ -64,6 +68,8 @@ class EngineOutput:
     guards: dict[str, Guard]
     reached: dict[str, int]
     end_ns: int
+    service: ServiceOutput | None = None
+    """What entry points did (attempt logs, attempts per caller), when any ran."""
 
 
 @dataclass(eq=False)
@@ -201,14 +207,14 @@ class LaneDriver:
             if self._busy == 0:
                 self.all_done()
 
-    def output(self, reached: dict[str, int]) -> EngineOutput:
+    def output(self, reached: dict[str, int], service: ServiceOutput | None = None) -> EngineOutput:
         """Return the engine's output, the run ending no earlier than the scenario's duration."""
         end_ns = max(self.scenario.duration, self.clock.now_ns)
         for guard in self.guards.values():
             finish = getattr(guard, "finish", None)  # a guard that can make timed moves
             if finish is not None:
                 finish(end_ns)
-        return EngineOutput(self.logs, self.guards, reached, end_ns)
+        return EngineOutput(self.logs, self.guards, reached, end_ns, service)
 
 
 def _listener(

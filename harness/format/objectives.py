@@ -8,6 +8,10 @@ An objective is ``[view.]metric op threshold``::
     final_state == CLOSED          the breaker's state when the run ended
     opens <= 3                     how many times the breaker opened
     time_open <= 2m                total time the breaker spent OPEN
+    amplification <= 1.5          attempts that reached upstreams per client request
+    good_rate(800ms) >= 99%        successes answered within 800ms, per client request
+    fallback_rate < 5%             answers an entry point marked as a fallback
+    dropped_rate == 0%             requests refused over the concurrency cap
 
 ``view`` is ``client`` (default) or ``upstream`` (see :mod:`harness.verdicts.metrics`). ``<`` and
 ``>`` are strict, ``<=`` and ``>=`` are not. Evaluation is :mod:`harness.verdicts.objectives`.
@@ -30,6 +34,7 @@ __all__ = [
     "BREAKER_METRICS",
     "GRAMMAR_HINT",
     "OPERATORS",
+    "SERVICE_METRICS",
     "Kind",
     "Objective",
     "View",
@@ -53,6 +58,7 @@ class Kind(StrEnum):
     COUNT = "count"
     DURATION = "duration_ms"
     STATE = "state"
+    NUMBER = "x"
 
 
 _METRICS: dict[str, Kind] = {
@@ -67,11 +73,17 @@ _METRICS: dict[str, Kind] = {
     "opens": Kind.COUNT,
     "time_open": Kind.DURATION,
     "final_state": Kind.STATE,
+    # What resilience code changes (evaluated by harness.verdicts.service):
+    "amplification": Kind.NUMBER,
+    "fallback_rate": Kind.RATE,
+    "dropped_rate": Kind.RATE,
 }
+SERVICE_METRICS = {"amplification", "fallback_rate", "dropped_rate", "good_rate"}
+_GOOD_RATE = re.compile(r"good_rate\((?P<bound>[^()]+)\)")
 BREAKER_METRICS = {"opens", "time_open", "final_state"}
 _PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?|100)")
 _OBJECTIVE = re.compile(
-    r"\s*(?:(?P<view>[A-Za-z_]+)\.(?=[A-Za-z]))?(?P<metric>[A-Za-z_][A-Za-z0-9_.]*)"
+    r"\s*(?:(?P<view>[A-Za-z_]+)\.(?=[A-Za-z]))?(?P<metric>[A-Za-z_][A-Za-z0-9_.]*(?:\([^()]*\))?)"
     r"\s*(?P<op><=|>=|==|!=|<|>)\s*(?P<threshold>\S.*?)\s*"
 )
 OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
@@ -99,6 +111,7 @@ class Objective:
     threshold: float | str
     kind: Kind
     quantile: float | None = None
+    bound_ms: float | None = None  # good_rate(BOUND): the latency a good answer is within
 
     def __str__(self) -> str:
         return self.text
@@ -118,6 +131,9 @@ def parse_objective(text: object) -> Objective:
         raise ValueError(f"expected {GRAMMAR_HINT}, got {text!r}")
     view = _parse_view(match.group("view"), text)
     metric, kind, quantile = _parse_metric(match.group("metric"))
+    bound_ms = None
+    if metric.startswith("good_rate("):
+        _, kind, bound_ms = _parse_good_rate(metric)
     op = match.group("op")
     if metric in BREAKER_METRICS and match.group("view"):
         raise ValueError(f"{metric!r} describes the breaker and takes no view prefix")
@@ -127,7 +143,9 @@ def parse_objective(text: object) -> Objective:
     normal = (
         f"{'upstream.' if view is View.UPSTREAM else ''}{metric} {op} {match.group('threshold')}"
     )
-    return Objective(normal, view, metric, op, threshold, kind, quantile)
+    if bound_ms is not None:
+        metric = "good_rate"
+    return Objective(normal, view, metric, op, threshold, kind, quantile, bound_ms)
 
 
 def _parse_view(view: str | None, text: str) -> View:
@@ -144,6 +162,8 @@ def _parse_view(view: str | None, text: str) -> View:
 def _parse_metric(metric: str) -> tuple[str, Kind, float | None]:
     if metric in _METRICS:
         return metric, _METRICS[metric], None
+    if _GOOD_RATE.fullmatch(metric):
+        return metric, Kind.RATE, None
     match = _PERCENTILE.fullmatch(metric)
     if match is not None:
         return metric, Kind.LATENCY, float(match.group(1))
@@ -151,8 +171,19 @@ def _parse_metric(metric: str) -> tuple[str, Kind, float | None]:
     close = get_close_matches(metric, names, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise ValueError(
-        f"unknown metric {metric!r}{hint} (known: pNN such as p95 or p99.9, {', '.join(_METRICS)})"
+        f"unknown metric {metric!r}{hint} (known: pNN such as p95 or p99.9, {', '.join(_METRICS)}"
+        ", good_rate(BOUND) such as good_rate(800ms))"
     )
+
+
+def _parse_good_rate(metric: str) -> tuple[str, Kind, float]:
+    """Parse ``good_rate(800ms)``: the share of requests answered with success within 800ms."""
+    match = _GOOD_RATE.fullmatch(metric)
+    assert match is not None
+    bound_ms = parse_duration(match.group("bound").strip()) / NS_PER_MS
+    if bound_ms <= 0:
+        raise ValueError(f"good_rate's bound must be above zero, got {match.group('bound')!r}")
+    return "good_rate", Kind.RATE, bound_ms
 
 
 def _parse_threshold(kind: Kind, text: str, op: str) -> float | str:
@@ -169,6 +200,11 @@ def _parse_threshold(kind: Kind, text: str, op: str) -> float | str:
         return parse_duration(text) / NS_PER_MS
     if kind is Kind.RATE:
         return parse_rate(_number_or_text(text))
+    if kind is Kind.NUMBER:
+        number = _number_or_text(text)
+        if isinstance(number, str) or not number >= 0 or number == float("inf"):
+            raise ValueError(f"expected a number such as 1.5, got {text!r}")
+        return number
     if not text.isdigit():
         raise ValueError(f"expected a whole number, got {text!r}")
     return float(int(text))

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from harness.format.breaker_settings import BreakerConfig
+from harness.format.entry_points import ENTRY_POINT_PATTERN, entry_point_problem
 from harness.format.expectations import ExpectationField
 from harness.format.fault_settings import ErrorMix, FixedLatency, Latency
 from harness.format.fields import Count, Duration, Rate
@@ -108,12 +109,29 @@ class Traffic(_Strict):
     path: str = "/"
     """Appended to the upstream's URL: ``/predict`` (or ``predict``) under ``…/v1/`` is
     ``…/v1/predict``."""
+    entry_point: (
+        Annotated[str, Field(pattern=ENTRY_POINT_PATTERN, examples=["myservice.handlers:answer"])]
+        | None
+    ) = None
+    """Your code under test, ``package.module:callable``: each arrival calls it (with a
+    :class:`~harness.engines.service.ServiceContext`) instead of sending ``method path``."""
+    wall_clock: Annotated[bool, Strict()] = False
+    """Make ``time.*`` and ``datetime.now`` follow the virtual clock for the run (freezegun),
+    for code under test that reads them (an entry point's own timeouts or breaker)."""
 
     @field_validator("timeout")
     @classmethod
     def _positive_timeout(cls, value: int) -> int:
         if value <= 0:
             raise ValueError("the client timeout must be above zero")
+        return value
+
+    @field_validator("entry_point")
+    @classmethod
+    def _findable_entry_point(cls, value: str | None) -> str | None:
+        problem = None if value is None else entry_point_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @field_validator("path")

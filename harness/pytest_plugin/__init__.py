@@ -180,8 +180,20 @@ class _VirtualTimeLoops:
 
         def virtual_loop() -> asyncio.AbstractEventLoop:
             from harness.clock import VirtualEventLoop
+            from harness.upstreams.guard import NetworkGuard
 
-            return VirtualEventLoop(wall_clock=wall_clock)
+            # No request leaves the machine while the test runs: a real transport would wait
+            # real time for DNS and sockets, which a virtual-time loop cannot mix with.
+            guard = NetworkGuard().__enter__()
+            loop = VirtualEventLoop(wall_clock=wall_clock)
+            close = loop.close
+
+            def close_and_unguard() -> None:
+                close()
+                guard.__exit__(None, None, None)
+
+            loop.close = close_and_unguard  # type: ignore[method-assign]
+            return loop
 
         return {"virtual_time": virtual_loop}
 
@@ -192,6 +204,7 @@ def slo_run(request: pytest.FixtureRequest) -> Callable[..., Result]:
 
     ``overrides`` are dotted paths into the scenario, e.g.
     ``slo_run("scenarios/vertex-flaky.yaml", **{"upstreams.vertex.failure_rate": "50%"})``.
+    ``client=fn`` runs your code as every upstream's traffic (see ``harness.run``).
     """
     from harness.engines.runner import run
     from harness.format.loader import file_sha256, load_scenario
@@ -199,7 +212,11 @@ def slo_run(request: pytest.FixtureRequest) -> Callable[..., Result]:
     from harness.verdicts.result import ScenarioSource
 
     def run_scenario(
-        scenario: Scenario | str | Path, seed: int | None = None, **overrides: Any
+        scenario: Scenario | str | Path,
+        seed: int | None = None,
+        *,
+        client: Any = None,
+        **overrides: Any,
     ) -> Result:
         source = None
         if not isinstance(scenario, Scenario):
@@ -210,7 +227,7 @@ def slo_run(request: pytest.FixtureRequest) -> Callable[..., Result]:
             scenario = load_scenario(path)
         if overrides:
             scenario = scenario.override(overrides)
-        return run(scenario, seed=seed, source=source)
+        return run(scenario, seed=seed, source=source, client=client)
 
     return run_scenario
 
@@ -220,8 +237,8 @@ def mock_upstreams(request: pytest.FixtureRequest) -> Callable[..., MockedUpstre
     """Return ``mock(scenario_or_path, seed=None) -> MockedUpstreams`` for your own client.
 
     Call it inside a ``virtual_time`` test: the mocks answer on the running loop's clock. Pass
-    ``mocks.transport`` to your ``httpx.AsyncClient``, or use ``with mocks.router:`` to mock every
-    httpx client in the block.
+    ``mocks.transport`` to your ``httpx.AsyncClient`` (or use ``with mocks.router:`` to mock every
+    httpx client in the block) and ``mocks.httpx2_transport`` to an ``httpx2.AsyncClient``.
     """
     from harness.clock import running_clock
     from harness.format.loader import load_scenario

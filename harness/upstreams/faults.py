@@ -35,11 +35,22 @@ from harness.format.fault_settings import (
     UniformLatency,
 )
 from harness.format.scenario import Phase, Upstream
+from harness.format.units import NS_PER_S
 
-__all__ = ["NEVER", "Fault", "FaultSampler", "answer", "latency_quantile"]
+__all__ = [
+    "HANG_LIMIT",
+    "NEVER",
+    "Fault",
+    "FaultSampler",
+    "answer",
+    "latency_quantile",
+    "read_timeout_ns",
+]
 
 NEVER = -1
 """The latency of a request the upstream never answers."""
+HANG_LIMIT = 3600 * NS_PER_S
+"""How long a client with no read timeout waits for an answer that never comes."""
 
 _Z95 = NormalDist().inv_cdf(0.95)
 _STANDARD_NORMAL = NormalDist()
@@ -57,6 +68,12 @@ class Fault:
     outcome: Outcome
     status: int  # the HTTP status answered; 0 when no response is sent
     latency_ns: int  # NEVER for a request that is never answered
+
+
+def read_timeout_ns(timeouts: dict[str, float | None] | None) -> int:
+    """Return the read timeout of a request's ``timeout`` extension in ns (HANG_LIMIT if none)."""
+    read = (timeouts or {}).get("read")
+    return HANG_LIMIT if read is None else round(read * NS_PER_S)
 
 
 def answer(fault: Fault, timeout_ns: int) -> tuple[Outcome, int, int]:

@@ -1,10 +1,17 @@
-"""Mocked upstream APIs: respx routes that answer with seeded faults, in virtual time.
+"""Mocked upstream APIs: seeded faults in virtual time, for httpx (respx) and httpx2 clients.
 
-Each upstream of a scenario gets a route matching its base URL. A request reaching it draws its
-fault (see :mod:`harness.upstreams.faults`) at the current virtual time, waits the drawn latency on
-the virtual clock, then answers with a status or raises the httpx exception a real failure raises:
-``httpx.ReadTimeout`` when the latency reaches the client's read timeout (or the upstream never
-answers), ``httpx.ConnectError`` for a refused connection, ``httpx.ReadError`` for a reset one.
+Each upstream of a scenario is matched by its base URL. A request reaching it draws its fault
+(see :mod:`harness.upstreams.faults`) at the current virtual time, waits the drawn latency on
+the virtual clock, then answers with a status and a JSON body, or raises the exception a real
+failure raises in the client's library: ``ReadTimeout`` when the latency reaches the client's
+read timeout (or the upstream never answers), ``ConnectError`` for a refused connection,
+``ReadError`` for a reset one. httpx clients are served by a respx router
+(:attr:`MockedUpstreams.transport`); httpx2 clients, which respx does not patch, by a transport
+of the harness's own (:attr:`MockedUpstreams.httpx2_transport`, see
+:mod:`harness.upstreams.httpx2_mock`) drawing from the same seeded streams.
+
+A request to a host no upstream mocks is refused at once with
+:class:`~harness.upstreams.guard.UnmockedHostError`, naming the host and the mocked upstreams.
 
 A client without a read timeout waiting on an upstream that never answers gives up after
 ``HANG_LIMIT`` of virtual time, so a run always ends.
@@ -13,8 +20,11 @@ A client without a read timeout waiting on an upstream that never answers gives 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from functools import partial
+from typing import Any
 
 import httpx
 import respx
@@ -22,17 +32,35 @@ import respx
 from harness.clock import VirtualClock
 from harness.events import Outcome
 from harness.format.scenario import Scenario
-from harness.format.units import NS_PER_S
-from harness.upstreams.faults import Fault, FaultSampler, answer
+from harness.upstreams.faults import HANG_LIMIT, Fault, FaultSampler, answer, read_timeout_ns
+from harness.upstreams.guard import UnmockedHostError, register_upstreams
 from harness.upstreams.streams import stream
 
-__all__ = ["COMPLETION", "HANG_LIMIT", "MockedUpstreams", "clock_sleep", "respond"]
+__all__ = [
+    "CALLER",
+    "COMPLETION",
+    "HANG_LIMIT",
+    "AttemptHook",
+    "MockedUpstreams",
+    "clock_sleep",
+    "error_body",
+    "read_timeout_ns",
+    "respond",
+]
 
-HANG_LIMIT = 3600 * NS_PER_S
 COMPLETION = 0
 """Clock priority of an upstream's answer: at one instant, answers come before new arrivals."""
 
+CALLER: ContextVar[str | None] = ContextVar("harness_caller", default=None)
+"""The traffic lane whose request is running (set in its task), so each attempt an entry point
+makes is counted against the lane that called it."""
+
+AttemptHook = Callable[[str, str | None, int, int, Outcome, int], None]
+"""Called as ``hook(upstream, caller, start_ns, latency_ns, outcome, status)`` per attempt."""
+
 _FORGET_CALLS_EVERY = 1024  # respx keeps every call in memory unless told to forget
+_JSON = {"content-type": "application/json"}
+_SUCCESS_BODY = b"{}"  # minimal: a JSON object SDKs parse; realistic bodies are for later
 
 
 def _wake(future: asyncio.Future[None]) -> None:
@@ -47,8 +75,20 @@ def clock_sleep(clock: VirtualClock, duration_ns: int) -> Awaitable[None]:
     return future
 
 
+def error_body(status: int) -> bytes:
+    """Return the JSON body of an injected error status (the shape OpenAI and Google use)."""
+    message = f"HTTP {status} (injected by the harness)"
+    return json.dumps(
+        {"error": {"code": status, "message": message, "status": str(status)}}
+    ).encode()
+
+
 class MockedUpstreams:
-    """A respx router mocking every upstream of ``scenario``, with faults from ``seed``."""
+    """Every upstream of ``scenario`` mocked, with faults from ``seed``, for httpx and httpx2.
+
+    ``on_attempt`` is told of every attempt when it ends; ``on_unmocked`` of every request to a
+    host no upstream mocks (before it is refused).
+    """
 
     def __init__(
         self,
@@ -57,29 +97,79 @@ class MockedUpstreams:
         clock: VirtualClock,
         *,
         keep_calls: bool = False,
+        on_attempt: AttemptHook | None = None,
+        on_unmocked: Callable[[str], None] | None = None,
     ) -> None:
         self.clock = clock
         self.keep_calls = keep_calls
         self.router = respx.MockRouter(assert_all_mocked=True, assert_all_called=False)
         self.reached: dict[str, int] = {}
+        self.urls = {name: scenario.url_of(name) for name in scenario.upstreams}
+        self._on_attempt = on_attempt
+        self._on_unmocked = on_unmocked
+        self._samplers: dict[str, FaultSampler] = {}
         self._handled = 0
+        self._httpx2: Any = None
         for name, upstream in scenario.upstreams.items():
-            sampler = FaultSampler(upstream, stream(seed, name, "faults"))
+            self._samplers[name] = FaultSampler(upstream, stream(seed, name, "faults"))
             self.reached[name] = 0
-            self.router.route(url__startswith=scenario.url_of(name), name=name).mock(
-                side_effect=self._handler(name, sampler)
+            self.router.route(url__startswith=self.urls[name], name=name).mock(
+                side_effect=self._handler(name)
             )
-        self.transport = httpx.MockTransport(self.router.async_handler)
+        self.transport = httpx.MockTransport(self._route)
+        register_upstreams(self.urls)
 
-    def _handler(
-        self, name: str, sampler: FaultSampler
-    ) -> Callable[[httpx.Request], Awaitable[httpx.Response]]:
+    @property
+    def httpx2_transport(self) -> Any:
+        """Return the transport serving ``httpx2`` clients (made on first use)."""
+        if self._httpx2 is None:
+            from harness.upstreams.httpx2_mock import Httpx2Mock
+
+            self._httpx2 = Httpx2Mock(self)
+        return self._httpx2
+
+    def upstream_of(self, url: str) -> str | None:
+        """Return the upstream whose base URL ``url`` starts with, or None."""
+        for name, base in self.urls.items():
+            if url.startswith(base):
+                return name
+        return None
+
+    def refusal(self, url: str, host: str) -> UnmockedHostError:
+        """Return (and report) the error refusing a request to an unmocked ``host``."""
+        error = UnmockedHostError(host, url, self.urls)
+        if self._on_unmocked is not None:
+            self._on_unmocked(str(error))
+        return error
+
+    async def serve(self, name: str, read_timeout_ns: int) -> tuple[Outcome, int, bytes]:
+        """Serve one attempt reaching ``name``: draw its fault, wait in virtual time, and
+        return (outcome, status, body) as the client will see it."""
+        self._count(name)
+        start_ns = self.clock.now_ns
+        fault: Fault = self._samplers[name].draw(start_ns)
+        outcome, status, after_ns = answer(fault, read_timeout_ns)
+        if after_ns:
+            await clock_sleep(self.clock, after_ns)
+        if self._on_attempt is not None:
+            self._on_attempt(name, CALLER.get(), start_ns, after_ns, outcome, status)
+        if outcome is Outcome.SUCCESS:
+            return outcome, status, _SUCCESS_BODY
+        return outcome, status, error_body(status) if status else b""
+
+    def _handler(self, name: str) -> Callable[[httpx.Request], Awaitable[httpx.Response]]:
         async def handle(request: httpx.Request) -> httpx.Response:
-            self._count(name)
-            fault = sampler.draw(self.clock.now_ns)
-            return await self._answer(request, fault)
+            outcome, status, body = await self.serve(name, _read_timeout_ns(request))
+            return respond(request, outcome, status, body)
 
         return handle
+
+    async def _route(self, request: httpx.Request) -> httpx.Response:
+        # The network guard's answer comes first: respx would wrap it in its own error.
+        url = str(request.url)
+        if self.upstream_of(url) is None:
+            raise self.refusal(url, request.url.host)
+        return await self.router.async_handler(request)
 
     def _count(self, name: str) -> None:
         self.reached[name] += 1
@@ -87,14 +177,10 @@ class MockedUpstreams:
         if not self.keep_calls and self._handled % _FORGET_CALLS_EVERY == 0:
             self.router.reset()
 
-    async def _answer(self, request: httpx.Request, fault: Fault) -> httpx.Response:
-        outcome, status, after_ns = answer(fault, _read_timeout_ns(request))
-        if after_ns:
-            await clock_sleep(self.clock, after_ns)
-        return respond(request, outcome, status)
 
-
-def respond(request: httpx.Request, outcome: Outcome, status: int) -> httpx.Response:
+def respond(
+    request: httpx.Request, outcome: Outcome, status: int, body: bytes = b""
+) -> httpx.Response:
     """Return the response for ``outcome``, or raise the httpx exception a real failure raises."""
     if outcome is Outcome.TIMEOUT:
         raise httpx.ReadTimeout("no answer within the client's timeout (injected)", request=request)
@@ -102,10 +188,10 @@ def respond(request: httpx.Request, outcome: Outcome, status: int) -> httpx.Resp
         raise httpx.ConnectError("connection refused (injected)", request=request)
     if outcome is Outcome.CONNECTION_RESET:
         raise httpx.ReadError("connection reset by peer (injected)", request=request)
-    return httpx.Response(status, request=request)
+    if not body:
+        return httpx.Response(status, request=request)
+    return httpx.Response(status, content=body, headers=_JSON, request=request)
 
 
 def _read_timeout_ns(request: httpx.Request) -> int:
-    timeouts = request.extensions.get("timeout") or {}
-    read = timeouts.get("read")
-    return HANG_LIMIT if read is None else round(read * NS_PER_S)
+    return read_timeout_ns(request.extensions.get("timeout"))

@@ -138,7 +138,11 @@ class Samples:
     def outcome_counts(self) -> dict[str, int]:
         """Return how many requests ended in each outcome, every outcome listed."""
         counts = np.bincount(self.outcome.astype(np.int64), minlength=len(Outcome))
-        return {outcome.label: int(counts[outcome]) for outcome in Outcome}
+        return {
+            outcome.label: int(counts[outcome])
+            for outcome in Outcome
+            if counts[outcome] or not outcome.from_service  # listed where entry points ran
+        }
 
 
 @dataclass(frozen=True)

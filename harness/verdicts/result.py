@@ -16,6 +16,7 @@ from harness.format.scenario import Scenario
 from harness.verdicts.expectation_checks import ExpectationVerdict
 from harness.verdicts.metrics import BreakerSummary, Samples, View, ViewStats
 from harness.verdicts.objectives import Verdict
+from harness.verdicts.service import ServiceStats
 from harness.verdicts.timeseries import TimeSeries
 from harness.version import __version__
 
@@ -59,6 +60,8 @@ class UpstreamResult:
     timeseries: TimeSeries = field(repr=False)
     reached_upstream: int
     expectations: tuple[ExpectationVerdict, ...] = ()
+    service: ServiceStats | None = None
+    """Attempts per request (see :mod:`harness.verdicts.service`)."""
 
     @property
     def client(self) -> ViewStats:
@@ -88,7 +91,15 @@ class UpstreamResult:
             "expectations": [verdict.to_dict() for verdict in self.expectations],
             "passed": self.passed,
             "timeseries": self.timeseries.to_dict(),
+            **self._service_dict(),
         }
+
+    def _service_dict(self) -> dict[str, object]:
+        # Only where entry points ran: runs of the built-in client keep their JSON as it was.
+        service = self.service
+        if service is None or (service.entry_point is None and not service.calls):
+            return {}
+        return {"service": service.to_dict()}
 
 
 @dataclass(frozen=True, eq=False)

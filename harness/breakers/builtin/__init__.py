@@ -13,7 +13,8 @@ arriving after the breaker moved on (a call admitted before a trip, answering la
 the call listeners but counted nowhere, so it never restarts a wait or decides a trial.
 
 It reads time only from the ``clock`` callable it is given (nanoseconds), so under the harness it
-follows virtual time at no cost; standalone it defaults to ``time.monotonic_ns``. Timed moves
+follows virtual time at no cost; by default it reads the running virtual loop's time inside a
+``virtual_time`` test and ``time.monotonic_ns`` elsewhere. Timed moves
 (the max wait in HALF_OPEN) are made when the breaker is next used, stamped at the instant they
 fell due.
 

@@ -7,7 +7,6 @@ seconds (or as a timedelta); see the README's table for each one beside resilien
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from fractions import Fraction
@@ -32,6 +31,7 @@ from harness.breakers.builtin.outcomes import (
     TransitionListener,
 )
 from harness.breakers.builtin.windows import CountWindow, read_count
+from harness.clock import monotonic_or_virtual_ns
 from harness.events import BreakerState
 from harness.format.units import NS_PER_S
 
@@ -152,7 +152,7 @@ class BreakerCore(_Machine):
         ignore_exceptions: Iterable[type[BaseException]] = (),
         record_failure_predicate: ExceptionPredicate | None = None,
         ignore_exception_predicate: ExceptionPredicate | None = None,
-        clock: Callable[[], int] = time.monotonic_ns,
+        clock: Callable[[], int] = monotonic_or_virtual_ns,
     ) -> None:
         """Create a CLOSED breaker named ``name``; every setting is resilience4j's.
 

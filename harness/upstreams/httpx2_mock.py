@@ -1,0 +1,68 @@
+"""The mocked upstreams for ``httpx2`` clients (openai 3.x and google-genai 3.x use httpx2).
+
+Chosen over pytest-httpx2: that plugin answers from canned responses registered per test and
+asserts in its own teardown, while the harness must draw each answer from the run's seeded fault
+stream at the virtual instant the request arrives, wait its latency on the virtual clock, count
+it against its upstream, and serve httpx and httpx2 clients from one shared stream (so a service
+mixing both sees one fault sequence). httpx2's own ``MockTransport`` with an async handler does
+all of that in a few lines, with no plugin and no patching.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import httpx2
+
+from harness.events import Outcome
+from harness.upstreams.faults import read_timeout_ns
+
+__all__ = ["Httpx2Mock", "classify_httpx2"]
+
+_JSON = {"content-type": "application/json"}
+
+
+class Upstreams(Protocol):
+    """What the transport needs of :class:`~harness.upstreams.mocked.MockedUpstreams`."""
+
+    def upstream_of(self, url: str) -> str | None: ...
+
+    def refusal(self, url: str, host: str) -> Exception: ...
+
+    async def serve(self, name: str, read_timeout_ns: int) -> tuple[Outcome, int, bytes]: ...
+
+
+class Httpx2Mock(httpx2.MockTransport):
+    """An httpx2 transport answering as the scenario's mocked upstreams do."""
+
+    def __init__(self, mocks: Upstreams) -> None:
+        self.mocks = mocks
+        super().__init__(self._handle)
+
+    async def _handle(self, request: httpx2.Request) -> httpx2.Response:
+        url = str(request.url)
+        name = self.mocks.upstream_of(url)
+        if name is None:
+            raise self.mocks.refusal(url, str(request.url.host))
+        timeout = read_timeout_ns(request.extensions.get("timeout"))
+        outcome, status, body = await self.mocks.serve(name, timeout)
+        if outcome is Outcome.TIMEOUT:
+            raise httpx2.ReadTimeout(
+                "no answer within the client's timeout (injected)", request=request
+            )
+        if outcome is Outcome.CONNECT_ERROR:
+            raise httpx2.ConnectError("connection refused (injected)", request=request)
+        if outcome is Outcome.CONNECTION_RESET:
+            raise httpx2.ReadError("connection reset by peer (injected)", request=request)
+        return httpx2.Response(status, content=body, headers=_JSON, request=request)
+
+
+def classify_httpx2(error: BaseException) -> tuple[Outcome, int] | None:
+    """Return the outcome an httpx2 exception stands for, or None (as events.classify)."""
+    if isinstance(error, httpx2.TimeoutException):
+        return Outcome.TIMEOUT, 0
+    if isinstance(error, httpx2.ConnectError):
+        return Outcome.CONNECT_ERROR, 0
+    if isinstance(error, httpx2.TransportError):
+        return Outcome.CONNECTION_RESET, 0
+    return None
