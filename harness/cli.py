@@ -92,7 +92,51 @@ def _parser() -> argparse.ArgumentParser:
         "--output", type=_output_file, metavar="PATH", help="write it to PATH instead"
     )
     schema.set_defaults(handler=_schema)
+    _explore_commands(commands)
     return parser
+
+
+def _explore_commands(commands: Any) -> None:
+    """Add ``sweep``, ``search`` and ``compare`` (their work is in harness.explore.commands)."""
+    from harness.explore import commands as explore
+
+    sweep = commands.add_parser(
+        "sweep", help="run a scenario over many seeds: pass probabilities with intervals"
+    )
+    sweep.add_argument("path", metavar="FILE", help="the scenario file")
+    sweep.add_argument(
+        "--seeds", required=True, metavar="FIRST..LAST", help="the seeds, both ends included"
+    )
+    sweep.add_argument(
+        "--engine",
+        choices=("http", "direct"),
+        default="direct",
+        help="the engine (default: direct, which gives the same Result as http, faster)",
+    )
+    sweep.add_argument(
+        "--require",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a share of runs a check must pass in: 'vertex: p95 < 500ms in 99%%' (an objective "
+        "the file lacks is added), or '95%%' for the whole scenario; repeatable",
+    )
+    sweep.add_argument(
+        "--confidence", default="95%", help="the intervals' confidence (default 95%%)"
+    )
+    _executor_options(sweep)
+    sweep.add_argument("--json", type=_output_file, metavar="PATH", help="write the sweep as JSON")
+    sweep.set_defaults(handler=explore.sweep_command)
+
+
+def _executor_options(command: argparse.ArgumentParser) -> None:
+    where = command.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="run on N processes (default 1)"
+    )
+    where.add_argument(
+        "--dask", metavar="ADDRESS", help="run on the Dask cluster at ADDRESS (tcp://host:8786)"
+    )
 
 
 def _seed(text: str) -> int:
