@@ -128,6 +128,19 @@ def _explore_commands(commands: Any) -> None:
     sweep.add_argument("--json", type=_output_file, metavar="PATH", help="write the sweep as JSON")
     sweep.set_defaults(handler=explore.sweep_command)
 
+    compare = commands.add_parser(
+        "compare", help="compare results (or sweeps) with a baseline: what got worse"
+    )
+    compare.add_argument("current", metavar="RESULTS.json", help="this run's results or sweep")
+    compare.add_argument("baseline", metavar="BASELINE.json", help="the stored results or sweep")
+    compare.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit 1 when a check got worse by more than its intervals allow",
+    )
+    compare.add_argument("--json", type=_output_file, metavar="PATH", help="write it as JSON")
+    compare.set_defaults(handler=explore.compare_command)
+
 
 def _executor_options(command: argparse.ArgumentParser) -> None:
     where = command.add_mutually_exclusive_group()

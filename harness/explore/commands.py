@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.explore.baseline import compare
 from harness.explore.executors import executor_for
 from harness.explore.sweep import SweepPlan, parse_requirement, parse_seed_range, prepare, sweep
 from harness.format.loader import file_sha256, load_scenario
@@ -22,7 +24,7 @@ from harness.format.values import format_value
 from harness.report import atomic_write
 from harness.verdicts.result import ScenarioSource
 
-__all__ = ["EXIT_CODES", "json_text", "sweep_command", "write_json"]
+__all__ = ["EXIT_CODES", "compare_command", "json_text", "sweep_command", "write_json"]
 
 EXIT_CODES = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}
 SHOWN_FAILURES = 10
@@ -138,3 +140,47 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
         atomic_write(path, json_text(data))
     except OSError as error:
         raise HarnessError(f"nothing was written: {error}") from None
+
+
+def compare_command(arguments: argparse.Namespace) -> int:
+    """Run ``python -m harness compare``: 1 on a real regression with --fail-on-regression."""
+    report = compare(Path(arguments.baseline), Path(arguments.current))
+    print(compare_text(report), end="")
+    if arguments.json:
+        write_json(arguments.json, report)
+    failing = arguments.fail_on_regression and report["regressions"] > 0
+    return EXIT_CODES["FAIL" if failing else "PASS"]
+
+
+def compare_text(report: dict[str, Any]) -> str:
+    """Return the comparison as a table, then a count of the regressions."""
+    header = ("scenario", "upstream", "check", "baseline", "now", "verdict", "why")
+    rows = [header]
+    for row in report["checks"]:
+        rows.append(
+            (
+                row["scenario"],
+                row["upstream"],
+                row["check"],
+                _side_text(row["baseline"], row["unit"], report["kind"]),
+                _side_text(row["current"], row["unit"], report["kind"]),
+                row["verdict"] + (" (now fails)" if row.get("now_fails") else ""),
+                row.get("reason", ""),
+            )
+        )
+    lines = [f"{report['current']} against {report['baseline']}:", *_table(rows)]
+    lines.append(f"{report['regressions']} regression(s)")
+    return "\n".join(lines) + "\n"
+
+
+def _side_text(side: dict[str, Any] | None, unit: str | None, kind: str) -> str:
+    if side is None:
+        return "-"
+    samples = f" ({'runs' if kind == 'sweep' else 'n'}={side['samples']})"
+    return format_value(side["observed"], unit) + samples
+
+
+def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    cells = (zip(row, widths, strict=True) for row in rows)
+    return ["  " + "  ".join(cell.ljust(w) for cell, w in line).rstrip() for line in cells]
