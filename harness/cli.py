@@ -128,6 +128,37 @@ def _explore_commands(commands: Any) -> None:
     sweep.add_argument("--json", type=_output_file, metavar="PATH", help="write the sweep as JSON")
     sweep.set_defaults(handler=explore.sweep_command)
 
+    search = commands.add_parser(
+        "search", help="search fault ranges for the mildest profile that breaks a scenario"
+    )
+    search.add_argument("path", metavar="FILE", help="the scenario file")
+    search.add_argument(
+        "--vary",
+        action="append",
+        required=True,
+        metavar="PATH=FIRST..LAST",
+        help="a field and its range, mild end first: upstreams.vertex.failure_rate=0%%..100%%",
+    )
+    search.add_argument("--seed", type=_seed, help="the run's seed (default: the file's)")
+    search.add_argument(
+        "--engine", choices=("http", "direct"), default="direct", help="default: direct"
+    )
+    search.add_argument(
+        "--max-examples", type=int, default=200, metavar="N", help="profiles to try (200)"
+    )
+    search.add_argument("--budget", default="60s", help="a time limit, as a duration (60s)")
+    search.add_argument(
+        "--search-seed", type=_seed, default=0, help="hypothesis's seed (default 0)"
+    )
+    search.add_argument(
+        "--out",
+        type=_reports_folder,
+        default=Path("reports"),
+        metavar="DIR",
+        help="where search-NAME.yaml and search-NAME.json go (default reports/)",
+    )
+    search.set_defaults(handler=explore.search_command)
+
     compare = commands.add_parser(
         "compare", help="compare results (or sweeps) with a baseline: what got worse"
     )

@@ -10,21 +10,36 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import shlex
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from harness.errors import HarnessError
 from harness.explore.baseline import compare
 from harness.explore.executors import executor_for
+from harness.explore.search import Search, breaking_scenario, outcome, parse_vary, search
 from harness.explore.sweep import SweepPlan, parse_requirement, parse_seed_range, prepare, sweep
 from harness.format.loader import file_sha256, load_scenario
+from harness.format.scenario import Scenario
+from harness.format.units import parse_duration
 from harness.format.values import format_value
 from harness.report import atomic_write
 from harness.verdicts.result import ScenarioSource
 
-__all__ = ["EXIT_CODES", "compare_command", "json_text", "sweep_command", "write_json"]
+__all__ = [
+    "EXIT_CODES",
+    "compare_command",
+    "json_text",
+    "scenario_yaml",
+    "search_command",
+    "sweep_command",
+    "write_json",
+]
 
 EXIT_CODES = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}
 SHOWN_FAILURES = 10
@@ -184,3 +199,100 @@ def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     cells = (zip(row, widths, strict=True) for row in rows)
     return ["  " + "  ".join(cell.ljust(w) for cell, w in line).rstrip() for line in cells]
+
+
+def search_command(arguments: argparse.Namespace) -> int:
+    """Run ``python -m harness search``: 1 when a breaking profile was found, else 0."""
+    plan = _search_plan(arguments)
+    plan.check()  # every path and both ends of every range, before any run
+    began = time.perf_counter()
+    report = search(plan)
+    elapsed = time.perf_counter() - began
+    stem = Path(arguments.out) / f"search-{_safe(plan.scenario.name)}"
+    if report["found"] is not None:
+        scenario = breaking_scenario(plan, report)
+        yaml_path = stem.with_suffix(".yaml")
+        _write_text(yaml_path, scenario_yaml(scenario, report))
+        again = outcome(load_scenario(yaml_path), plan.seed, plan.engine)
+        report["written"] = {"file": str(yaml_path), "replay": again}
+        report["reproduced"] = again["failed"] == report["found"]["failed"]
+    write_json(stem.with_suffix(".json"), report)
+    print(search_text(report, elapsed), end="")
+    return EXIT_CODES["PASS" if report["found"] is None else "FAIL"]
+
+
+def _search_plan(arguments: argparse.Namespace) -> Search:
+    try:
+        varies = tuple(parse_vary(text) for text in arguments.vary)
+        budget = parse_duration(arguments.budget) / 1e9
+    except ValueError as error:
+        raise HarnessError(str(error)) from None
+    if arguments.max_examples < 1:
+        raise HarnessError(f"--max-examples must be at least 1, got {arguments.max_examples}")
+    scenario = load_scenario(Path(arguments.path))
+    seed = scenario.seed if arguments.seed is None else arguments.seed
+    return Search(
+        scenario,
+        varies,
+        seed,
+        engine=arguments.engine,
+        max_examples=arguments.max_examples,
+        budget_s=budget,
+        seed_of_search=arguments.search_seed,
+    )
+
+
+def scenario_yaml(scenario: Scenario, report: dict[str, Any]) -> str:
+    """Return ``scenario`` as a YAML file, headed by a comment saying how it was found."""
+    profile = ", ".join(f"{path}={value}" for path, value in report["found"]["profile"].items())
+    header = [
+        f"# The mildest profile the search found that breaks {report['scenario']!r}: {profile}",
+        f"# (seed {scenario.seed}, {scenario.engine} engine). Failed: "
+        + "; ".join(report["found"]["failed"]),
+        "# Written by python -m harness search; replay: python -m harness run THIS_FILE",
+    ]
+    body = yaml.safe_dump(
+        scenario.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True
+    )
+    return "\n".join(header) + "\n" + body
+
+
+def search_text(report: dict[str, Any], elapsed: float) -> str:
+    """Return what the search tried and found, as a person reads it."""
+    varied = ", ".join(f"{v['path']} {v['first']}..{v['last']}" for v in report["varied"])
+    tried = report["tried"]
+    broke = sum(1 for entry in tried if entry.get("valid") and not entry["passed"])
+    lines = [
+        f"{report['scenario']}: searched {varied} (seed {report['seed']}, search seed "
+        f"{report['search_seed']}, {report['engine']} engine)",
+        f"  {len(tried)} profiles run in {elapsed:.1f}s: {broke} broke a check, "
+        f"{sum(1 for e in tried if not e.get('valid'))} refused by the format"
+        + ("; stopped by the time budget" if report["over_budget"] else ""),
+    ]
+    found = report["found"]
+    if found is None:
+        lines.append("  no profile in these ranges broke a check")
+    else:
+        profile = ", ".join(f"{k}={v}" for k, v in found["profile"].items())
+        lines.append(f"  mildest breaking profile: {profile}")
+        lines.extend(f"    FAIL  {check}" for check in found["failed"])
+        for entry in found["milder"]:
+            step = ", ".join(f"{k}={v}" for k, v in entry["profile"].items())
+            held = "broke a check too" if entry["broke"] else "held"
+            lines.append(f"  one step milder ({step}): {held if entry['run'] else 'not run'}")
+        written = report["written"]["file"]
+        same = "fails the same way" if report["reproduced"] else "does NOT fail the same way"
+        lines.append(f"  written: {written} ({same} when run again)")
+        lines.append(f"  replay: python -m harness run {shlex.quote(written)}")
+    return "\n".join(lines) + "\n"
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name).strip(".") or "scenario"
+
+
+def _write_text(path: Path, text: str) -> None:
+    try:
+        atomic_write(path, text)
+    except OSError as error:
+        raise HarnessError(f"nothing was written: {error}") from None

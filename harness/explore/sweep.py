@@ -165,29 +165,32 @@ def run_seed(task: tuple[Scenario, int, str, ScenarioSource]) -> dict[str, Any]:
     """Run one seed; return what the sweep keeps of it (its checks, verdict and replay)."""
     scenario, seed, engine, source = task
     data = run(scenario, seed=seed, engine=engine, source=source).to_dict(run_info=False)
+    return {
+        "seed": seed,
+        "passed": bool(data["passed"]),
+        "replay": data["replay"],
+        "checks": checks_of(data),
+    }
+
+
+def checks_of(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return every check of a Result's JSON form (objectives, then expectations, per upstream):
+    upstream, kind, check, passed, observed, unit."""
     checks = []
-    for name, upstream in data["upstreams"].items():
-        for kind, key, entries in (
-            ("objective", "objective", upstream["objectives"]),
-            ("expectation", "expectation", upstream["expectations"]),
-        ):
-            for entry in entries:
+    for name, upstream in result["upstreams"].items():
+        for kind in ("objective", "expectation"):
+            for entry in upstream[f"{kind}s"]:
                 checks.append(
                     {
                         "upstream": name,
                         "kind": kind,
-                        "check": entry[key],
+                        "check": entry[kind],
                         "passed": bool(entry["passed"]),
                         "observed": entry.get("observed"),
                         "unit": entry.get("unit"),
                     }
                 )
-    return {
-        "seed": seed,
-        "passed": bool(data["passed"]),
-        "replay": data["replay"],
-        "checks": checks,
-    }
+    return checks
 
 
 def sweep(plan: SweepPlan, executor: Executor, workers: int = 1) -> dict[str, Any]:
