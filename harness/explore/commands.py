@@ -53,11 +53,11 @@ def sweep_command(arguments: argparse.Namespace) -> int:
     with executor_for(arguments.workers, arguments.dask) as executor:
         report = sweep(plan, executor, arguments.workers)
     elapsed = time.perf_counter() - began
+    if arguments.json:  # before printing: a closed pipe must not lose the file
+        write_json(arguments.json, report)
     print(sweep_text(report), end="")
     where = f"Dask at {arguments.dask}" if arguments.dask else f"{arguments.workers} worker(s)"
     print(f"{len(plan.seeds)} seeds in {elapsed:.2f}s on {where}")
-    if arguments.json:
-        write_json(arguments.json, report)
     return EXIT_CODES[report["verdict"]]
 
 
@@ -102,7 +102,10 @@ def sweep_text(report: dict[str, Any]) -> str:
         "observed p5 / p50 / p95",
     )
     rows = [header, _row("*", "every check", None, report["scenario_passes"])]
-    rows += [_row(c["upstream"], c["check"], c["unit"], c) for c in report["checks"]]
+    rows += [
+        _row(c["upstream"], c["check"] + (" (added)" if c["added"] else ""), c["unit"], c)
+        for c in report["checks"]
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines += [
         "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -116,6 +119,10 @@ def sweep_text(report: dict[str, Any]) -> str:
             lines.append(f"    replay: {entry['replay']}")
         if len(failing) > SHOWN_FAILURES:
             lines.append(f"  … and {len(failing) - SHOWN_FAILURES} more (all in --json)")
+        if any("(added)" in check for entry in failing for check in entry["failed"]):
+            lines.append(
+                "  (added): an objective --require added; the file's replay does not check it"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -204,6 +204,11 @@ def sweep(plan: SweepPlan, executor: Executor, workers: int = 1) -> dict[str, An
         for index in range(len(runs[0]["checks"]))
     ]
     overall = _summary([r["passed"] for r in runs], whole.share if whole else None, plan.confidence)
+    in_file = {(name, o.text) for name, up in plan.scenario.upstreams.items() for o in up.slo}
+    for check in checks:  # a failure of an added objective does not show when the file is replayed
+        check["added"] = (
+            check["kind"] == "objective" and (check["upstream"], check["check"]) not in in_file
+        )
     return {
         "kind": "sweep",
         "schema_version": SWEEP_SCHEMA_VERSION,
@@ -214,7 +219,7 @@ def sweep(plan: SweepPlan, executor: Executor, workers: int = 1) -> dict[str, An
         "confidence": plan.confidence,
         "scenario_passes": overall,
         "checks": checks,
-        "failing_runs": [_failing(r) for r in runs if not r["passed"]],
+        "failing_runs": [_failing(r, in_file) for r in runs if not r["passed"]],
         "verdict": _sweep_verdict(overall, checks, bool(plan.requirements)),
     }
 
@@ -283,8 +288,13 @@ def spread(values: Sequence[Any]) -> dict[str, Any]:
     return result
 
 
-def _failing(run_summary: dict[str, Any]) -> dict[str, Any]:
-    failed = [f"{c['upstream']}: {c['check']}" for c in run_summary["checks"] if not c["passed"]]
+def _failing(run_summary: dict[str, Any], in_file: set[tuple[str, str]]) -> dict[str, Any]:
+    failed = [
+        f"{c['upstream']}: {c['check']}"
+        + ("" if c["kind"] != "objective" or (c["upstream"], c["check"]) in in_file else " (added)")
+        for c in run_summary["checks"]
+        if not c["passed"]
+    ]
     return {"seed": run_summary["seed"], "replay": run_summary["replay"], "failed": failed}
 
 
