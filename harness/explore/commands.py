@@ -91,27 +91,18 @@ def sweep_text(report: dict[str, Any]) -> str:
         f"{seeds['last']}, {seeds['count']} runs, {report['engine']} engine, "
         f"{report['confidence']:.0%} Clopper-Pearson intervals)"
     ]
-    header = (
-        "upstream",
-        "check",
-        "passed",
-        "probability",
-        "interval",
-        "required",
-        "verdict",
-        "observed p5 / p50 / p95",
-    )
-    rows = [header, _row("*", "every check", None, report["scenario_passes"])]
+    header = ("upstream", "check", "passed", "probability", "interval", "required", "verdict")
+    rows: list[tuple[str, ...]] = [(*header, "observed p5 / p50 / p95")]
+    rows.append(_row("*", "every check", None, report["scenario_passes"]))
     rows += [
         _row(c["upstream"], c["check"] + (" (added)" if c["added"] else ""), c["unit"], c)
         for c in report["checks"]
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines += [
-        "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    failing = report["failing_runs"]
+    return "\n".join(lines + _table(rows) + _failing_lines(report["failing_runs"])) + "\n"
+
+
+def _failing_lines(failing: list[dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
     if failing:
         lines.append(f"failing seeds ({len(failing)}):")
         for entry in failing[:SHOWN_FAILURES]:
@@ -123,7 +114,7 @@ def sweep_text(report: dict[str, Any]) -> str:
             lines.append(
                 "  (added): an objective --require added; the file's replay does not check it"
             )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _row(upstream: str, check: str, unit: str | None, summary: dict[str, Any]) -> tuple[str, ...]:

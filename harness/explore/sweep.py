@@ -41,6 +41,8 @@ __all__ = [
 
 SWEEP_SCHEMA_VERSION = 1
 SEED_LIMIT = 2**63
+MAX_SEEDS = 1_000_000
+"""The most seeds one sweep runs: its summaries are held in memory (about 1 KB a seed)."""
 SPREAD = (0, 5, 50, 95, 100)
 """The percentiles of each observed value reported across seeds (0: min, 100: max)."""
 
@@ -79,6 +81,8 @@ def parse_seed_range(text: str) -> range:
         raise ValueError(
             f"seed range {text!r} is reversed or empty: write FIRST..LAST with FIRST <= LAST"
         )
+    if high - low >= MAX_SEEDS:
+        raise ValueError(f"seed range {text!r} has {high - low + 1} seeds; at most {MAX_SEEDS:,}")
     return range(low, high + 1)
 
 
