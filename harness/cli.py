@@ -139,7 +139,13 @@ def _explore_commands(commands: Any) -> None:
         metavar="PATH=FIRST..LAST",
         help="a field and its range, mild end first: upstreams.vertex.failure_rate=0%%..100%%",
     )
-    search.add_argument("--seed", type=_seed, help="the run's seed (default: the file's)")
+    seeds = search.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=_seed, help="the run's seed (default: the file's)")
+    seeds.add_argument(
+        "--seeds",
+        metavar="FIRST..LAST",
+        help="run each profile with these seeds; it breaks if any fails",
+    )
     search.add_argument(
         "--engine", choices=("http", "direct"), default="direct", help="default: direct"
     )
@@ -157,6 +163,7 @@ def _explore_commands(commands: Any) -> None:
         metavar="DIR",
         help="where search-NAME.yaml and search-NAME.json go (default reports/)",
     )
+    _executor_options(search)
     search.set_defaults(handler=explore.search_command)
 
     compare = commands.add_parser(

@@ -133,3 +133,21 @@ def test_a_scenario_broken_at_the_mild_end_reports_the_mild_end(outage: Path) ->
     report = search(Search(load_scenario(outage), (rates,), seed=0, max_examples=5))
     assert report["found"]["profile"] == {"upstreams.api.failure_rate": "0%"}
     assert report["found"]["milder"] == []
+
+
+def test_a_search_over_several_seeds_is_the_same_on_any_number_of_workers(
+    outage: Path, tmp_path: Path
+) -> None:
+    vary = "upstreams.api.timeline.0.to=1m1s..3m"
+    texts = []
+    out = tmp_path / "reports"  # one folder: the report names the file it wrote
+    for workers in ("1", "2"):
+        arguments = ["--seeds", "3..5", "--workers", workers, "--out", str(out)]
+        assert main(["search", str(outage), "--vary", vary, *arguments]) == 1
+        texts.append((out / "search-short-outage.json").read_bytes())
+    assert texts[0] == texts[1]
+    report = json.loads(texts[0])
+    assert report["seeds"] == [3, 4, 5]
+    assert report["found"]["failing_seeds"][0] == report["found"]["seed"]
+    assert load_scenario(out / "search-short-outage.yaml").seed == report["found"]["seed"]
+    assert report["reproduced"] is True

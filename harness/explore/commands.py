@@ -204,14 +204,17 @@ def search_command(arguments: argparse.Namespace) -> int:
     plan = _search_plan(arguments)
     plan.check()  # every path and both ends of every range, before any run
     began = time.perf_counter()
-    report = search(plan)
+    with executor_for(arguments.workers, arguments.dask) as executor:
+        plan.executor = executor
+        report = search(plan)
     elapsed = time.perf_counter() - began
     stem = Path(arguments.out) / f"search-{_safe(plan.scenario.name)}"
     if report["found"] is not None:
         scenario = breaking_scenario(plan, report)
         yaml_path = stem.with_suffix(".yaml")
         _write_text(yaml_path, scenario_yaml(scenario, report))
-        again = outcome(load_scenario(yaml_path), plan.seed, plan.engine)
+        written = load_scenario(yaml_path)
+        again = outcome(written, written.seed, plan.engine)
         report["written"] = {"file": str(yaml_path), "replay": again}
         report["reproduced"] = again["failed"] == report["found"]["failed"]
     write_json(stem.with_suffix(".json"), report)
@@ -229,11 +232,20 @@ def _search_plan(arguments: argparse.Namespace) -> Search:
         raise HarnessError(f"--max-examples must be at least 1, got {arguments.max_examples}")
     scenario = load_scenario(Path(arguments.path))
     seed = scenario.seed if arguments.seed is None else arguments.seed
+    more: tuple[int, ...] = ()
+    if arguments.seeds is not None:
+        try:
+            seeds = parse_seed_range(arguments.seeds)
+        except ValueError as error:
+            raise HarnessError(str(error)) from None
+        seed, more = seeds[0], tuple(seeds[1:])
     return Search(
         scenario,
         varies,
         seed,
         engine=arguments.engine,
+        more_seeds=more,
+        workers=arguments.workers,
         max_examples=arguments.max_examples,
         budget_s=budget,
         seed_of_search=arguments.search_seed,
@@ -261,7 +273,7 @@ def search_text(report: dict[str, Any], elapsed: float) -> str:
     tried = report["tried"]
     broke = sum(1 for entry in tried if entry.get("valid") and not entry["passed"])
     lines = [
-        f"{report['scenario']}: searched {varied} (seed {report['seed']}, search seed "
+        f"{report['scenario']}: searched {varied} ({_seeds_text(report['seeds'])}, search seed "
         f"{report['search_seed']}, {report['engine']} engine)",
         f"  {len(tried)} profiles run in {elapsed:.1f}s: {broke} broke a check, "
         f"{sum(1 for e in tried if not e.get('valid'))} refused by the format"
@@ -283,6 +295,12 @@ def search_text(report: dict[str, Any], elapsed: float) -> str:
         lines.append(f"  written: {written} ({same} when run again)")
         lines.append(f"  replay: python -m harness run {shlex.quote(written)}")
     return "\n".join(lines) + "\n"
+
+
+def _seeds_text(seeds: list[int]) -> str:
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    return f"seeds {seeds[0]}..{seeds[-1]}, any failing"
 
 
 def _safe(name: str) -> str:

@@ -8,7 +8,8 @@ scenario with those values (its breaker settings and objectives fixed), and look
 that fails any objective or expectation. Once one fails, hypothesis shrinks every step towards
 0 — towards the first value written — so the profile it returns is the mildest it found, and
 that profile is written as a scenario (same seed, same engine) which, run again, fails the
-same checks.
+same checks. With several seeds (``--seeds``), a profile breaks when any of them fails (they
+run in parallel on the executor), and the scenario is written with the first seed that failed.
 
 The search is deterministic for a given seed and example budget (hypothesis draws from a
 ``random.Random(seed)``, no example database); the time budget is a safety stop, after which
@@ -22,6 +23,7 @@ import random
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -32,15 +34,18 @@ from hypothesis.errors import NoSuchExample
 
 from harness.engines.runner import run
 from harness.errors import HarnessError, ScenarioError
-from harness.explore.sweep import checks_of
+from harness.explore.executors import InlineExecutor, ordered_map
+from harness.explore.sweep import checks_of, run_seed
 from harness.format.scenario import Scenario
 from harness.format.units import format_duration, format_rate, parse_duration, parse_rate
+from harness.verdicts.result import ScenarioSource
 
 __all__ = ["Search", "Vary", "breaking_scenario", "outcome", "parse_vary", "search"]
 
 STEPS = 1000
 """The most steps a range is cut into (a rate range of 0%..100% moves by 0.1%)."""
 
+_NO_SOURCE = ScenarioSource(None, None)
 _VARY = re.compile(r"^(?P<path>[^=\s]+)\s*=\s*(?P<first>[^.\s][^\s]*?)\s*\.\.\s*(?P<last>\S+)$")
 
 
@@ -101,11 +106,19 @@ class Search:
     varies: tuple[Vary, ...]
     seed: int
     engine: str = "direct"
+    more_seeds: tuple[int, ...] = ()
+    executor: Executor = field(default_factory=InlineExecutor, compare=False, repr=False)
+    workers: int = 1
     max_examples: int = 200
     budget_s: float = 60.0
     seed_of_search: int = 0
     tried: list[dict[str, Any]] = field(default_factory=list)
     over_budget: bool = False
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """Return the seeds each profile runs with: a profile breaks if any of them fails."""
+        return (self.seed, *(s for s in self.more_seeds if s != self.seed))
 
     def profile(self, steps: tuple[int, ...]) -> dict[str, Any]:
         """Return the overrides ``steps`` stand for."""
@@ -197,7 +210,15 @@ def _try(plan: Search, steps: tuple[int, ...]) -> bool:
         entry.update(valid=False, error=str(error))
         plan.tried.append(entry)
         return False
-    entry.update(valid=True, **outcome(scenario, plan.seed, plan.engine))
+    tasks = [(scenario, seed, plan.engine, _NO_SOURCE) for seed in plan.seeds]
+    runs = ordered_map(plan.executor, run_seed, tasks, plan.workers)
+    broken = next((r for r in runs if not r["passed"]), runs[0])  # the first seed that failed
+    entry.update(valid=True, seed=broken["seed"], passed=broken["passed"])
+    entry["failed"] = [
+        f"{c['upstream']}: {c['check']}" for c in broken["checks"] if not c["passed"]
+    ]
+    if len(runs) > 1:
+        entry["failing_seeds"] = [r["seed"] for r in runs if not r["passed"]]
     plan.tried.append(entry)
     return not entry["passed"]
 
@@ -220,6 +241,7 @@ def _report(
         "kind": "search",
         "scenario": plan.scenario.name,
         "seed": plan.seed,
+        "seeds": list(plan.seeds),
         "engine": plan.engine,
         "search_seed": plan.seed_of_search,
         "max_examples": plan.max_examples,
@@ -251,6 +273,9 @@ def _milder(
 
 
 def breaking_scenario(plan: Search, report: dict[str, Any]) -> Scenario:
-    """Return the scenario the search found to break: its profile, seed and engine fixed."""
-    profile = report["found"]["profile"]
-    return plan.scenario.override({**profile, "seed": plan.seed, "engine": plan.engine})
+    """Return the scenario the search found to break: its profile, the (first) seed it failed
+    with, and the engine fixed."""
+    found = report["found"]
+    return plan.scenario.override(
+        {**found["profile"], "seed": found["seed"], "engine": plan.engine}
+    )
