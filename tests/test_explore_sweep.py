@@ -179,3 +179,9 @@ def test_a_dask_cluster_gives_the_same_bytes(flaky: Path, tmp_path: Path) -> Non
         )
     assert code == 1
     assert (tmp_path / "one.json").read_bytes() == (tmp_path / "dask.json").read_bytes()
+
+
+def test_a_huge_seed_is_refused_in_a_short_message() -> None:
+    with pytest.raises(ValueError, match="seed range") as caught:
+        parse_seed_range("1.." + "9" * 5000)
+    assert len(str(caught.value)) < 200

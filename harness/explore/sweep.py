@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -87,10 +88,11 @@ def parse_seed_range(text: str) -> range:
 
 
 def _seed(part: str, text: str) -> int:
-    part = part.strip()
-    if not (part.isascii() and part.isdigit()) or int(part) >= SEED_LIMIT:
+    part, text = part.strip(), reprlib.repr(text)[1:-1]  # a long text is cut in the message
+    shown = reprlib.repr(part)
+    if not (part.isascii() and part.isdigit()) or len(part) > 19 or int(part) >= SEED_LIMIT:
         raise ValueError(
-            f"seed range {text!r}: expected whole numbers from 0 to 2**63-1, got {part!r}"
+            f"seed range {text!r}: expected whole numbers from 0 to 2**63-1, got {shown}"
         )
     return int(part)
 
