@@ -93,7 +93,102 @@ def _parser() -> argparse.ArgumentParser:
         "--output", type=_output_file, metavar="PATH", help="write it to PATH instead"
     )
     schema.set_defaults(handler=_schema)
+    _explore_commands(commands)
     return parser
+
+
+def _explore_commands(commands: Any) -> None:
+    """Add ``sweep``, ``search`` and ``compare`` (their work is in harness.explore.commands)."""
+    from harness.explore import commands as explore
+
+    sweep = commands.add_parser(
+        "sweep", help="run a scenario over many seeds: pass probabilities with intervals"
+    )
+    sweep.add_argument("path", metavar="FILE", help="the scenario file")
+    sweep.add_argument(
+        "--seeds", required=True, metavar="FIRST..LAST", help="the seeds, both ends included"
+    )
+    sweep.add_argument(
+        "--engine",
+        choices=("http", "direct"),
+        default="direct",
+        help="the engine (default: direct, which gives the same Result as http, faster)",
+    )
+    sweep.add_argument(
+        "--require",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a share of runs a check must pass in: 'vertex: p95 < 500ms in 99%%' (an objective "
+        "the file lacks is added), or '95%%' for the whole scenario; repeatable",
+    )
+    sweep.add_argument(
+        "--confidence", default="95%", help="the intervals' confidence (default 95%%)"
+    )
+    _executor_options(sweep)
+    sweep.add_argument("--json", type=_output_file, metavar="PATH", help="write the sweep as JSON")
+    sweep.set_defaults(handler=explore.sweep_command)
+
+    search = commands.add_parser(
+        "search", help="search fault ranges for the mildest profile that breaks a scenario"
+    )
+    search.add_argument("path", metavar="FILE", help="the scenario file")
+    search.add_argument(
+        "--vary",
+        action="append",
+        required=True,
+        metavar="PATH=FIRST..LAST",
+        help="a field and its range, mild end first: upstreams.vertex.failure_rate=0%%..100%%",
+    )
+    seeds = search.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=_seed, help="the run's seed (default: the file's)")
+    seeds.add_argument(
+        "--seeds",
+        metavar="FIRST..LAST",
+        help="run each profile with these seeds; it breaks if any fails",
+    )
+    search.add_argument(
+        "--engine", choices=("http", "direct"), default="direct", help="default: direct"
+    )
+    search.add_argument(
+        "--max-examples", type=int, default=200, metavar="N", help="profiles to try (200)"
+    )
+    search.add_argument("--budget", default="60s", help="a time limit, as a duration (60s)")
+    search.add_argument(
+        "--search-seed", type=_seed, default=0, help="hypothesis's seed (default 0)"
+    )
+    search.add_argument(
+        "--out",
+        type=_reports_folder,
+        default=Path("reports"),
+        metavar="DIR",
+        help="where search-NAME.yaml and search-NAME.json go (default reports/)",
+    )
+    _executor_options(search)
+    search.set_defaults(handler=explore.search_command)
+
+    compare = commands.add_parser(
+        "compare", help="compare results (or sweeps) with a baseline: what got worse"
+    )
+    compare.add_argument("current", metavar="RESULTS.json", help="this run's results or sweep")
+    compare.add_argument("baseline", metavar="BASELINE.json", help="the stored results or sweep")
+    compare.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit 1 when a check got worse by more than its intervals allow",
+    )
+    compare.add_argument("--json", type=_output_file, metavar="PATH", help="write it as JSON")
+    compare.set_defaults(handler=explore.compare_command)
+
+
+def _executor_options(command: argparse.ArgumentParser) -> None:
+    where = command.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="run on N processes (default 1)"
+    )
+    where.add_argument(
+        "--dask", metavar="ADDRESS", help="run on the Dask cluster at ADDRESS (tcp://host:8786)"
+    )
 
 
 def _seed(text: str) -> int:

@@ -41,3 +41,10 @@ def test_the_breaker_benchmark_runs(tmp_path: Path) -> None:
         assert any(name.startswith("builtin") for name in times)
         assert all(value > 0 for value in times.values())
     assert "built-in below every peer in every column" in printed
+
+
+def test_the_sweep_benchmark_runs_and_its_results_agree(tmp_path: Path) -> None:
+    results, printed = run_benchmark("bench_sweep", tmp_path)
+    assert results["identical"] is True
+    assert results["workers"]["1"]["speedup"] == 1.0
+    assert "speed-up" in printed

@@ -35,6 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("harness.verdicts",),
     ("harness.engines",),
     ("harness.report",),
+    ("harness.explore",),
     (
         "harness.options",
         "harness.cli",
