@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from fractions import Fraction
-from typing import Literal, NamedTuple, TypeVar
+from typing import Literal, TypeVar
 
 from harness.breakers.builtin.machine import (
     CLOSED,
@@ -25,6 +25,7 @@ from harness.breakers.builtin.machine import (
     _Machine,
 )
 from harness.breakers.builtin.outcomes import (
+    BreakerMetrics,
     CallListener,
     IllegalStateTransition,
     Permit,
@@ -50,77 +51,6 @@ _REFUSED = {
     (BreakerState.METRICS_ONLY, BreakerState.OPEN),
     (BreakerState.METRICS_ONLY, BreakerState.HALF_OPEN),
 }
-
-
-class BreakerMetrics(NamedTuple):
-    """What the current window holds: CLOSED's window, or HALF_OPEN's trial calls so far.
-
-    ``not_permitted_calls`` counts the calls rejected since the window began (OPEN keeps the
-    window that tripped it, as in resilience4j).
-    """
-
-    calls: int
-    failures: int
-    slow_calls: int
-    slow_failures: int = 0
-    not_permitted_calls: int = 0
-
-    @property
-    def failure_rate(self) -> float | None:
-        """Return failures / calls, or None over no calls."""
-        return self.failures / self.calls if self.calls else None
-
-    @property
-    def slow_call_rate(self) -> float | None:
-        """Return slow calls / calls, or None over no calls."""
-        return self.slow_calls / self.calls if self.calls else None
-
-    @property
-    def successes(self) -> int:
-        """Return the calls that succeeded, slow or not."""
-        return self.calls - self.failures
-
-    @property
-    def slow_successes(self) -> int:
-        """Return the slow calls that succeeded."""
-        return self.slow_calls - self.slow_failures
-
-    # resilience4j's names (CircuitBreaker.Metrics), in snake_case.
-
-    @property
-    def number_of_buffered_calls(self) -> int:
-        """Return the calls in the window (resilience4j's name)."""
-        return self.calls
-
-    @property
-    def number_of_failed_calls(self) -> int:
-        """Return the failed calls (resilience4j's name)."""
-        return self.failures
-
-    @property
-    def number_of_successful_calls(self) -> int:
-        """Return the successful calls (resilience4j's name)."""
-        return self.successes
-
-    @property
-    def number_of_slow_calls(self) -> int:
-        """Return the slow calls (resilience4j's name)."""
-        return self.slow_calls
-
-    @property
-    def number_of_slow_failed_calls(self) -> int:
-        """Return the slow failed calls (resilience4j's name)."""
-        return self.slow_failures
-
-    @property
-    def number_of_slow_successful_calls(self) -> int:
-        """Return the slow successful calls (resilience4j's name)."""
-        return self.slow_successes
-
-    @property
-    def number_of_not_permitted_calls(self) -> int:
-        """Return the calls not permitted (resilience4j's name)."""
-        return self.not_permitted_calls
 
 
 class BreakerCore(_Machine):

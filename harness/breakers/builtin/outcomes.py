@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import IntEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from harness.events import BreakerState
 
 __all__ = [
+    "BreakerMetrics",
     "CallListener",
     "CallOutcome",
     "CircuitOpenError",
@@ -90,3 +91,74 @@ class CircuitOpenError(Exception):
 
     def __str__(self) -> str:
         return f"circuit breaker {self.name!r} is {self.state.name}; call not permitted"
+
+
+class BreakerMetrics(NamedTuple):
+    """What the current window holds: CLOSED's window, or HALF_OPEN's trial calls so far.
+
+    ``not_permitted_calls`` counts the calls rejected since the window began (OPEN keeps the
+    window that tripped it, as in resilience4j).
+    """
+
+    calls: int
+    failures: int
+    slow_calls: int
+    slow_failures: int = 0
+    not_permitted_calls: int = 0
+
+    @property
+    def failure_rate(self) -> float | None:
+        """Return failures / calls, or None over no calls."""
+        return self.failures / self.calls if self.calls else None
+
+    @property
+    def slow_call_rate(self) -> float | None:
+        """Return slow calls / calls, or None over no calls."""
+        return self.slow_calls / self.calls if self.calls else None
+
+    @property
+    def successes(self) -> int:
+        """Return the calls that succeeded, slow or not."""
+        return self.calls - self.failures
+
+    @property
+    def slow_successes(self) -> int:
+        """Return the slow calls that succeeded."""
+        return self.slow_calls - self.slow_failures
+
+    # resilience4j's names (CircuitBreaker.Metrics), in snake_case.
+
+    @property
+    def number_of_buffered_calls(self) -> int:
+        """Return the calls in the window (resilience4j's name)."""
+        return self.calls
+
+    @property
+    def number_of_failed_calls(self) -> int:
+        """Return the failed calls (resilience4j's name)."""
+        return self.failures
+
+    @property
+    def number_of_successful_calls(self) -> int:
+        """Return the successful calls (resilience4j's name)."""
+        return self.successes
+
+    @property
+    def number_of_slow_calls(self) -> int:
+        """Return the slow calls (resilience4j's name)."""
+        return self.slow_calls
+
+    @property
+    def number_of_slow_failed_calls(self) -> int:
+        """Return the slow failed calls (resilience4j's name)."""
+        return self.slow_failures
+
+    @property
+    def number_of_slow_successful_calls(self) -> int:
+        """Return the slow successful calls (resilience4j's name)."""
+        return self.slow_successes
+
+    @property
+    def number_of_not_permitted_calls(self) -> int:
+        """Return the calls not permitted (resilience4j's name)."""
+        return self.not_permitted_calls
