@@ -56,8 +56,12 @@ __all__ = [
 ]
 
 _IMPLS = ("builtin", *THIRD_PARTY)
-_DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
-_FACTORY = rf"^{_DOTTED}:{_DOTTED}$"
+# An identifier not starting with "__" (no __class__, __builtins__, __import__): written
+# without look-ahead, which pydantic's regex engine lacks.
+_PART = r"(?:[A-Za-z][A-Za-z0-9_]*|_[A-Za-z0-9][A-Za-z0-9_]*|_)"
+_DOTTED = rf"{_PART}(?:\.{_PART})*"
+_FACTORY = rf"^{_DOTTED}:{_PART}$"
+"""A module's dotted name, then one plain attribute of it: no chain through other objects."""
 _SETTINGS_HINT = (
     "a mapping of breaker settings (impl optional: builtin, pybreaker, aiobreaker, "
     "circuitbreaker, purgatory, or 'package.module:factory' for your own)"
@@ -185,7 +189,8 @@ def _check_factory_spelling(impl: str) -> None:
         raise PydanticCustomError(
             "breaker_impl",
             "expected your own factory as 'package.module:factory' (ASCII letters, digits "
-            "and '_', parts joined by '.'), got {impl}",
+            "and '_', the module's parts joined by '.', then one name; none starting with "
+            "'__'), got {impl}",
             {"impl": repr(impl), "key": "impl"},
         )
 
