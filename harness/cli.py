@@ -20,6 +20,7 @@ from typing import Any
 
 from harness.engines.runner import run
 from harness.errors import HarnessError, Problem, ScenarioError, printable
+from harness.format.budget import memory_budget, parse_size
 from harness.format.loader import file_sha256, json_schema, load_scenario
 from harness.format.scenario import Scenario
 from harness.options import (
@@ -103,6 +104,13 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
     validate.set_defaults(handler=_validate)
+    for command in (run_command, validate):
+        command.add_argument(
+            "--memory-budget",
+            type=_size,
+            metavar="SIZE",
+            help="refuse scenarios estimated to need more memory than this (default 2GiB)",
+        )
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the scenario format")
     schema.add_argument(
@@ -115,6 +123,13 @@ def _parser() -> argparse.ArgumentParser:
 def _seed(text: str) -> int:
     try:
         return parse_seed(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -154,12 +169,13 @@ def scenario_files(paths: Sequence[str | Path]) -> list[Path]:
     return unique
 
 
-def _load_all(paths: Sequence[str]) -> list[tuple[Path, Scenario]]:
+def _load_all(paths: Sequence[str], budget: int | None = None) -> list[tuple[Path, Scenario]]:
     loaded: list[tuple[Path, Scenario]] = []
     problems: list[Problem] = []
     for file in scenario_files(paths):
         try:
-            loaded.append((file, load_scenario(file)))
+            with memory_budget(budget):
+                loaded.append((file, load_scenario(file)))
         except ScenarioError as error:
             problems.extend(error.problems)
     if problems:
@@ -168,7 +184,8 @@ def _load_all(paths: Sequence[str]) -> list[tuple[Path, Scenario]]:
 
 
 def _run(arguments: argparse.Namespace) -> int:
-    loaded = _load_all(arguments.paths)  # every file is checked before anything runs
+    # every file is checked before anything runs
+    loaded = _load_all(arguments.paths, arguments.memory_budget)
     _check_outputs(arguments, [file for file, _ in loaded])
     # With the data on stdout, the tables go to stderr, so the pipe holds only the data.
     arguments.out = sys.stderr if STDOUT in (arguments.json, arguments.samples) else sys.stdout
@@ -259,7 +276,7 @@ def _write_outputs(
 
 
 def _validate(arguments: argparse.Namespace) -> int:
-    loaded = _load_all(arguments.paths)
+    loaded = _load_all(arguments.paths, arguments.memory_budget)
     for file, scenario in loaded:
         print(printable(f"{file}: ok ({scenario.name})"))
         for line in _code_lines(scenario):

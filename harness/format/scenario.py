@@ -33,6 +33,8 @@ FORMAT_VERSION: Literal[1] = 1
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
 """An upstream's name: 1-64 ASCII letters, digits, '_', '-' or '.'."""
 _NAME = re.compile(NAME_PATTERN)
+MAX_UPSTREAMS = 1_000
+"""The most upstreams a scenario may name: each is validated, mocked and reported on."""
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -107,6 +109,10 @@ def validate_data(data: dict[str, Any], source_map: SourceMap) -> Scenario:
 
 
 def _validated(data: dict[str, Any], source_map: SourceMap) -> Scenario:
+    upstreams = data.get("upstreams")
+    if isinstance(upstreams, dict) and len(upstreams) > MAX_UPSTREAMS:
+        message = f"{len(upstreams):,} upstreams, over the limit of {MAX_UPSTREAMS:,}"
+        raise ScenarioError([source_map.problem(("upstreams",), message)])
     unwritable = list(_unwritable_text(data, ()))
     if unwritable:
         raise ScenarioError([source_map.problem(path, message) for path, message in unwritable])

@@ -25,6 +25,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "MAX_NODES",
+    "MAX_WRITTEN_NODES",
     "Position",
     "SourceMap",
     "YamlSource",
@@ -44,9 +45,11 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 MAX_NODES = 200_000  # a YAML alias bomb expands exponentially; real scenarios use a few hundred
 MAX_DEPTH = 64  # levels of nesting; a scenario needs about 8
-MAX_FILE_BYTES = 1 << 20
-"""The largest scenario file read (1 MiB): the shipped ones are under 6 KB, and PyYAML reads
-a few MB a second, so a bound checked before parsing keeps every validation within seconds."""
+MAX_WRITTEN_NODES = 50_000  # nodes as written (before aliases expand); a scenario has hundreds
+MAX_FILE_BYTES = 256 * 1024
+"""The largest scenario file read (256 KiB): the shipped ones are under 6 KB, and PyYAML (pure
+Python, to locate every node) reads well under 1 MB a second on a busy machine, so a bound
+checked before parsing keeps every validation within seconds."""
 # YAML 1.1 (PyYAML) reads these unquoted as numbers; YAML 1.2 and people read them otherwise
 # (1:30 as a time, 017 as seventeen). Only plain decimals are numbers here.
 _DECIMAL_INT = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)")
@@ -152,12 +155,12 @@ class _Loader(yaml.SafeLoader):
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         """Compose one node, refusing to go deeper than MAX_DEPTH."""
         self._composed += 1  # counted as composed, so a huge flat list stops early too
-        if self._depth >= MAX_DEPTH or self._composed > MAX_NODES:
+        if self._depth >= MAX_DEPTH or self._composed > MAX_WRITTEN_NODES:
             mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
             message = (
                 f"the data is nested deeper than {MAX_DEPTH} levels"
                 if self._depth >= MAX_DEPTH
-                else f"the document has over {MAX_NODES} nodes"
+                else f"the document has over {MAX_WRITTEN_NODES} nodes"
             )
             raise ScenarioError.single(
                 message, file=self._file, line=mark.line + 1, column=mark.column + 1
