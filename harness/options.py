@@ -72,6 +72,7 @@ def check_output_folder(path: str | Path) -> Path:
 def check_reports_folder(path: str | Path) -> Path:
     """Return ``path`` if a reports folder can be written there (see check_output_folder),
     and none of its session files is a folder; raise ValueError saying why not."""
+    check_output_folder(path)
     real = check_output_folder(os.path.realpath(path))  # a link is written through
     _check_creatable(real.parent)  # the new set is built beside the folder, then swapped in
     for name in REPORT_FILES:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,6 @@ from harness.engines.runner import run
 from harness.format.loader import parse_scenario
 from harness.report.bundle import write_reports
 from harness.report.digest import digest
-from harness.report.files import interrupts_held
 
 SCENARIO = """\
 name: swapped
@@ -155,16 +155,27 @@ def test_deleting_never_follows_a_link(sets: tuple[Pairs, Pairs], tmp_path: Path
 
 
 def test_interrupts_wait_until_the_files_are_in_place() -> None:
-    reached = []
-
-    def interrupted_block() -> None:
-        with interrupts_held():
-            os.kill(os.getpid(), signal.SIGINT)
-            reached.append("the block goes on")  # held until the block ends, then delivered
-
-    with pytest.raises(KeyboardInterrupt):
-        interrupted_block()
-    assert reached == ["the block goes on"]
+    """In a process of its own: signals go to the main thread, which an xdist worker's test
+    may not run in."""
+    program = (
+        "import os, signal\n"
+        "from harness.report.files import interrupts_held\n"
+        "reached = []\n"
+        "try:\n"
+        "    with interrupts_held():\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        reached.append('the block goes on')\n"
+        "except KeyboardInterrupt:\n"
+        "    print('delivered after', reached)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+    )
+    assert done.stdout == "delivered after ['the block goes on']\n"
 
 
 def test_ctrl_c_ends_in_one_line_exit_130_and_the_old_set_intact(
