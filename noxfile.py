@@ -1,11 +1,13 @@
 """Sessions: ``tests`` (the test suite), ``slo`` (every shipped scenario, reports in reports/),
-``lint`` (ruff and mypy), ``bench`` (benchmarks against peers; not run by default). Extra
+``lint`` (ruff and mypy), ``bench`` (benchmarks against peers) and ``fuzz`` (the loader, deeply);
+the last two are not run by default. Extra
 arguments after ``--`` go to the tool, e.g. ``nox -s slo -- -k outage``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import nox
@@ -62,6 +64,17 @@ def slo(session: nox.Session) -> None:
         f"--slo-reports={REPORTS}",
         *session.posargs,
     )
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Fuzz the scenario loader deeply (the suite runs the same tests on a fast profile):
+    every input must load or raise a located ScenarioError. ``SLO_FUZZ_EXAMPLES`` sets the
+    examples per test (default here 5000)."""
+    install(session, "test")
+    examples = os.environ.get("SLO_FUZZ_EXAMPLES", "5000")
+    arguments = ["tests/test_loader_fuzz.py", "-p", "no:cacheprovider", *session.posargs]
+    session.run("pytest", *arguments, env={"SLO_FUZZ_EXAMPLES": examples})
 
 
 @nox.session

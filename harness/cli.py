@@ -12,19 +12,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from harness.engines.runner import run
-from harness.errors import HarnessError, Problem, ScenarioError
+from harness.errors import HarnessError, Problem, ScenarioError, printable
 from harness.format.breaker_warnings import breaker_warnings
+from harness.format.budget import memory_budget, parse_size
 from harness.format.loader import file_sha256, json_schema, load_scenario
 from harness.format.scenario import Scenario
-from harness.options import check_output_file, check_reports_folder, parse_seed
+from harness.options import (
+    REPORT_FILES,
+    check_distinct,
+    check_output_file,
+    check_reports_folder,
+    parse_seed,
+)
 from harness.report import result_table, summary_table
-from harness.report.files import staged
+from harness.report.files import STDOUT, staged
 from harness.report.json import results_text
 from harness.report.progress import Progress
 from harness.report.samples import samples_csv
@@ -33,10 +41,20 @@ from harness.verdicts.result import Result, ScenarioSource
 __all__ = ["main"]
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C ended
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # outputs are staged and put in place with interrupts held:
+        # each is the old one or the new one, whole
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     arguments = parser.parse_args(argv)
     try:
@@ -66,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run on this engine instead of each file's (direct: no HTTP stack, for long soaks)",
     )
     run_command.add_argument(
-        "--json", type=_output_file, metavar="PATH", help="write the results as JSON"
+        "--json", type=_output_file, metavar="PATH", help="write the results as JSON (- for stdout)"
     )
     run_command.add_argument(
         "--samples", type=_output_file, metavar="PATH", help="write every request as a CSV row"
@@ -87,6 +105,13 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
     validate.set_defaults(handler=_validate)
+    for command in (run_command, validate):
+        command.add_argument(
+            "--memory-budget",
+            type=_size,
+            metavar="SIZE",
+            help="refuse scenarios estimated to need more memory than this (default 2GiB)",
+        )
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the scenario format")
     schema.add_argument(
@@ -198,6 +223,13 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _output_file(text: str) -> Path:
     try:
         return check_output_file(text)
@@ -233,12 +265,13 @@ def scenario_files(paths: Sequence[str | Path]) -> list[Path]:
     return unique
 
 
-def _load_all(paths: Sequence[str]) -> list[tuple[Path, Scenario]]:
+def _load_all(paths: Sequence[str], budget: int | None = None) -> list[tuple[Path, Scenario]]:
     loaded: list[tuple[Path, Scenario]] = []
     problems: list[Problem] = []
     for file in scenario_files(paths):
         try:
-            loaded.append((file, load_scenario(file)))
+            with memory_budget(budget):
+                loaded.append((file, load_scenario(file)))
         except ScenarioError as error:
             problems.extend(error.problems)
     if problems:
@@ -247,7 +280,31 @@ def _load_all(paths: Sequence[str]) -> list[tuple[Path, Scenario]]:
 
 
 def _run(arguments: argparse.Namespace) -> int:
-    loaded = _load_all(arguments.paths)  # every file is checked before anything runs
+    # every file is checked before anything runs
+    loaded = _load_all(arguments.paths, arguments.memory_budget)
+    _check_outputs(arguments, [file for file, _ in loaded])
+    # With the data on stdout, the tables go to stderr, so the pipe holds only the data.
+    arguments.out = sys.stderr if STDOUT in (arguments.json, arguments.samples) else sys.stdout
+    return _run_all(loaded, arguments)
+
+
+def _check_outputs(arguments: argparse.Namespace, inputs: list[Path]) -> None:
+    """Refuse an output that is an input or another output, and a reports folder holding an
+    input (it is replaced whole): usage errors, exit 2, before anything runs."""
+    outputs = [("--json", arguments.json), ("--samples", arguments.samples)]
+    if arguments.reports:
+        outputs += [("--reports", arguments.reports / name) for name in REPORT_FILES]
+        real = os.path.realpath(arguments.reports) + os.sep
+        inside = [path for path in inputs if os.path.realpath(path).startswith(real)]
+        if inside:
+            raise HarnessError(f"--reports {arguments.reports} holds the scenario {inside[0]}")
+    try:
+        check_distinct(inputs, [(option, path) for option, path in outputs if path])
+    except ValueError as error:
+        raise HarnessError(str(error)) from None
+
+
+def _run_all(loaded: list[tuple[Path, Scenario]], arguments: argparse.Namespace) -> int:
     run_info = not arguments.no_run_info
     entries: list[dict[str, Any]] = []
     digests: list[dict[str, Any]] = []
@@ -255,7 +312,7 @@ def _run(arguments: argparse.Namespace) -> int:
     progress = Progress(sum(scenario.duration for _, scenario in loaded), len(loaded))
     for file, scenario in loaded:
         result = _run_one(file, scenario, arguments, progress)
-        print(result_table(result), end="\n\n", flush=True)
+        print(result_table(result), end="\n\n", flush=True, file=arguments.out)
         entries.append(result.to_dict(run_info=run_info))
         if arguments.reports:
             from harness.report.digest import digest
@@ -265,10 +322,10 @@ def _run(arguments: argparse.Namespace) -> int:
             kept.append(result)
         del result  # its samples are in the digest's figures now: free them before the next
     if len(entries) > 1:
-        print(summary_table(entries), end="\n\n")
+        print(summary_table(entries), end="\n\n", file=arguments.out)
     _write_outputs(arguments, entries, digests, kept)
     failed = sum(not entry["passed"] for entry in entries)
-    print(f"{len(entries) - failed} passed, {failed} failed")
+    print(f"{len(entries) - failed} passed, {failed} failed", file=arguments.out)
     return EXIT_FAILED if failed else EXIT_PASSED
 
 
@@ -311,16 +368,37 @@ def _write_outputs(
     except OSError as error:
         raise HarnessError(f"nothing was written: {error}") from None
     for line in written_lines(written) if written else ():
-        print(line)
+        print(line, file=arguments.out)
 
 
 def _validate(arguments: argparse.Namespace) -> int:
-    loaded = _load_all(arguments.paths)
+    loaded = _load_all(arguments.paths, arguments.memory_budget)
     for file, scenario in loaded:
-        print(f"{file}: ok ({scenario.name})")
+        print(printable(f"{file}: ok ({scenario.name})"))
+        for line in _code_lines(scenario):
+            print(printable(line))
         for warning in breaker_warnings(scenario):
-            print(f"{file}: warning: {warning}")
+            print(printable(f"{file}: warning: {warning}"))
     return EXIT_PASSED
+
+
+def _code_lines(scenario: Scenario) -> list[str]:
+    """Say which of a scenario's upstreams will run code of their own, and from which file: a
+    scenario naming a factory or an entry point is code, to be trusted like a conftest.py."""
+    from harness.format.breaker_code import factory_origin
+    from harness.format.breaker_settings import CustomBreakerSettings
+
+    lines = []
+    for name, upstream in scenario.upstreams.items():
+        breaker = upstream.breaker
+        if isinstance(breaker, CustomBreakerSettings):
+            origin = factory_origin(breaker.impl) or "a module not found"
+            lines.append(f"  runs code: upstream {name}: impl {breaker.impl!r} from {origin}")
+        entry_point = upstream.traffic.entry_point if upstream.traffic else None
+        if entry_point:
+            origin = factory_origin(entry_point) or "a module not found"
+            lines.append(f"  runs code: upstream {name}: entry_point {entry_point!r} from {origin}")
+    return lines
 
 
 def _schema(arguments: argparse.Namespace) -> int:

@@ -7,12 +7,15 @@ Light on purpose (standard library only): the plugin checks its options when pyt
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = [
     "REPORT_FILES",
     "SEED_LIMIT",
+    "check_distinct",
     "check_output_file",
     "check_output_folder",
     "check_reports_folder",
@@ -41,10 +44,16 @@ def parse_seed(text: str | int) -> int:
 def check_output_file(path: str | Path) -> Path:
     """Return ``path`` if a file can be written there; raise ValueError saying why not.
 
-    The path must not be a folder, and its folder must exist or be creatable. Nothing is left
-    behind: the check creates and removes a probe only.
+    ``-`` (standard output), a character device and a FIFO are written to as they are. A
+    symbolic link is written through, so its target is checked. Otherwise the path must not be
+    a folder, and its folder must exist or be creatable. Nothing is left behind: the check
+    creates and removes a probe only.
     """
     target = Path(path)
+    if target == Path("-") or _is_device(target):
+        return target
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
     if target.is_dir():
         raise ValueError(f"{target} is a folder; expected a file path")
     _check_creatable(target.parent)
@@ -63,11 +72,41 @@ def check_output_folder(path: str | Path) -> Path:
 def check_reports_folder(path: str | Path) -> Path:
     """Return ``path`` if a reports folder can be written there (see check_output_folder),
     and none of its session files is a folder; raise ValueError saying why not."""
-    target = check_output_folder(path)
+    check_output_folder(path)
+    real = check_output_folder(os.path.realpath(path))  # a link is written through
+    _check_creatable(real.parent)  # the new set is built beside the folder, then swapped in
     for name in REPORT_FILES:
-        if (target / name).is_dir():
-            raise ValueError(f"{target / name} is a folder; the report file cannot be written")
-    return target
+        if (real / name).is_dir():
+            raise ValueError(f"{Path(path) / name} is a folder; the report file cannot be written")
+    return Path(path)
+
+
+def check_distinct(inputs: Sequence[Path], outputs: Sequence[tuple[str, Path]]) -> None:
+    """Raise ValueError if an output (named by its option) is an input, or the same file as
+    another output: writing it would destroy what is read, or lose one of the two.
+
+    Paths are compared after links are resolved; standard output and devices are exempt
+    (several outputs may go to /dev/null), except two outputs both on standard output.
+    """
+    read = {os.path.realpath(path): path for path in inputs}
+    taken: dict[str, str] = {}
+    for option, path in outputs:
+        key = "-" if path == Path("-") else os.path.realpath(path)
+        if key != "-" and _is_device(Path(key)):
+            continue
+        if key in read:
+            raise ValueError(f"{option} {path} would overwrite the scenario {read[key]}")
+        if key in taken:
+            raise ValueError(f"{option} {path} is the same file as {taken[key]}")
+        taken[key] = f"{option} {path}"
+
+
+def _is_device(path: Path) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
 def _check_creatable(folder: Path) -> None:

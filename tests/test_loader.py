@@ -336,8 +336,24 @@ def test_loading_never_imports_the_factorys_module(
 def test_a_factory_spelled_wrong_is_located() -> None:
     assert problem(factory_scenario("pkg:a:b")) == (
         "bad.yaml:5:21: upstreams.t1.breaker.impl: expected your own factory as "
-        "'package.module:factory' (ASCII letters, digits and '_', parts joined by '.'), got "
-        "'pkg:a:b'"
+        "'package.module:factory' (ASCII letters, digits and '_', the module's parts joined "
+        "by '.', then one name; none starting with '__'), got 'pkg:a:b'"
+    )
+
+
+@pytest.mark.parametrize(
+    "impl",
+    [
+        "harness.format.breaker_code:importlib.import_module",  # a chain through a module
+        "harness.format.breaker_code:sys.modules",
+        "tests.custom_breakers:__class__",  # dunders reach everything
+        "tests.custom_breakers:__builtins__",
+        "tests.__init__:counting",
+    ],
+)
+def test_a_factory_is_one_plain_attribute_of_its_module(impl: str) -> None:
+    assert "expected your own factory as 'package.module:factory'" in problem(
+        factory_scenario(impl)
     )
 
 

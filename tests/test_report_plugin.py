@@ -278,6 +278,11 @@ def test_an_upstream_without_requests_is_reported_under_warnings_as_errors(
         ("--slo-reports=afile", "--slo-reports=afile: afile is a file; expected a folder"),
         ("--slo-json=adir", "--slo-json=adir: adir is a folder; expected a file path"),
         ("--slo-json=afile/x.json", "--slo-json=afile/x.json: cannot create afile: *"),
+        (
+            "--slo-json=out/slo-results.json --slo-reports=out",
+            "--slo-reports=out: --slo-reports out/slo-results.json is the same file as "
+            "--slo-json out/slo-results.json",
+        ),
     ],
 )
 def test_unwritable_report_paths_are_usage_errors_before_anything_runs(
@@ -285,7 +290,7 @@ def test_unwritable_report_paths_are_usage_errors_before_anything_runs(
 ) -> None:
     (project.path / "afile").write_text("")
     (project.path / "adir").mkdir()
-    result = project.runpytest("scenarios/", option)
+    result = project.runpytest("scenarios/", *option.split())
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{expected}"])
     assert "passed" not in result.stdout.str()

@@ -154,6 +154,10 @@ def test_unusable_entry_point_stops_before_traffic(entry: str, message: str) -> 
         ("nosuchpackage.module:handle", "no module 'nosuchpackage'"),
         ("json:loads", "must be your own code, not the standard library"),
         ("tests.services", "should match pattern"),
+        # One plain attribute of the module, as for breaker factories: no chain through other
+        # objects (to a module's os.system, say) and no dunder.
+        ("tests.services:os.system", "should match pattern"),
+        ("tests.services:__builtins__", "should match pattern"),
     ],
 )
 def test_entry_point_refused_at_load_with_its_location(entry: str, message: str) -> None:

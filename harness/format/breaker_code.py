@@ -15,7 +15,22 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["THIRD_PARTY", "factory_problem", "library_problem", "resolve_factory"]
+__all__ = [
+    "CODE_PATTERN",
+    "THIRD_PARTY",
+    "factory_origin",
+    "factory_problem",
+    "import_attribute",
+    "library_problem",
+    "resolve_factory",
+]
+
+# An identifier not starting with "__" (no __class__, __builtins__, __import__): written
+# without look-ahead, which pydantic's regex engine lacks.
+_PART = r"(?:[A-Za-z][A-Za-z0-9_]*|_[A-Za-z0-9][A-Za-z0-9_]*|_)"
+CODE_PATTERN = rf"^{_PART}(?:\.{_PART})*:{_PART}$"
+"""``package.module:name``: a module's dotted name, then one plain attribute of it (no chain
+through other objects): how a scenario names code of your own (a factory, an entry point)."""
 
 THIRD_PARTY = ("pybreaker", "aiobreaker", "circuitbreaker", "purgatory")
 """The third-party libraries a scenario can name as ``impl``."""
@@ -45,7 +60,26 @@ def factory_problem(spec: str) -> str | None:
             f"a custom breaker factory must be your own code, not the standard library's "
             f"{top!r} (impl {spec!r})"
         )
+    found = _find(module_name)
+    if isinstance(found, str):
+        return f"no module {found!r} can be found for impl {spec!r} (is it on sys.path?)"
+    return None
+
+
+def factory_origin(spec: str) -> str | None:
+    """Return the file the factory ``"package.module:factory"`` would be imported from (found
+    without importing it), or None when it cannot be found."""
+    found = _find(spec.partition(":")[0])
+    if isinstance(found, str):
+        return None
+    return found.origin
+
+
+def _find(module_name: str) -> importlib.machinery.ModuleSpec | str:
+    """Find ``module_name`` package by package without importing it; return its spec, or the
+    first part that cannot be found."""
     locations: list[str] | None = None
+    found: importlib.machinery.ModuleSpec | None = None
     parts = module_name.split(".")
     for end in range(1, len(parts) + 1):
         name = ".".join(parts[:end])
@@ -58,9 +92,10 @@ def factory_problem(spec: str) -> str | None:
         except (ImportError, ValueError):  # a module without a spec, such as __main__
             found = None
         if found is None:
-            return f"no module {name!r} can be found for impl {spec!r} (is it on sys.path?)"
+            return name
         locations = list(found.submodule_search_locations or [])
-    return None
+    assert found is not None
+    return found
 
 
 def resolve_factory(spec: str) -> Callable[..., Any]:
@@ -71,17 +106,28 @@ def resolve_factory(spec: str) -> Callable[..., Any]:
     problem = factory_problem(spec)
     if problem is not None:
         raise ValueError(problem)
-    module_name, _, attribute = spec.partition(":")
-    try:
-        target: Any = importlib.import_module(module_name)
-    except Exception as error:  # any failure to import user code is reported, not raised
-        raise ValueError(
-            f"cannot import {module_name!r} for impl {spec!r}: {type(error).__name__}: {error}"
-        ) from None
-    for part in attribute.split("."):
-        if not hasattr(target, part):
-            raise ValueError(f"{module_name!r} has no attribute {attribute!r} (impl {spec!r})")
-        target = getattr(target, part)
+    target = import_attribute(spec, "impl")
     if not callable(target):
         raise ValueError(f"impl {spec!r} names a {type(target).__name__}, not a callable factory")
     return target  # type: ignore[no-any-return]
+
+
+def import_attribute(spec: str, key: str) -> Any:
+    """Import the module of ``"package.module:name"`` and return its attribute ``name``; raise
+    ValueError (naming the scenario's ``key``) unless it is one plain attribute of that very
+    module: no chain through other objects, no dunder, no module ``sys.modules`` swapped in."""
+    module_name, _, attribute = spec.partition(":")
+    if "." in attribute or attribute.startswith("__"):  # the format refuses them; so does this
+        raise ValueError(f"{key} {spec!r} must name one plain attribute of its module")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # any failure to import user code is reported, not raised
+        raise ValueError(
+            f"cannot import {module_name!r} for {key} {spec!r}: {type(error).__name__}: {error}"
+        ) from None
+    if getattr(module, "__name__", None) != module_name:  # sys.modules made it another module
+        raise ValueError(f"importing {module_name!r} gave the module {module.__name__!r}")
+    target: Any = getattr(module, attribute, None)
+    if target is None:
+        raise ValueError(f"{module_name!r} has no attribute {attribute!r} ({key} {spec!r})")
+    return target

@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from harness.format.breaker_code import (
+    CODE_PATTERN,
     THIRD_PARTY,
     factory_problem,
     library_problem,
@@ -56,8 +57,7 @@ __all__ = [
 ]
 
 _IMPLS = ("builtin", *THIRD_PARTY)
-_DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
-_FACTORY = rf"^{_DOTTED}:{_DOTTED}$"
+_FACTORY = CODE_PATTERN
 _SETTINGS_HINT = (
     "a mapping of breaker settings (impl optional: builtin, pybreaker, aiobreaker, "
     "circuitbreaker, purgatory, or 'package.module:factory' for your own)"
@@ -185,7 +185,8 @@ def _check_factory_spelling(impl: str) -> None:
         raise PydanticCustomError(
             "breaker_impl",
             "expected your own factory as 'package.module:factory' (ASCII letters, digits "
-            "and '_', parts joined by '.'), got {impl}",
+            "and '_', the module's parts joined by '.', then one name; none starting with "
+            "'__'), got {impl}",
             {"impl": repr(impl), "key": "impl"},
         )
 

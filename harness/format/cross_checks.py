@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from fractions import Fraction
-from itertools import combinations
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from harness.errors import KeyPath
 from harness.format.breaker_settings import CustomBreakerSettings, factory_problem, library_problem
+from harness.format.budget import budget_problems
 from harness.format.expectations import expectation_problems
 from harness.format.units import NS_PER_S, format_duration
 from harness.format.upstream import Upstream
@@ -26,6 +26,9 @@ class Whole(Protocol):
 
     @property
     def duration(self) -> int: ...
+
+    @property
+    def engine(self) -> str: ...
 
     @property
     def upstreams(self) -> Mapping[str, Upstream]: ...
@@ -41,7 +44,8 @@ MAX_REQUESTS = 100_000_000
 """The most requests one scenario may send (over every upstream): about 2 GB of samples, and
 some 17 minutes on the direct engine (hours on the HTTP engine)."""
 
-Found = list[tuple[KeyPath, str]]
+Problem = tuple[KeyPath, str]
+Found = list[Problem]
 
 
 def cross_checks(scenario: Whole) -> Found:
@@ -53,6 +57,8 @@ def cross_checks(scenario: Whole) -> Found:
         found += _breaker_checks(name, upstream)
     found += _url_overlaps(scenario)
     found += _request_count(scenario)
+    if not found:  # the estimate reads what the checks above hold valid
+        found += budget_problems(scenario)
     return found
 
 
@@ -125,33 +131,41 @@ def _breaker_checks(name: str, upstream: Upstream) -> Found:
 
 def _url_overlaps(scenario: Whole) -> Found:
     """Two upstreams whose URLs are equal, or one a prefix of the other, would share traffic:
-    requests are routed to an upstream by URL prefix."""
+    requests are routed to an upstream by URL prefix.
+
+    Each URL is parsed once and the paths sorted per host: every path that starts with a
+    given one sorts right after it, so a stack of the paths still open as prefixes finds, in
+    n log n, each upstream whose URL extends another's (reported with the nearest one).
+    """
+    keyed: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+    for name in scenario.upstreams:
+        url = scenario.url_of(name)
+        parts = urlsplit(url)
+        host = (parts.scheme, parts.netloc.lower())
+        keyed.setdefault(host, []).append((parts.path.rstrip("/"), name, url))
     found: Found = []
-    for first, second in combinations(scenario.upstreams, 2):
-        url_1, url_2 = scenario.url_of(first), scenario.url_of(second)
-        if not _overlap(url_1, url_2):
-            continue
-        given = second if scenario.upstreams[second].url else first
-        how = "the same URL" if url_1 == url_2 else "URLs where one is a prefix of the other"
-        found.append(
-            (
-                ("upstreams", given, "url"),
-                f"upstreams {first!r} ({url_1}) and {second!r} ({url_2}) have {how}, so one "
-                "would receive the other's requests; give each its own URL (another host, or "
-                "paths that are not prefixes of each other)",
-            )
-        )
+    for entries in keyed.values():
+        entries.sort()
+        open_prefixes: list[tuple[str, str, str]] = []
+        for path, name, url in entries:
+            while open_prefixes and not path.startswith(open_prefixes[-1][0]):
+                open_prefixes.pop()
+            if open_prefixes:
+                _, first, first_url = open_prefixes[-1]
+                found.append(_overlap_problem(scenario, first, first_url, name, url))
+            open_prefixes.append((path, name, url))
     return found
 
 
-def _overlap(url_1: str, url_2: str) -> bool:
-    """Return whether one URL's path is a prefix of the other's on the same host (whether or
-    not on a segment boundary: /v1 and /v1beta overlap)."""
-    parts_1, parts_2 = urlsplit(url_1), urlsplit(url_2)
-    if (parts_1.scheme, parts_1.netloc.lower()) != (parts_2.scheme, parts_2.netloc.lower()):
-        return False
-    path_1, path_2 = parts_1.path.rstrip("/"), parts_2.path.rstrip("/")
-    return path_1.startswith(path_2) or path_2.startswith(path_1)
+def _overlap_problem(scenario: Whole, first: str, url_1: str, second: str, url_2: str) -> Problem:
+    given = second if scenario.upstreams[second].url else first
+    how = "the same URL" if url_1 == url_2 else "URLs where one is a prefix of the other"
+    return (
+        ("upstreams", given, "url"),
+        f"upstreams {first!r} ({url_1}) and {second!r} ({url_2}) have {how}, so one "
+        "would receive the other's requests; give each its own URL (another host, or "
+        "paths that are not prefixes of each other)",
+    )
 
 
 def _request_count(scenario: Whole) -> Found:

@@ -9,12 +9,11 @@ the scenario runs (:func:`resolve_entry_point`), before any traffic is sent.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable
 from typing import Any
 
-from harness.format.breaker_code import factory_problem
+from harness.format.breaker_code import CODE_PATTERN, factory_problem, import_attribute
 
 __all__ = [
     "ENTRY_POINT_PATTERN",
@@ -23,9 +22,8 @@ __all__ = [
     "signature_problem",
 ]
 
-_DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
-ENTRY_POINT_PATTERN = rf"^{_DOTTED}:{_DOTTED}$"
-"""``package.module:callable`` (the callable may be dotted: ``module:Service.handle``)."""
+ENTRY_POINT_PATTERN = CODE_PATTERN
+"""``package.module:callable``: one plain attribute of the module, as for breaker factories."""
 
 
 def entry_point_problem(spec: str) -> str | None:
@@ -50,20 +48,7 @@ def resolve_entry_point(spec: str) -> Callable[..., Any]:
     problem = entry_point_problem(spec)
     if problem is not None:
         raise ValueError(problem)
-    module_name, _, attribute = spec.partition(":")
-    try:
-        target: Any = importlib.import_module(module_name)
-    except Exception as error:  # any failure to import user code is reported, not raised
-        raise ValueError(
-            f"cannot import {module_name!r} for entry_point {spec!r}: "
-            f"{type(error).__name__}: {error}"
-        ) from None
-    for part in attribute.split("."):
-        if not hasattr(target, part):
-            raise ValueError(
-                f"{module_name!r} has no attribute {attribute!r} (entry_point {spec!r})"
-            )
-        target = getattr(target, part)
+    target = import_attribute(spec, "entry_point")
     if not callable(target):
         raise ValueError(f"entry_point {spec!r} names a {type(target).__name__}, not a callable")
     problem = signature_problem(target)

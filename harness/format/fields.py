@@ -54,6 +54,9 @@ def unit_field(parser: Any, kind: str) -> BeforeValidator:
             return parser(value)
         except ValueError as error:
             raise PydanticCustomError(kind, str(error)) from None
+        except Exception as error:  # arithmetic on a value no check foresaw: still located
+            reason = f"{type(error).__name__}: {error}"
+            raise PydanticCustomError(kind, f"{shown(value)} cannot be read ({reason})") from None
 
     return BeforeValidator(validate)
 

@@ -9,13 +9,15 @@ field can make are added (:mod:`harness.format.cross_checks`).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ScenarioError
 from harness.format.fields import DURATION_SCHEMA
 from harness.format.scenario import NAME_PATTERN, Scenario, validate_data
-from harness.format.units import format_duration, shown
+from harness.format.units import format_duration, shorten, shown
 from harness.format.yamlsource import SourceMap, read_yaml, read_yaml_file
 
 __all__ = [
@@ -36,14 +38,30 @@ def file_sha256(path: Path) -> str:
 def load_scenario(path: str | Path) -> Scenario:
     """Load and validate the scenario file at ``path``; raise ScenarioError with locations."""
     path = Path(path)
-    source = read_yaml_file(path)
-    return _from_source(source.data, source.source_map, default_name=path.stem)
+    with _boundary(str(path)):
+        source = read_yaml_file(path)
+        return _from_source(source.data, source.source_map, default_name=path.stem)
 
 
 def parse_scenario(text: str, file: str = "<string>") -> Scenario:
     """Parse and validate scenario YAML held in a string."""
-    source = read_yaml(text, file)
-    return _from_source(source.data, source.source_map, default_name=Path(file).stem)
+    with _boundary(file):
+        source = read_yaml(text, file)
+        return _from_source(source.data, source.source_map, default_name=Path(file).stem)
+
+
+@contextmanager
+def _boundary(file: str) -> Iterator[None]:
+    """Turn anything but a ScenarioError raised while reading ``file`` into one: whatever a
+    file holds, loading it ends in a Scenario or a ScenarioError, never a traceback (the
+    checks inside locate every problem they know of; this catches what none foresaw)."""
+    try:
+        yield
+    except ScenarioError:
+        raise
+    except Exception as error:  # by design: see the docstring
+        reason = shorten(f"{type(error).__name__}: {error}", 200)
+        raise ScenarioError.single(f"the file cannot be read ({reason})", file=file) from None
 
 
 def scenario_from_data(data: Any, file: str = "<data>") -> Scenario:

@@ -10,18 +10,19 @@ Per-upstream parts are in :mod:`harness.format.upstream`; loading files and the 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal
 
 import pydantic
 from pydantic import Field, Strict, field_validator
 
-from harness.errors import ScenarioError
+from harness.errors import KeyPath, Problem, ScenarioError
 from harness.format.cross_checks import cross_checks
 from harness.format.fields import Duration, exactly
 from harness.format.fields import StrictModel as _Strict
 from harness.format.messages import problems_of
 from harness.format.overrides import apply_override
+from harness.format.units import shorten
 from harness.format.upstream import Burst, Phase, Traffic, Upstream, normal_url
 from harness.format.yamlsource import SourceMap
 
@@ -32,6 +33,9 @@ FORMAT_VERSION: Literal[1] = 1
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
 """An upstream's name: 1-64 ASCII letters, digits, '_', '-' or '.'."""
 _NAME = re.compile(NAME_PATTERN)
+MAX_UPSTREAMS = 1_000
+"""The most upstreams a scenario may name: each is validated, mocked and reported on."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Scenario(_Strict):
@@ -88,7 +92,30 @@ class Scenario(_Strict):
 
 
 def validate_data(data: dict[str, Any], source_map: SourceMap) -> Scenario:
-    """Validate ``data`` into a Scenario; raise ScenarioError locating every problem."""
+    """Validate ``data`` into a Scenario; raise ScenarioError locating every problem.
+
+    Nothing else escapes: this is the boundary between a file's content and the harness, so
+    an exception no check foresaw becomes a ScenarioError too (located at the file), never a
+    traceback.
+    """
+    try:
+        return _validated(data, source_map)
+    except ScenarioError:
+        raise
+    except Exception as error:  # by design: see the docstring
+        reason = shorten(f"{type(error).__name__}: {error}", 200)
+        message = f"the scenario cannot be validated ({reason})"
+        raise ScenarioError([Problem(message, source_map.file)]) from None
+
+
+def _validated(data: dict[str, Any], source_map: SourceMap) -> Scenario:
+    upstreams = data.get("upstreams")
+    if isinstance(upstreams, dict) and len(upstreams) > MAX_UPSTREAMS:
+        message = f"{len(upstreams):,} upstreams, over the limit of {MAX_UPSTREAMS:,}"
+        raise ScenarioError([source_map.problem(("upstreams",), message)])
+    unwritable = list(_unwritable_text(data, ()))
+    if unwritable:
+        raise ScenarioError([source_map.problem(path, message) for path, message in unwritable])
     try:
         scenario = Scenario.model_validate(data)
     except pydantic.ValidationError as error:
@@ -97,3 +124,19 @@ def validate_data(data: dict[str, Any], source_map: SourceMap) -> Scenario:
     if problems:
         raise ScenarioError(problems)
     return scenario
+
+
+def _unwritable_text(value: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
+    """Yield every string (key or value) holding a lone surrogate: no report could write it
+    (UTF-8 has no form for one), so it is refused here rather than failing a report later."""
+    if isinstance(value, str):
+        if found := _SURROGATE.search(value):
+            code = ord(found.group())
+            yield path, f"the text holds a lone surrogate (U+{code:04X}), which is not a character"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _unwritable_text(key, (*path, key) if isinstance(key, str) else path)
+            yield from _unwritable_text(item, (*path, key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _unwritable_text(item, (*path, index))

@@ -12,9 +12,12 @@ callers add the location.
 
 from __future__ import annotations
 
+import math
 import re
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
+
+from harness.errors import SHOWN_MAX, shorten
 
 __all__ = [
     "DURATION_PATTERN",
@@ -30,6 +33,7 @@ __all__ = [
     "parse_duration",
     "parse_rate",
     "parse_throughput",
+    "shorten",
     "shown",
     "vtime",
 ]
@@ -82,6 +86,10 @@ _DURATION_PARTS = re.compile(rf"(?:{NUMBER} *(?:ns|us|µs|ms|s|m|h) *)+")
 _RATE_TEXT = re.compile(rf"({NUMBER})( *%)?")
 _THROUGHPUT = re.compile(rf"({NUMBER}) */ *(s|sec|m|min|h)")
 _THROUGHPUT_PER = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
+MAX_UNIT_TEXT = 100
+"""The longest text a duration, rate or request rate may be: the longest real spelling
+(``1h 30m 15s 500ms 250us 125ns``) is under 40 characters, and a bound keeps exact decimal
+arithmetic (and the messages that quote the text) small whatever a file holds."""
 _DURATION_HINT = "a duration like 500ms, 2s, 10m or 1h30m"
 _RATE_HINT = "a rate like 30% or 0.3"
 _THROUGHPUT_HINT = "a request rate like 20/s, 600/m or 90/h"
@@ -91,21 +99,35 @@ def parse_duration(value: object) -> int:
     """Return the duration ``value`` (e.g. ``"1.5s"``) in whole nanoseconds."""
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError(f"expected {_DURATION_HINT}, got {shown(value)} (the unit is required)")
+    _check_length(value, _DURATION_HINT)
     if value.startswith("-"):
         raise ValueError(f"a duration cannot be negative, got {value!r}")
     if re.fullmatch(NUMBER, value):
         raise ValueError(f"expected {_DURATION_HINT}, got {value!r} (the unit is required)")
     if not _DURATION.match(value):
         raise ValueError(f"expected {_DURATION_HINT}, got {value!r}{_duration_hint(value)}")
-    total = sum(
-        (Decimal(number) * _DURATION_UNITS[unit] for number, unit in _DURATION_PART.findall(value)),
-        Decimal(0),
-    )
+    with localcontext(prec=4 * MAX_UNIT_TEXT):  # exact: every part has at most 100 digits
+        total = sum(
+            (
+                Decimal(number) * _DURATION_UNITS[unit]
+                for number, unit in _DURATION_PART.findall(value)
+            ),
+            Decimal(0),
+        )
     if total > MAX_DURATION_NS:
         raise ValueError(f"a duration can be at most 30 days (720h), got {value!r}")
     if total != total.to_integral_value():
         raise ValueError(f"{value!r} is not a whole number of nanoseconds")
     return int(total)
+
+
+def _check_length(value: str, hint: str) -> None:
+    """Refuse text too long to be a unit's value, before any arithmetic or quoting."""
+    if len(value) > MAX_UNIT_TEXT:
+        raise ValueError(
+            f"expected {hint}, got {shown(value)} ({len(value):,} characters; "
+            f"at most {MAX_UNIT_TEXT})"
+        )
 
 
 def _duration_hint(value: str) -> str:
@@ -142,15 +164,18 @@ def parse_rate(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"expected {_RATE_HINT}, got {shown(value)}")
     if isinstance(value, str):
+        _check_length(value, _RATE_HINT)
         match = _RATE_TEXT.fullmatch(value)
         if match is None:
             raise ValueError(f"expected {_RATE_HINT}, got {value!r}")
         number = Decimal(match.group(1))
         fraction = float(number / 100 if match.group(2) else number)
+    elif isinstance(value, int) and not 0 <= value <= 1:  # float() of a huge int overflows
+        fraction = 2.0
     else:
         fraction = float(value)
     if not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"a rate must lie between 0% and 100% (0 and 1), got {value!r}")
+        raise ValueError(f"a rate must lie between 0% and 100% (0 and 1), got {shown(value)}")
     return fraction
 
 
@@ -164,6 +189,7 @@ def parse_throughput(value: object) -> Fraction:
     """Return the request rate ``value`` (``"20/s"``) in requests per second, exactly."""
     if not isinstance(value, str):
         raise ValueError(f"expected {_THROUGHPUT_HINT}, got {shown(value)} (the unit is required)")
+    _check_length(value, _THROUGHPUT_HINT)
     match = _THROUGHPUT.fullmatch(value)
     if match is None:
         raise ValueError(f"expected {_THROUGHPUT_HINT}, got {value!r}")
@@ -199,7 +225,11 @@ def shown(value: object) -> str:
         return "a mapping"
     if isinstance(value, list | tuple):
         return "a list"
-    return repr(value)
+    if isinstance(value, int) and abs(value) >= 10**SHOWN_MAX:
+        digits = int((abs(value).bit_length() - 1) * math.log10(2)) + 1  # str() refuses
+        digits += abs(value) >= 10**digits  # over 4300 digits, and is slow before that
+        return f"a number of {digits:,} digits"
+    return shorten(repr(value))
 
 
 def _decimal_text(number: Decimal) -> str:

@@ -10,6 +10,7 @@ recursion limit is reached.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,18 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from harness.errors import KeyPath, Problem, ScenarioError
+from harness.format.units import shorten
 
-__all__ = ["MAX_DEPTH", "MAX_NODES", "Position", "SourceMap", "YamlSource", "read_yaml"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_NODES",
+    "MAX_WRITTEN_NODES",
+    "Position",
+    "SourceMap",
+    "YamlSource",
+    "read_yaml",
+]
 
 _PLAIN_SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
@@ -34,6 +45,15 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 MAX_NODES = 200_000  # a YAML alias bomb expands exponentially; real scenarios use a few hundred
 MAX_DEPTH = 64  # levels of nesting; a scenario needs about 8
+MAX_WRITTEN_NODES = 50_000  # nodes as written (before aliases expand); a scenario has hundreds
+MAX_FILE_BYTES = 256 * 1024
+"""The largest scenario file read (256 KiB): the shipped ones are under 6 KB, and PyYAML (pure
+Python, to locate every node) reads well under 1 MB a second on a busy machine, so a bound
+checked before parsing keeps every validation within seconds."""
+# YAML 1.1 (PyYAML) reads these unquoted as numbers; YAML 1.2 and people read them otherwise
+# (1:30 as a time, 017 as seventeen). Only plain decimals are numbers here.
+_DECIMAL_INT = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)")
+_YAML11_FORMS = (("0b", "a binary"), ("0x", "a hexadecimal"), ("0", "an octal"))
 # Keys YAML 1.1 reads as booleans or null when unquoted (an upstream named "on" or "no").
 _YAML11_WORDS = {"yes", "no", "on", "off", "true", "false", "null", "~", ""}
 
@@ -82,6 +102,8 @@ class YamlSource:
 
 def read_yaml(text: str, file: str) -> YamlSource:
     """Parse ``text`` (the contents of ``file``) into plain data and a source map."""
+    if len(text) > MAX_FILE_BYTES:  # characters: at most as many as the file's bytes
+        raise _too_large(len(text), "characters", file)
     try:
         loader = _Loader(text, file)
     except yaml.reader.ReaderError as error:  # a control character: checked before parsing
@@ -102,9 +124,14 @@ def read_yaml(text: str, file: str) -> YamlSource:
 
 
 def read_yaml_file(path: Path) -> YamlSource:
-    """Read and parse the YAML file at ``path``."""
+    """Read and parse the YAML file at ``path`` (at most MAX_FILE_BYTES, checked before
+    reading it whole)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)  # a FIFO or /dev/zero has no honest size
+        if len(raw) > MAX_FILE_BYTES:
+            raise _too_large(path.stat().st_size, "bytes", str(path))
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ScenarioError.single("no such file", file=str(path)) from None
     except IsADirectoryError:
@@ -123,22 +150,34 @@ class _Loader(yaml.SafeLoader):
         super().__init__(text)
         self._file = file
         self._depth = 0
+        self._composed = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         """Compose one node, refusing to go deeper than MAX_DEPTH."""
-        if self._depth >= MAX_DEPTH:
+        self._composed += 1  # counted as composed, so a huge flat list stops early too
+        if self._depth >= MAX_DEPTH or self._composed > MAX_WRITTEN_NODES:
             mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            message = (
+                f"the data is nested deeper than {MAX_DEPTH} levels"
+                if self._depth >= MAX_DEPTH
+                else f"the document has over {MAX_WRITTEN_NODES} nodes"
+            )
             raise ScenarioError.single(
-                f"the data is nested deeper than {MAX_DEPTH} levels",
-                file=self._file,
-                line=mark.line + 1,
-                column=mark.column + 1,
+                message, file=self._file, line=mark.line + 1, column=mark.column + 1
             )
         self._depth += 1
         try:
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+def _too_large(size: int, what: str, file: str) -> ScenarioError:
+    shown_size = f"{size:,} {what}" if size > MAX_FILE_BYTES else "more"
+    return ScenarioError.single(
+        f"the file is too large to be a scenario ({shown_size}; at most {MAX_FILE_BYTES:,} bytes)",
+        file=file,
+    )
 
 
 def _reader_error(error: yaml.reader.ReaderError, text: str, file: str) -> ScenarioError:
@@ -206,13 +245,38 @@ class _Builder:
         return self._construct(node, path)
 
     def _construct(self, node: ScalarNode, path: KeyPath) -> Any:
-        # An explicit tag on a value that is not of that type (`!!int abc`) makes PyYAML's
-        # constructors raise ValueError or KeyError, not a YAMLError.
+        self._refuse_yaml11_number(node, path)
+        # An explicit tag on a value that is not of that type (`!!int abc`, an empty `!!int`)
+        # makes PyYAML's constructors raise anything (ValueError, IndexError, KeyError…), not
+        # a YAMLError: whatever a constructor raises, the value is not of its tag.
         try:
             return self._loader.construct_object(node)
-        except (yaml.YAMLError, ValueError, KeyError, TypeError, OverflowError):
+        except Exception:
             tag = _short_tag(node.tag)
-            raise self._error(node, path, f"{node.value!r} is not a valid {tag}") from None
+            shown = shorten(repr(node.value))
+            raise self._error(node, path, f"{shown} is not a valid {tag}") from None
+
+    def _refuse_yaml11_number(self, node: ScalarNode, path: KeyPath) -> None:
+        """Refuse numbers YAML 1.1 reads in a way a reader would not: ``1:30`` (base 60, 90),
+        ``0b101`` (5), ``0x1F`` (31), ``017`` (15)."""
+        value = node.value.replace("_", "")
+        if node.tag == "tag:yaml.org,2002:float" and ":" in value:
+            form = "a base-60"
+        elif node.tag != "tag:yaml.org,2002:int" or _DECIMAL_INT.fullmatch(node.value):
+            return
+        elif ":" in value:
+            form = "a base-60"
+        else:
+            digits = value.lstrip("+-")
+            form = next((name for prefix, name in _YAML11_FORMS if digits.startswith(prefix)), "")
+            if not form:
+                return  # not a number at all (`!!int` on text): the constructor says so
+        raise self._error(
+            node,
+            path,
+            f"{shorten(repr(node.value))} is {form} number in YAML 1.1; write numbers as plain "
+            "decimals (or quote it to mean text)",
+        )
 
     def _mapping(self, node: MappingNode, path: KeyPath) -> dict[Any, Any]:
         if node.tag != _MAP_TAG:
@@ -272,7 +336,7 @@ class _Builder:
             key = key_node.value
             if key in seen:
                 first = _position(seen[key])
-                message = f"duplicate key {key!r} (first defined on line {first.line})"
+                message = f"duplicate key {shorten(repr(key))} (first defined on line {first.line})"
                 raise self._error(key_node, (*path, key), message)
             seen[key] = key_node
 

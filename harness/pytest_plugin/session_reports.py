@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from _pytest._code.code import ReprFileLocation, TerminalRepr
 
-from harness.options import check_output_file, check_reports_folder
+from harness.options import REPORT_FILES, check_distinct, check_output_file, check_reports_folder
 
 if TYPE_CHECKING:
     from harness.errors import ScenarioError
@@ -197,5 +197,8 @@ def _check_paths(config: pytest.Config, folder: Path | None, json: Path | None) 
         return
     try:
         check_reports_folder(folder)
+        if json is not None:  # the same file twice: one of the two would be lost
+            outputs = [("--slo-json", json), *[("--slo-reports", folder / n) for n in REPORT_FILES]]
+            check_distinct([], outputs)
     except ValueError as error:
         raise pytest.UsageError(f"--slo-reports={folder}: {error}") from None

@@ -16,8 +16,9 @@ Scenarios that produced no result (see :mod:`harness.report.json`) are in every 
 and fail its verdict. The whole set is staged (:mod:`harness.report.files`): every file is
 rendered under a temporary name first and put in place only when all are, so a failure writes
 nothing new. What an earlier run left and this one did not write (a report the missing extra
-cannot make, the monitor files of a scenario not run) is removed, so the folder never mixes
-two runs; a scenario folder goes too if nothing else is in it.
+cannot make, the monitor files of a scenario not run) is gone, so the folder never mixes two
+runs: the set is written into a fresh folder and swapped in whole (:mod:`harness.report.swap`),
+carrying over what the old folder held that is not a report.
 
 The pytest plugin calls this at the end of a session with what the controller gathered (also
 under pytest-xdist), the CLI with its own results.
@@ -44,6 +45,7 @@ from harness.report.monitor import (
 __all__ = ["EXTRA_HINT", "Written", "scenario_folders", "write_reports"]
 
 EXTRA_HINT = "pip install 'slo-harness[report]'"
+SESSION_FILES = ("junit.xml", "slo-metrics.txt", "slo-report.html", "slo-results.json")
 Pair = tuple[Mapping[str, Any], Mapping[str, Any]]
 Errors = Sequence[Mapping[str, Any]]
 
@@ -71,7 +73,8 @@ def write_reports(
     if staging is None:
         with staged() as own:
             return write_reports(folder, pairs, errors, rotation, own)
-    root = Path(folder)
+    final = Path(folder)
+    root = staging.swap_folder(final, _written_by_us)  # the set is built here, swapped in whole
     ordered = sorted(pairs, key=lambda p: (str(p[0]["scenario"]["file"]), p[0]["scenario"]["name"]))
     entries = [entry for entry, _ in ordered]
     written = Written(root)
@@ -84,7 +87,8 @@ def write_reports(
     names = scenario_folders(entries)
     for name, (entry, digest) in zip(names, ordered, strict=True):
         written.files += write_monitor_files(root / name, entry, digest, rotation, staging)
-    _remove_stale_folders(root, names, staging)
+    written.files = [final / path.relative_to(root) for path in written.files]
+    written.folder = final
     return written
 
 
@@ -110,29 +114,31 @@ def _optional(
         content = render()
     except ModuleNotFoundError as error:
         written.skipped[path.name] = f"needs {error.name}, from the report extra: {EXTRA_HINT}"
-        if path.is_file():
-            staging.delete(path)
         return
     written.files.append(staging.write(path, content))
 
 
-def _remove_stale_folders(root: Path, kept: Sequence[str], staging: Staging) -> None:
-    """Remove the monitor files of scenario folders an earlier run left (a folder holding all
-    three kinds), and the folder if nothing else is in it."""
-    if not root.is_dir():
-        return
-    keep = {name.lower() for name in kept}
-    for folder in sorted(root.iterdir()):
-        if not folder.is_dir() or folder.name.lower() in keep:
-            continue
-        files = [path for path in folder.iterdir() if path.is_file()]
-        ours = [path for path in files if is_monitor_file(path.name)]
-        if not {"timeseries.csv", *MONITOR_FILES} <= {path.name for path in ours}:
-            continue  # not a scenario folder this tool wrote
-        for path in ours:
-            staging.delete(path)
-        if len(ours) == len(list(folder.iterdir())):
-            staging.delete(folder)
+def _written_by_us(entry: Path) -> bool | None:
+    """Whether an entry of a reports folder is a report an earlier run wrote (True), someone
+    else's (False, kept), or a scenario folder whose entries are asked about (None)."""
+    if entry.is_symlink():
+        return False
+    if entry.is_dir():
+        return None if _is_scenario_folder(entry) else False
+    if not entry.is_file():
+        return False
+    if _is_scenario_folder(entry.parent):
+        return is_monitor_file(entry.name)
+    return entry.name in SESSION_FILES
+
+
+def _is_scenario_folder(folder: Path) -> bool:
+    """A folder this tool wrote for a scenario: it holds every kind of monitor file."""
+    try:
+        names = {child.name for child in folder.iterdir()}
+    except OSError:
+        return False
+    return {"timeseries.csv", *MONITOR_FILES} <= names
 
 
 def _html(pairs: list[Pair], errors: Errors) -> str:

@@ -222,7 +222,7 @@ def _display(result: Result, upstream: UpstreamResult) -> dict[str, Any]:
     computed from its samples (the data files keep 5 s). Adds the upstream view's success rate.
     """
     series = upstream.timeseries
-    buckets = len(series.t_ms)
+    buckets = max(1, -(-result.end_ns // BUCKET_NS))  # in 5 s buckets: a long series is coarser
     factor = -(-buckets // DISPLAY_POINTS)
     if factor > 1:
         series = timeseries(

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.errors import printable
 from harness.report.files import atomic_write
 from harness.report.json import error_order
 from harness.verdicts.checks import Check, failure_text, replay_text, scenario_checks
@@ -121,7 +122,9 @@ def _scenario_case(entry: Mapping[str, Any], every: Sequence[Check]) -> ET.Eleme
     if not entry["passed"]:
         listed = "; ".join(f"{c.name} observed {c.observed_text}" for c in failed)
         message = f"{len(failed)} of {len(every)} checks failed: {listed}"
-        failure = ET.SubElement(case, "failure", message=_text(message), type=FAILURE_TYPE)
+        failure = ET.SubElement(
+            case, "failure", message=_text(printable(message)), type=FAILURE_TYPE
+        )
         failure.text = _text(failure_text(entry))
     ET.SubElement(case, "system-out").text = _text(
         f"seed {entry['seed']}; {len(every) - len(failed)} of {len(every)} checks held\n"
@@ -139,7 +142,7 @@ def _check_case(entry: Mapping[str, Any], check: Check) -> ET.Element:
     if check.note:
         line += f"  ({check.note})"
     if not check.passed:
-        failure = ET.SubElement(case, "failure", message=_text(line), type=FAILURE_TYPE)
+        failure = ET.SubElement(case, "failure", message=_text(printable(line)), type=FAILURE_TYPE)
         failure.text = _text(f"FAIL  {line}\nreplay: {replay_text(entry)}")
     ET.SubElement(case, "system-out").text = _text(
         f"{check.verdict}  {line}\nthreshold {check.threshold_text}; "
@@ -159,7 +162,7 @@ def _error_suite(error: Mapping[str, Any]) -> ET.Element:
     case = ET.SubElement(suite, "testcase", classname=name, name=name, time=_seconds(0.0))
     text = str(error["error"])
     message = f"{error['stage']} error: {text.splitlines()[0] if text else ''}"
-    failure = ET.SubElement(case, "error", message=_text(message), type=ERROR_TYPE)
+    failure = ET.SubElement(case, "error", message=_text(printable(message)), type=ERROR_TYPE)
     failure.text = _text(text)
     return suite
 

@@ -26,7 +26,7 @@ from typing import IO, Any
 import numpy as np
 
 from harness.format.objectives import OPERATORS
-from harness.report.files import Staging, staged
+from harness.report.files import Staging, csv_cell, staged
 
 __all__ = [
     "DEFAULT_ROTATION",
@@ -135,7 +135,7 @@ def write_timeseries(
 
 def _csv_line(row: tuple[object, ...]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(row)
+    csv.writer(buffer, lineterminator="\n").writerow([csv_cell(cell) for cell in row])
     return buffer.getvalue()
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import IO
 
 from harness.events import BreakerState, Outcome
-from harness.report.files import atomic_write
+from harness.report.files import atomic_write, csv_cell
 from harness.verdicts.metrics import Samples
 from harness.verdicts.result import Result
 
@@ -44,9 +44,10 @@ def samples_csv(stream: IO[str], results: Iterable[Result]) -> None:
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(SAMPLE_COLUMNS)
     for result in results:
+        scenario = str(csv_cell(result.scenario.name))  # a name may read as a formula
         for name, upstream in result.upstreams.items():
             for first in range(0, len(upstream.samples), _CHUNK):
-                writer.writerows(_rows(result.scenario.name, name, upstream.samples, first))
+                writer.writerows(_rows(scenario, str(csv_cell(name)), upstream.samples, first))
 
 
 def _rows(

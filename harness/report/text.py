@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from harness.errors import printable
 from harness.format.units import format_duration
 from harness.format.values import format_value
 from harness.report.json import error_order
@@ -19,8 +20,9 @@ __all__ = ["format_table", "result_table", "summary_table", "written_lines"]
 
 
 def format_table(header: Sequence[str], rows: Iterable[Sequence[str]], indent: str = "") -> str:
-    """Return ``rows`` under ``header`` in aligned columns (numbers are not re-formatted)."""
-    table = [list(header), *[list(row) for row in rows]]
+    """Return ``rows`` under ``header`` in aligned columns (numbers are not re-formatted);
+    control characters in a cell (from a scenario's name, say) are written as escapes."""
+    table = [list(header), *[[printable(cell) for cell in row] for row in rows]]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = [
         "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in table
@@ -34,7 +36,7 @@ def result_table(result: Result) -> str:
     scenario = result.scenario
     verdict = "PASS" if result.passed else "FAIL"
     requests = sum(len(up.samples) for up in result.upstreams.values())
-    heading = (
+    heading = printable(
         f"{scenario.name}  {verdict}  (seed {result.seed}, {format_duration(scenario.duration)} "
         f"virtual, {requests} requests)"
     )

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.errors import printable
 from harness.format.values import format_value
 
 __all__ = [
@@ -120,7 +121,7 @@ def failure_text(entry: Mapping[str, Any]) -> str:
             f"observed {check.observed_text}{over}{note}"
         )
     lines.append(f"replay: {replay_text(entry)}")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)  # a scenario's text cannot forge a line
 
 
 def replay_text(entry: Mapping[str, Any]) -> str:

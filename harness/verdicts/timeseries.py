@@ -1,4 +1,5 @@
-"""Time series: per-bucket statistics of the client view over virtual time (5 s buckets).
+"""Time series: per-bucket statistics of the client view over virtual time (5 s buckets; runs
+over a day of virtual time in wider ones, see :data:`MAX_BUCKETS`).
 
 Requests are counted in the bucket they started in; each bucket's percentiles are exactly
 ``numpy.percentile`` over that bucket's samples; in-flight counts and breaker states are taken
@@ -21,10 +22,27 @@ from harness.verdicts.metrics import (
     Samples,
 )
 
-__all__ = ["BUCKET_NS", "TimeSeries", "slice_percentiles", "timeseries"]
+__all__ = [
+    "BUCKET_NS",
+    "MAX_BUCKETS",
+    "TimeSeries",
+    "bucket_width",
+    "slice_percentiles",
+    "timeseries",
+]
 
 BUCKET_NS = 5_000_000_000
 """Width of one time-series bucket: 5 s of virtual time, as the original monitor sampled."""
+MAX_BUCKETS = 17_280
+"""The most buckets a series has: a day of 5 s buckets. A longer run gets buckets a whole
+multiple of 5 s wide, so memory and reports stay bounded whatever the virtual span."""
+
+
+def bucket_width(end_ns: int, bucket_ns: int = BUCKET_NS) -> int:
+    """Return the bucket width for a series over ``[0, end_ns)``: ``bucket_ns``, or the
+    smallest whole multiple of it that needs at most MAX_BUCKETS buckets."""
+    needed = -(-end_ns // bucket_ns)
+    return bucket_ns * max(1, -(-needed // MAX_BUCKETS))
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,7 @@ def timeseries(
     """
     if latency_ms is None:
         latency_ms = samples.latency_ns / 1e6
+    bucket_ns = bucket_width(end_ns, bucket_ns)
     n_buckets = max(1, -(-end_ns // bucket_ns))
     edges = (np.arange(n_buckets, dtype=np.int64) + 1) * bucket_ns
     bounds = np.searchsorted(samples.start_ns, edges[:-1], side="left").tolist()
