@@ -9,7 +9,8 @@ An objective is ``[view.]metric op threshold``::
     opens <= 3                     how many times the breaker opened
     time_open <= 2m                total time the breaker spent OPEN
 
-``view`` is ``client`` (default) or ``upstream`` (see :mod:`harness.verdicts.metrics`). ``<`` and
+``view`` is ``client`` (default), ``upstream`` or ``issued`` (see
+:mod:`harness.verdicts.metrics`). ``<`` and
 ``>`` are strict, ``<=`` and ``>=`` are not. Evaluation is :mod:`harness.verdicts.objectives`.
 """
 
@@ -43,6 +44,7 @@ class View(StrEnum):
 
     CLIENT = "client"
     UPSTREAM = "upstream"
+    ISSUED = "issued"
 
 
 class Kind(StrEnum):
@@ -124,9 +126,8 @@ def parse_objective(text: object) -> Objective:
     if metric == "short_circuit_rate" and view is View.UPSTREAM:
         raise ValueError("short_circuit_rate is always 0 in the upstream view; use the client view")
     threshold = _parse_threshold(kind, match.group("threshold"), op)
-    normal = (
-        f"{'upstream.' if view is View.UPSTREAM else ''}{metric} {op} {match.group('threshold')}"
-    )
+    prefix = "" if view is View.CLIENT else f"{view.value}."
+    normal = f"{prefix}{metric} {op} {match.group('threshold')}"
     return Objective(normal, view, metric, op, threshold, kind, quantile)
 
 
@@ -137,7 +138,7 @@ def _parse_view(view: str | None, text: str) -> View:
         return View(view)
     except ValueError:
         raise ValueError(
-            f"unknown view {view!r} in {text!r}; expected 'client' or 'upstream'"
+            f"unknown view {view!r} in {text!r}; expected 'client', 'upstream' or 'issued'"
         ) from None
 
 
