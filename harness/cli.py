@@ -31,7 +31,7 @@ from harness.verdicts.result import Result, ScenarioSource
 
 __all__ = ["main"]
 
-EXIT_PASSED, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_PASSED, EXIT_FAILED, EXIT_INVALID, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,9 +171,15 @@ def _run(arguments: argparse.Namespace) -> int:
     if len(entries) > 1:
         print(summary_table(entries), end="\n\n")
     _write_outputs(arguments, entries, digests, kept)
-    failed = sum(not entry["passed"] for entry in entries)
-    print(f"{len(entries) - failed} passed, {failed} failed")
-    return EXIT_FAILED if failed else EXIT_PASSED
+    failed = sum(entry["outcome"] == "FAIL" for entry in entries)
+    open_ = sum(entry["outcome"] == "INCONCLUSIVE" for entry in entries)
+    print(
+        f"{len(entries) - failed - open_} passed, {failed} failed"
+        + (f", {open_} inconclusive" if open_ else "")
+    )
+    if failed:
+        return EXIT_FAILED
+    return EXIT_INCONCLUSIVE if open_ else EXIT_PASSED
 
 
 def _run_one(

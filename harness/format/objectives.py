@@ -8,6 +8,8 @@ An objective is ``[view.]metric op threshold``::
     final_state == CLOSED          the breaker's state when the run ended
     opens <= 3                     how many times the breaker opened
     time_open <= 2m                total time the breaker spent OPEN
+    p95 < 500ms @ 95%              decided on 95% confidence bounds (see
+                                   :mod:`harness.verdicts.confidence`); else INCONCLUSIVE
 
 ``view`` is ``client`` (default), ``upstream`` or ``issued`` (see
 :mod:`harness.verdicts.metrics`). ``<`` and
@@ -16,6 +18,7 @@ An objective is ``[view.]metric op threshold``::
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import re
 from collections.abc import Callable
@@ -29,6 +32,7 @@ from harness.format.values import format_value
 
 __all__ = [
     "BREAKER_METRICS",
+    "CONFIDENCE_RATES",
     "GRAMMAR_HINT",
     "OPERATORS",
     "Kind",
@@ -71,6 +75,8 @@ _METRICS: dict[str, Kind] = {
     "final_state": Kind.STATE,
 }
 BREAKER_METRICS = {"opens", "time_open", "final_state"}
+CONFIDENCE_RATES = {"success_rate", "error_rate", "short_circuit_rate"}
+"""Rates an objective may ask a confidence level of (percentiles may too)."""
 _PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?|100)")
 _OBJECTIVE = re.compile(
     r"\s*(?:(?P<view>[A-Za-z_]+)\.(?=[A-Za-z]))?(?P<metric>[A-Za-z_][A-Za-z0-9_.]*)"
@@ -101,6 +107,7 @@ class Objective:
     threshold: float | str
     kind: Kind
     quantile: float | None = None
+    confidence: float | None = None  # a fraction in (0, 1): decide on confidence bounds
 
     def __str__(self) -> str:
         return self.text
@@ -115,6 +122,16 @@ def parse_objective(text: object) -> Objective:
     """Parse ``text`` such as ``"p95 < 500ms"``; raise ValueError saying what is wrong."""
     if not isinstance(text, str):
         raise ValueError(f"expected {GRAMMAR_HINT}, got {text!r}")
+    text, at, level = text.partition("@")
+    objective = _parse_plain(text)
+    if not at:
+        return objective
+    confidence = _parse_confidence(level, objective)
+    normal = f"{objective.text} @ {level.strip()}"
+    return dataclasses.replace(objective, text=normal, confidence=confidence)
+
+
+def _parse_plain(text: str) -> Objective:
     match = _OBJECTIVE.fullmatch(text)
     if match is None:
         raise ValueError(f"expected {GRAMMAR_HINT}, got {text!r}")
@@ -129,6 +146,28 @@ def parse_objective(text: object) -> Objective:
     prefix = "" if view is View.CLIENT else f"{view.value}."
     normal = f"{prefix}{metric} {op} {match.group('threshold')}"
     return Objective(normal, view, metric, op, threshold, kind, quantile)
+
+
+def _parse_confidence(level: str, objective: Objective) -> float:
+    """Return the confidence level of ``… @ 95%`` as a fraction in (0, 1)."""
+    try:
+        confidence = parse_rate(_number_or_text(level.strip()))
+    except ValueError:
+        confidence = -1.0
+    if not 0 < confidence < 1:
+        raise ValueError(
+            "a confidence level lies strictly between 0% and 100%, like '@ 95%', "
+            f"got {level.strip()!r}"
+        )
+    metric, quantile = objective.metric, objective.quantile
+    if not ((quantile is not None and 0 < quantile < 100) or metric in CONFIDENCE_RATES):
+        raise ValueError(
+            f"{metric!r} has no confidence interval; '@ {level.strip()}' applies to a percentile "
+            f"strictly between p0 and p100 or to {', '.join(sorted(CONFIDENCE_RATES))}"
+        )
+    if objective.op in ("==", "!="):
+        raise ValueError(f"a confidence level needs <, <=, > or >=, got {objective.op!r}")
+    return confidence
 
 
 def _parse_view(view: str | None, text: str) -> View:

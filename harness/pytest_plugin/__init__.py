@@ -36,9 +36,11 @@ import pytest
 
 from harness.options import parse_seed
 from harness.pytest_plugin.collection import (
+    INCONCLUSIVE_CHOICES,
     ScenarioFile,
     ScenarioItem,
     engine_of,
+    inconclusive_of,
     relative_path,
     seed_of,
 )
@@ -85,7 +87,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="write JUnit, HTML, JSON, OpenMetrics and CSV reports into DIR (ini: slo_reports)",
     )
+    group.addoption(
+        "--slo-inconclusive",
+        choices=INCONCLUSIVE_CHOICES,
+        default=None,
+        help="what a scenario whose confidence objectives are inconclusive (and none failed) "
+        "is: a failure (default) or a skip with the reason (ini: slo_inconclusive)",
+    )
     parser.addini("slo_seed", "default for --slo-seed", default="")
+    parser.addini("slo_inconclusive", "default for --slo-inconclusive", default="")
     parser.addini("slo_reports", "default for --slo-reports", default="")
     parser.addini("slo_engine", "default for --slo-engine", default="")
     parser.addini("slo_json", "default for --slo-json", default="")
@@ -107,6 +117,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # Usage errors show before anything runs: a bad seed, engine or output path.
         seed_of(config)
         engine_of(config)
+        inconclusive_of(config)
         config.pluginmanager.register(SessionReports(config), "slo-harness-results")
     if config.pluginmanager.hasplugin("asyncio"):
         config.pluginmanager.register(_VirtualTimeLoops(), "slo-harness-virtual-time")

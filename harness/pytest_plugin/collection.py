@@ -42,6 +42,17 @@ def seed_of(config: pytest.Config) -> int | None:
         raise pytest.UsageError(f"slo_seed: {error}") from None
 
 
+INCONCLUSIVE_CHOICES = ("fail", "skip")
+
+
+def inconclusive_of(config: pytest.Config) -> str:
+    """Return what an inconclusive scenario is under pytest: ``fail`` (default) or ``skip``."""
+    value = config.getoption("slo_inconclusive") or str(config.getini("slo_inconclusive")).strip()
+    if value and value not in INCONCLUSIVE_CHOICES:
+        raise pytest.UsageError(f"slo_inconclusive: expected 'fail' or 'skip', got {value!r}")
+    return value or "fail"
+
+
 def engine_of(config: pytest.Config) -> str | None:
     value = config.getoption("slo_engine") or str(config.getini("slo_engine")).strip()
     if value and value not in ("http", "direct"):
@@ -101,6 +112,8 @@ class ScenarioItem(pytest.Item):
 
             self.report_digest = digest(self.result)
         self.user_properties.extend(_junit_properties(self.result))
+        if self.result.inconclusive and inconclusive_of(self.config) == "skip":
+            pytest.skip(f"inconclusive: {self.result.failure_text()}")
         if not self.result.passed:
             raise SLOViolation(self.result)
 

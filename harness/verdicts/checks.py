@@ -50,6 +50,7 @@ class Check:
     samples: int | None
     note: str | None
     lower_bound: bool = False
+    inconclusive: bool = False
 
     @property
     def name(self) -> str:
@@ -58,8 +59,9 @@ class Check:
 
     @property
     def verdict(self) -> str:
-        """Return ``PASS`` or ``FAIL``."""
-        return "PASS" if self.passed else "FAIL"
+        """Return ``PASS``, ``FAIL`` or ``INCONCLUSIVE`` (confidence bounds straddle the
+        threshold)."""
+        return "INCONCLUSIVE" if self.inconclusive else "PASS" if self.passed else "FAIL"
 
     @property
     def observed_text(self) -> str:
@@ -89,6 +91,7 @@ def checks(upstream: str, data: Mapping[str, Any]) -> Iterator[Check]:
                 samples=entry.get("samples"),
                 note=entry.get("note"),
                 lower_bound=bool(entry.get("lower_bound")),
+                inconclusive=entry.get("outcome") == "INCONCLUSIVE",
             )
 
 

@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from harness.events import BreakerState, Outcome, Transition
 from harness.format.objectives import View
+from harness.verdicts.confidence import samples_to_bound
 from harness.verdicts.percentiles import PercentileMethod, bounded_percentiles, percentile
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
 ]
 
 _UNFINISHED = -1  # the outcome of a row whose request has not ended
+_TO_BOUND_AT_95 = {q: samples_to_bound(q, 0.95) or 0 for q in (50, 90, 95, 99)}
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -149,7 +151,8 @@ class LatencyStats:
 
     ``censored`` samples (timeouts) are only known to be at least their recorded latency; the
     statistics named in ``lower_bound`` are computed from recorded values and are therefore
-    only lower bounds of the true ones.
+    only lower bounds of the true ones. ``unbounded`` names the percentiles that ``samples``
+    cannot bound from above at 95% confidence (P95 needs 59 samples, P99 299).
     """
 
     samples: int
@@ -162,10 +165,15 @@ class LatencyStats:
     max_ms: float
     censored: int = 0
     lower_bound: tuple[str, ...] = ()
+    unbounded: tuple[str, ...] = ()  # percentiles too few samples bound at 95% (see below)
 
     def to_dict(self) -> dict[str, object]:
         """Return the JSON form."""
-        return {**self.__dict__, "lower_bound": list(self.lower_bound)}
+        return {
+            **self.__dict__,
+            "lower_bound": list(self.lower_bound),
+            "unbounded": list(self.unbounded),
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -320,6 +328,9 @@ def _latency_stats(
         max_ms=float(latency_ms.max()),
         censored=count,
         lower_bound=tuple(bounds),
+        unbounded=tuple(
+            f"p{q}_ms" for q in (50, 90, 95, 99) if latency_ms.size < _TO_BOUND_AT_95[q]
+        ),
     )
 
 

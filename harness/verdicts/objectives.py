@@ -19,6 +19,8 @@ from harness.format.objectives import (
     format_kind_value,
 )
 from harness.format.units import NS_PER_MS
+from harness.verdicts.confidence import samples_to_bound
+from harness.verdicts.decisions import confidence_bounds, decide
 from harness.verdicts.metrics import BreakerSummary, ViewStats
 
 __all__ = ["Verdict", "evaluate"]
@@ -38,6 +40,13 @@ class Verdict:
     passed: bool
     note: str | None = None
     lower_bound: bool = False
+    inconclusive: bool = False  # the confidence bounds straddle the threshold
+    bounds: tuple[float | None, float | None] | None = None  # at the objective's confidence
+
+    @property
+    def outcome(self) -> str:
+        """Return ``PASS``, ``FAIL`` or ``INCONCLUSIVE``."""
+        return "INCONCLUSIVE" if self.inconclusive else "PASS" if self.passed else "FAIL"
 
     @property
     def observed_text(self) -> str:
@@ -61,6 +70,9 @@ class Verdict:
             "unit": objective.kind.value,
             "samples": self.samples,
             "passed": self.passed,
+            "outcome": self.outcome,
+            "confidence": objective.confidence,
+            "bounds": None if self.bounds is None else list(self.bounds),
             "note": self.note,
         }
 
@@ -80,6 +92,12 @@ def evaluate(
     samples = stats.requests
     if objective.kind is Kind.LATENCY and stats.latency is not None:
         samples = stats.latency.samples
+    if objective.confidence is not None:
+        found_bounds = confidence_bounds(objective, stats)
+        passed, inconclusive, note = decide(objective, found_bounds, samples)
+        return Verdict(
+            objective, observed, samples, passed, note, not exact, inconclusive, found_bounds
+        )
     holds = bool(OPERATORS[objective.op](observed, objective.threshold))
     if exact:
         return Verdict(objective, observed, samples, holds, _sample_note(objective, samples))
@@ -133,10 +151,11 @@ def _sample_note(objective: Objective, samples: int) -> str | None:
     quantile = objective.quantile
     if quantile is None or quantile >= 100:
         return None
+    name = objective.metric.upper()
     needed = math.ceil(100 / (100 - quantile) - 1e-9)
-    if samples >= needed:
-        return None
-    return (
-        f"only {samples} samples: {objective.metric.upper()} needs at least {needed} "
-        "to differ from the maximum"
-    )
+    if samples < needed:
+        return f"only {samples} samples: {name} needs at least {needed} to differ from the maximum"
+    bound = samples_to_bound(quantile, 0.95)
+    if bound is not None and samples < bound:
+        return f"only {samples} samples: no 95% upper bound on {name} below {bound}"
+    return None

@@ -77,6 +77,15 @@ class UpstreamResult:
             check.passed for check in self.expectations
         )
 
+    @property
+    def inconclusive(self) -> bool:
+        """Return whether some objective was inconclusive and no check failed outright."""
+        return (
+            any(v.inconclusive for v in self.verdicts)
+            and all(v.passed or v.inconclusive for v in self.verdicts)
+            and all(check.passed for check in self.expectations)
+        )
+
     def to_dict(self) -> dict[str, object]:
         """Return the JSON form."""
         return {
@@ -87,6 +96,7 @@ class UpstreamResult:
             "objectives": [verdict.to_dict() for verdict in self.verdicts],
             "expectations": [verdict.to_dict() for verdict in self.expectations],
             "passed": self.passed,
+            "outcome": _outcome(self.passed, self.inconclusive),
             "timeseries": self.timeseries.to_dict(),
         }
 
@@ -107,6 +117,15 @@ class Result:
     def passed(self) -> bool:
         """Return whether every objective of every upstream held."""
         return all(upstream.passed for upstream in self.upstreams.values())
+
+    @property
+    def inconclusive(self) -> bool:
+        """Return whether some objective was inconclusive and nothing failed outright (exit
+        code 3 from the command line)."""
+        ups = self.upstreams.values()
+        return any(up.inconclusive for up in ups) and all(
+            up.passed or up.inconclusive for up in ups
+        )
 
     @property
     def verdicts(self) -> list[tuple[str, Verdict]]:
@@ -144,6 +163,7 @@ class Result:
             "end_ms": self.end_ns / 1e6,
             "replay": self.replay_command(),
             "passed": self.passed,
+            "outcome": _outcome(self.passed, self.inconclusive),
             "upstreams": {
                 name: {**up.to_dict(), "phases": _phases(scenario, name)}
                 for name, up in self.upstreams.items()
@@ -166,6 +186,10 @@ class Result:
         from harness.verdicts.checks import failure_text
 
         return failure_text(self.to_dict(run_info=False))
+
+
+def _outcome(passed: bool, inconclusive: bool) -> str:
+    return "PASS" if passed else "INCONCLUSIVE" if inconclusive else "FAIL"
 
 
 def _phases(scenario: Scenario, upstream: str) -> list[dict[str, object]]:
