@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from harness.engines.runner import run
+from harness.engines.until_decided import DEFAULT_MAX_FACTOR, asks_confidence, run_until_decided
 from harness.errors import HarnessError, Problem, ScenarioError
 from harness.format.loader import file_sha256, json_schema, load_scenario
 from harness.format.scenario import Scenario
@@ -77,6 +78,15 @@ def _parser() -> argparse.ArgumentParser:
         help="write every report into DIR (JUnit, HTML, JSON, OpenMetrics, per-scenario CSV)",
     )
     run_command.add_argument(
+        "--until-decided",
+        type=_max_factor,
+        nargs="?",
+        const=DEFAULT_MAX_FACTOR,
+        metavar="MAX_FACTOR",
+        help="while an objective with a confidence level is inconclusive, run again with the "
+        f"duration doubled, up to MAX_FACTOR times it (default {DEFAULT_MAX_FACTOR})",
+    )
+    run_command.add_argument(
         "--no-run-info",
         action="store_true",
         help="leave the wall-clock block out of --json, so equal runs give equal bytes",
@@ -93,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     schema.set_defaults(handler=_schema)
     return parser
+
+
+def _max_factor(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 1024:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 1024, got {text!r}")
+    return int(text)
 
 
 def _seed(text: str) -> int:
@@ -152,6 +168,13 @@ def _load_all(paths: Sequence[str]) -> list[tuple[Path, Scenario]]:
 
 def _run(arguments: argparse.Namespace) -> int:
     loaded = _load_all(arguments.paths)  # every file is checked before anything runs
+    if arguments.until_decided and not any(asks_confidence(s) for _, s in loaded):
+        print(
+            "usage error: --until-decided needs an objective with a confidence level "
+            "(like 'p95 < 500ms @ 95%'); none of these scenarios has one",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
     run_info = not arguments.no_run_info
     entries: list[dict[str, Any]] = []
     digests: list[dict[str, Any]] = []
@@ -186,15 +209,25 @@ def _run_one(
     file: Path, scenario: Scenario, arguments: argparse.Namespace, progress: Progress
 ) -> Result:
     progress.start(scenario.name)
-    result = run(
-        scenario,
-        seed=arguments.seed,
-        engine=arguments.engine,
-        source=ScenarioSource(str(file), file_sha256(file)),
-        on_progress=progress.reached if progress.enabled else None,
-    )
+    source = ScenarioSource(str(file), file_sha256(file))
+
+    def run_once(scenario: Scenario, reached: Callable[[int], None] | None = None) -> Result:
+        return run(
+            scenario,
+            seed=arguments.seed,
+            engine=arguments.engine,
+            source=source,
+            on_progress=reached,
+        )
+
+    if arguments.until_decided and asks_confidence(scenario):
+        result = run_until_decided(scenario, run_once, arguments.until_decided)
+    else:
+        result = run_once(scenario, progress.reached if progress.enabled else None)
     progress.finish(scenario.duration)
     progress.close()
+    if result.extension is not None:
+        print(result.extension.text())
     return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from fractions import Fraction
 from pathlib import Path
@@ -203,3 +204,41 @@ def test_under_pytest_inconclusive_is_a_failure_or_a_skip_with_its_reason(
     assert "Traceback" not in result.stdout.str()
     usage = pytester.runpytest("scenarios/", "--slo-inconclusive=maybe")
     assert usage.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_until_decided_extends_a_40_sample_run_until_its_p95_is_decided(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "few.yaml"
+    path.write_text(SCENARIO.format(slo="p95 < 500ms @ 95%"))
+    report = tmp_path / "r.json"
+    assert main(["run", str(path), "--until-decided", "--json", str(report)]) == 0
+    assert "until-decided: ran 2x the written duration (cap 16x)" in capsys.readouterr().out
+    [result] = json.loads(report.read_text())["results"]
+    assert result["until_decided"] == {
+        "factor": 2,
+        "max_factor": 16,
+        "written_duration_ms": 20_000.0,
+        "decided": True,
+    }
+    assert result["upstreams"]["api"]["objectives"][0]["samples"] == 80  # 40 could not decide
+    assert result["replay"].endswith("--seed 0 --until-decided 16")
+    # A cap too low to decide says so and stays inconclusive.
+    assert main(["run", str(path), "--until-decided", "1"]) == 3
+    assert "still inconclusive" in capsys.readouterr().out
+
+
+def test_until_decided_without_a_confidence_objective_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], pytester: pytest.Pytester
+) -> None:
+    path = tmp_path / "plain.yaml"
+    path.write_text(SCENARIO.format(slo="p95 < 500ms"))
+    assert main(["run", str(path), "--until-decided"]) == 2
+    assert "needs an objective with a confidence level" in capsys.readouterr().err
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    folder = pytester.mkdir("scenarios")
+    (folder / "plain.yaml").write_text(SCENARIO.format(slo="p95 < 500ms"))
+    result = pytester.runpytest("scenarios/", "--slo-until-decided")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    (folder / "few.yaml").write_text(SCENARIO.format(slo="p95 < 500ms @ 95%"))
+    pytester.runpytest("scenarios/", "--slo-until-decided").assert_outcomes(passed=2)

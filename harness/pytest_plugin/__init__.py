@@ -43,6 +43,7 @@ from harness.pytest_plugin.collection import (
     inconclusive_of,
     relative_path,
     seed_of,
+    until_decided_of,
 )
 from harness.pytest_plugin.session_reports import ERROR_ATTRIBUTE, SessionReports
 
@@ -94,6 +95,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="what a scenario whose confidence objectives are inconclusive (and none failed) "
         "is: a failure (default) or a skip with the reason (ini: slo_inconclusive)",
     )
+    group.addoption(
+        "--slo-until-decided",
+        nargs="?",
+        const="16",
+        default=None,
+        metavar="MAX_FACTOR",
+        help="while an objective with a confidence level is inconclusive, rerun its scenario "
+        "with the duration doubled, up to MAX_FACTOR times it (default 16; ini: "
+        "slo_until_decided)",
+    )
+    parser.addini("slo_until_decided", "default for --slo-until-decided", default="")
     parser.addini("slo_seed", "default for --slo-seed", default="")
     parser.addini("slo_inconclusive", "default for --slo-inconclusive", default="")
     parser.addini("slo_reports", "default for --slo-reports", default="")
@@ -118,6 +130,7 @@ def pytest_configure(config: pytest.Config) -> None:
         seed_of(config)
         engine_of(config)
         inconclusive_of(config)
+        until_decided_of(config)
         config.pluginmanager.register(SessionReports(config), "slo-harness-results")
     if config.pluginmanager.hasplugin("asyncio"):
         config.pluginmanager.register(_VirtualTimeLoops(), "slo-harness-virtual-time")
@@ -128,6 +141,17 @@ def _seed_option(text: str) -> int:
         return parse_seed(text)
     except ValueError as error:  # argparse turns this into a usage error naming the option
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from harness.engines.until_decided import asks_confidence
+
+    scenarios = [item.scenario for item in items if isinstance(item, ScenarioItem)]
+    if until_decided_of(config) and scenarios and not any(map(asks_confidence, scenarios)):
+        raise pytest.UsageError(
+            "--slo-until-decided needs an objective with a confidence level (like "
+            "'p95 < 500ms @ 95%'); none of the collected scenarios has one"
+        )
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -19,7 +19,7 @@ from harness.verdicts.objectives import Verdict
 from harness.verdicts.timeseries import TimeSeries
 from harness.version import __version__
 
-__all__ = ["Result", "RunInfo", "ScenarioSource", "UpstreamResult"]
+__all__ = ["Extension", "Result", "RunInfo", "ScenarioSource", "UpstreamResult"]
 
 RESULT_SCHEMA_VERSION = 1
 
@@ -30,6 +30,33 @@ class ScenarioSource:
 
     file: str | None
     sha256: str | None
+
+
+@dataclass(frozen=True)
+class Extension:
+    """How far ``--until-decided`` extended a scenario's virtual time."""
+
+    factor: int  # the run lasted this many times the written duration
+    max_factor: int  # the cap it was allowed
+    written_duration_ns: int
+    decided: bool  # every confidence objective decided (else the cap was reached)
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the JSON form: times in ms."""
+        return {
+            "factor": self.factor,
+            "max_factor": self.max_factor,
+            "written_duration_ms": self.written_duration_ns / 1e6,
+            "decided": self.decided,
+        }
+
+    def text(self) -> str:
+        """Return one line saying how far the run went."""
+        outcome = "every confidence objective decided" if self.decided else "still inconclusive"
+        return (
+            f"until-decided: ran {self.factor}x the written duration (cap {self.max_factor}x): "
+            f"{outcome}"
+        )
 
 
 @dataclass(frozen=True)
@@ -112,6 +139,7 @@ class Result:
     upstreams: dict[str, UpstreamResult]
     source: ScenarioSource = ScenarioSource(None, None)
     run_info: RunInfo | None = field(default=None, compare=False)
+    extension: Extension | None = None  # set by --until-decided
 
     @property
     def passed(self) -> bool:
@@ -142,7 +170,8 @@ class Result:
         run used another than the file's). A scenario built in Python has no file to name."""
         target = shlex.quote(self.source.file) if self.source.file else "SCENARIO.yaml"
         engine = "" if self.engine == self.scenario.engine else f" --engine {self.engine}"
-        return f"python -m harness run {target} --seed {self.seed}{engine}"
+        extended = "" if self.extension is None else f" --until-decided {self.extension.max_factor}"
+        return f"python -m harness run {target} --seed {self.seed}{engine}{extended}"
 
     def to_dict(self, *, run_info: bool = True) -> dict[str, Any]:
         """Return the JSON form; ``run_info=False`` leaves out the wall-clock block."""
@@ -169,6 +198,8 @@ class Result:
                 for name, up in self.upstreams.items()
             },
         }
+        if self.extension is not None:
+            data["until_decided"] = self.extension.to_dict()
         if run_info and self.run_info is not None:
             data["run_info"] = self.run_info.to_dict()
         return data
