@@ -200,7 +200,12 @@ def test_under_pytest_inconclusive_is_a_failure_or_a_skip_with_its_reason(
     (folder / "few.yaml").write_text(SCENARIO.format(slo="p95 < 500ms @ 95%"))
     result = pytester.runpytest("scenarios/", "-rs")
     result.assert_outcomes(**{outcome: 1})
-    result.stdout.fnmatch_lines(["*INCONCLUSIVE  api: p95 < 500ms @ 95%*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*scenario 'few' (seed 0) could not decide its objectives:*",
+            "*INCONCLUSIVE  api: p95 < 500ms @ 95%*",
+        ]
+    )
     assert "Traceback" not in result.stdout.str()
     usage = pytester.runpytest("scenarios/", "--slo-inconclusive=maybe")
     assert usage.ret == pytest.ExitCode.USAGE_ERROR

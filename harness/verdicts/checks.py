@@ -115,7 +115,9 @@ def failure_text(entry: Mapping[str, Any]) -> str:
     results from xdist workers read the same.
     """
     scenario = entry["scenario"]
-    lines = [f"scenario {scenario['name']!r} (seed {entry['seed']}) broke its objectives:"]
+    undecided = entry.get("outcome") == "INCONCLUSIVE"
+    what = "could not decide its objectives" if undecided else "broke its objectives"
+    lines = [f"scenario {scenario['name']!r} (seed {entry['seed']}) {what}:"]
     every = scenario_checks(entry)
     width = max((len(check.text) for check in every if check.kind == "objective"), default=0)
     for check in every:

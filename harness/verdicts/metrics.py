@@ -241,7 +241,10 @@ concurrency cap, or refused before any exchange (a connect error, at once)."""
 
 def answered(outcome: npt.NDArray[np.int8]) -> npt.NDArray[np.bool_]:
     """Return which requests got an answer (from the upstream, or the code under test)."""
-    mask: npt.NDArray[np.bool_] = np.isin(outcome, NO_ANSWER, invert=True)
+    # Three comparisons beat np.isin several times over on the small slices of a time series.
+    mask: npt.NDArray[np.bool_] = outcome != NO_ANSWER[0]
+    for other in NO_ANSWER[1:]:
+        mask &= outcome != other
     return mask
 
 

@@ -89,11 +89,15 @@ def _bucket(
     outcome = samples.outcome[low:high]
     wins = int(np.count_nonzero(outcome == Outcome.SUCCESS))
     heard = answered(outcome)
-    if not heard.any():
+    answers = int(np.count_nonzero(heard))
+    if not answers:
         return count, wins, None, None, None
-    spent_ns = int(samples.latency_ns[low:high][heard].sum(dtype=np.int64))
-    p50, p95 = slice_percentiles(latency_ms[low:high][heard], (50, 95), method)
-    return count, wins, p50, p95, spent_ns / int(np.count_nonzero(heard)) / 1e6
+    part_ns, part_ms = samples.latency_ns[low:high], latency_ms[low:high]
+    if answers < count:  # else the slices themselves: no copy
+        part_ns, part_ms = part_ns[heard], part_ms[heard]
+    spent_ns = int(part_ns.sum(dtype=np.int64))
+    p50, p95 = slice_percentiles(part_ms, (50, 95), method)
+    return count, wins, p50, p95, spent_ns / answers / 1e6
 
 
 def slice_percentiles(
