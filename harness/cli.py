@@ -14,11 +14,12 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from harness.engines.runner import run
+from harness.engines.until_decided import DEFAULT_MAX_FACTOR, asks_confidence, run_until_decided
 from harness.errors import HarnessError, Problem, ScenarioError, printable
 from harness.format.breaker_warnings import breaker_warnings
 from harness.format.budget import memory_budget, parse_size
@@ -40,7 +41,7 @@ from harness.verdicts.result import Result, ScenarioSource
 
 __all__ = ["main"]
 
-EXIT_PASSED, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_PASSED, EXIT_FAILED, EXIT_INVALID, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C ended
 
 
@@ -94,6 +95,15 @@ def _parser() -> argparse.ArgumentParser:
         type=_reports_folder,
         metavar="DIR",
         help="write every report into DIR (JUnit, HTML, JSON, OpenMetrics, per-scenario CSV)",
+    )
+    run_command.add_argument(
+        "--until-decided",
+        type=_max_factor,
+        nargs="?",
+        const=DEFAULT_MAX_FACTOR,
+        metavar="MAX_FACTOR",
+        help="while an objective with a confidence level is inconclusive, run again with the "
+        f"duration doubled, up to MAX_FACTOR times it (default {DEFAULT_MAX_FACTOR})",
     )
     run_command.add_argument(
         "--no-run-info",
@@ -216,6 +226,12 @@ def _executor_options(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _max_factor(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 1024:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 1024, got {text!r}")
+    return int(text)
+
+
 def _seed(text: str) -> int:
     try:
         return parse_seed(text)
@@ -282,6 +298,13 @@ def _load_all(paths: Sequence[str], budget: int | None = None) -> list[tuple[Pat
 def _run(arguments: argparse.Namespace) -> int:
     # every file is checked before anything runs
     loaded = _load_all(arguments.paths, arguments.memory_budget)
+    if arguments.until_decided and not any(asks_confidence(s) for _, s in loaded):
+        print(
+            "usage error: --until-decided needs an objective with a confidence level "
+            "(like 'p95 < 500ms @ 95%'); none of these scenarios has one",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
     _check_outputs(arguments, [file for file, _ in loaded])
     # With the data on stdout, the tables go to stderr, so the pipe holds only the data.
     arguments.out = sys.stderr if STDOUT in (arguments.json, arguments.samples) else sys.stdout
@@ -324,24 +347,41 @@ def _run_all(loaded: list[tuple[Path, Scenario]], arguments: argparse.Namespace)
     if len(entries) > 1:
         print(summary_table(entries), end="\n\n", file=arguments.out)
     _write_outputs(arguments, entries, digests, kept)
-    failed = sum(not entry["passed"] for entry in entries)
-    print(f"{len(entries) - failed} passed, {failed} failed", file=arguments.out)
-    return EXIT_FAILED if failed else EXIT_PASSED
+    failed = sum(entry["outcome"] == "FAIL" for entry in entries)
+    open_ = sum(entry["outcome"] == "INCONCLUSIVE" for entry in entries)
+    print(
+        f"{len(entries) - failed - open_} passed, {failed} failed"
+        + (f", {open_} inconclusive" if open_ else ""),
+        file=arguments.out,
+    )
+    if failed:
+        return EXIT_FAILED
+    return EXIT_INCONCLUSIVE if open_ else EXIT_PASSED
 
 
 def _run_one(
     file: Path, scenario: Scenario, arguments: argparse.Namespace, progress: Progress
 ) -> Result:
     progress.start(scenario.name)
-    result = run(
-        scenario,
-        seed=arguments.seed,
-        engine=arguments.engine,
-        source=ScenarioSource(str(file), file_sha256(file)),
-        on_progress=progress.reached if progress.enabled else None,
-    )
+    source = ScenarioSource(str(file), file_sha256(file))
+
+    def run_once(scenario: Scenario, reached: Callable[[int], None] | None = None) -> Result:
+        return run(
+            scenario,
+            seed=arguments.seed,
+            engine=arguments.engine,
+            source=source,
+            on_progress=reached,
+        )
+
+    if arguments.until_decided and asks_confidence(scenario):
+        result = run_until_decided(scenario, run_once, arguments.until_decided)
+    else:
+        result = run_once(scenario, progress.reached if progress.enabled else None)
     progress.finish(scenario.duration)
     progress.close()
+    if result.extension is not None:
+        print(result.extension.text())
     return result
 
 

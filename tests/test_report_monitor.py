@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from harness import Result
+from harness.events import Outcome
 from harness.report.bundle import scenario_folders, write_reports
 from harness.report.monitor import (
     TIMESERIES_COLUMNS,
@@ -18,6 +19,7 @@ from harness.report.monitor import (
     write_monitor_files,
     write_timeseries,
 )
+from harness.verdicts.metrics import NO_ANSWER
 from tests.reporting import hostile, outage, pair
 
 __all__ = ["hostile", "outage"]  # fixtures
@@ -28,18 +30,31 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(stream))
 
 
-def test_csv_p95_is_numpys_nearest_rank_over_each_5s_window(outage: Result, tmp_path: Path) -> None:
+def nearest_rank(values: np.ndarray[Any, Any], q: int) -> float:
+    """The README's definition: the smallest value with at least q% of values at or below it."""
+    ordered = sorted(values.tolist())
+    return next(x for x in ordered if 100 * sum(v <= x for v in ordered) >= q * len(ordered))
+
+
+def test_csv_latency_is_the_exact_nearest_rank_of_each_5s_windows_answered_requests(
+    outage: Result, tmp_path: Path
+) -> None:
     [path] = write_timeseries(tmp_path, pair(outage)[0])
     rows = [row for row in _rows(path) if row["upstream"] == "api"]
     samples = outage.upstreams["api"].samples
     start_s, latency_ms = samples.start_ns / 1e9, samples.latency_ns / 1e6
+    answered = np.isin(samples.outcome, NO_ANSWER, invert=True)
     assert len(rows) == 24  # 2 minutes of 5 s windows
     for row in rows:
         t = float(row["time_s"])
-        window = latency_ms[(start_s >= t) & (start_s < t + 5)]
-        assert int(row["requests"]) == window.size
-        assert float(row["p95_ms"]) == np.percentile(window, 95, method="inverted_cdf")
-        assert float(row["p50_ms"]) == np.percentile(window, 50, method="inverted_cdf")
+        inside = (start_s >= t) & (start_s < t + 5)
+        window = latency_ms[inside & answered]
+        assert int(row["requests"]) == np.count_nonzero(inside)
+        if not window.size:  # every request shed: no latency, never 0 ms
+            assert (row["p95_ms"], row["p50_ms"], row["avg_ms"]) == ("", "", "")
+            continue
+        assert float(row["p95_ms"]) == nearest_rank(window, 95)
+        assert float(row["p50_ms"]) == nearest_rank(window, 50)
         assert float(row["avg_ms"]) == pytest.approx(window.mean(), rel=1e-12)
     states = {row["state"] for row in rows}
     assert {"CLOSED", "OPEN"} <= states
@@ -93,7 +108,9 @@ def test_csv_rotates_before_a_file_passes_its_size_limit(tmp_path: Path) -> None
     assert not (tmp_path / "timeseries.9.csv").exists()
 
 
-def test_p95_results_every_10_requests_over_the_last_100(outage: Result, tmp_path: Path) -> None:
+def test_p95_results_every_10_requests_over_the_answered_among_the_last_100(
+    outage: Result, tmp_path: Path
+) -> None:
     write_monitor_files(tmp_path, *pair(outage))
     document = json.loads((tmp_path / "p95-results.json").read_text())
     api = document["upstreams"]["api"]
@@ -102,16 +119,27 @@ def test_p95_results_every_10_requests_over_the_last_100(outage: Result, tmp_pat
     ends = samples.start_ns + samples.latency_ns
     order = np.lexsort((samples.start_ns, ends))  # as responses completed
     latency_ms = (samples.latency_ns / 1e6)[order]
+    answered = np.isin(samples.outcome, NO_ANSWER, invert=True)[order]
+    won = (samples.outcome == Outcome.SUCCESS)[order]
     rows = api["results"]
     assert [row["request"] for row in rows] == list(range(10, latency_ms.size + 1, 10))
     for row in rows:
-        window = latency_ms[max(0, row["request"] - 100) : row["request"]]
+        last = slice(max(0, row["request"] - 100), row["request"])
+        window = latency_ms[last][answered[last]]
         assert row["samples"] == window.size
-        assert row["p95_ms"] == np.percentile(window, 95, method="inverted_cdf")
-        assert row["p50_ms"] == np.percentile(window, 50, method="inverted_cdf")
+        assert row["success_rate"] == np.count_nonzero(won[last]) / won[last].size
+        if not window.size:
+            assert (row["p95_ms"], row["verdict"], row["consensus"]) == (None, "NO_DATA", False)
+            continue
+        assert row["p95_ms"] == nearest_rank(window, 95)
+        assert row["p50_ms"] == nearest_rank(window, 50)
         assert row["avg_ms"] == pytest.approx(window.mean(), rel=1e-12)
         assert row["verdict"] == ("PASS" if row["p95_ms"] < 120 else "FAIL")
-    assert {row["verdict"] for row in rows} == {"PASS", "FAIL"}
+        consensus = row["success_rate"] > 0.9 and row["p95_ms"] < 500 and row["state"] == "CLOSED"
+        assert row["consensus"] is (consensus and not row["p95_lower_bound"])
+    assert {row["verdict"] for row in rows} == {"PASS", "FAIL", "NO_DATA"}
+    assert {row["consensus"] for row in rows} == {True, False}
+    assert all(row["p95_ms"] != 0 for row in rows if row["state"] == "OPEN")
     assert document["upstreams"]["cache"]["results"][0]["verdict"] is None  # no p95 objective
 
 

@@ -92,7 +92,8 @@ def test_an_objective_over_zero_samples_fails() -> None:
         verdict = evaluate(parse_objective(text), stats, None)  # type: ignore[arg-type]
         assert not verdict.passed
         assert verdict.observed is None
-        assert verdict.note == "no requests in the upstream view"
+        population = "answered requests" if "p95" in text else "requests"
+        assert verdict.note == f"no {population} in the upstream view"
 
 
 def test_verdict_carries_observed_threshold_and_samples() -> None:
@@ -106,9 +107,13 @@ def test_verdict_carries_observed_threshold_and_samples() -> None:
         "op": "<",
         "threshold": 90.0,
         "observed": 95.0,
+        "lower_bound": False,
         "unit": "ms",
         "samples": 100,
         "passed": False,
+        "outcome": "FAIL",
+        "confidence": None,
+        "bounds": None,
         "note": None,
     }
 
@@ -118,7 +123,10 @@ def test_percentiles_over_too_few_samples_say_so() -> None:
     verdict = evaluate(parse_objective("p99 < 1s"), stats, None)  # type: ignore[arg-type]
     assert verdict.passed
     assert verdict.note == "only 10 samples: P99 needs at least 100 to differ from the maximum"
-    enough = views(samples([1.0] * 100))
+    unbounded = views(samples([1.0] * 100))
+    verdict = evaluate(parse_objective("p99 < 1s"), unbounded, None)  # type: ignore[arg-type]
+    assert verdict.note == "only 100 samples: no 95% upper bound on P99 below 299"
+    enough = views(samples([1.0] * 299))
     assert evaluate(parse_objective("p99 < 1s"), enough, None).note is None  # type: ignore[arg-type]
 
 

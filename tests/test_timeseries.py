@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from harness.events import BreakerState, Outcome
 from harness.verdicts.metrics import SampleLog
 from harness.verdicts.timeseries import slice_percentiles, timeseries
+from tests.support import nearest_rank
 
 latencies = st.lists(
     st.floats(min_value=0, max_value=1e6, allow_nan=False).map(lambda x: round(x, 3)),
@@ -26,9 +27,10 @@ def log_of(rows: list[tuple[int, int, Outcome]]) -> SampleLog:
 @given(latencies, st.lists(quantiles, min_size=1, max_size=4))
 def test_slice_percentiles_equal_numpy(values: list[float], qs: list[float]) -> None:
     array = np.array(values)
-    for method, numpy_method in (("nearest_rank", "inverted_cdf"), ("linear", "linear")):
-        expected = np.percentile(array, qs, method=numpy_method).tolist()
-        assert slice_percentiles(array, qs, method) == expected  # type: ignore[arg-type]
+    expected = [nearest_rank(values, q) for q in qs]
+    assert slice_percentiles(array, qs, "nearest_rank") == expected
+    linear = np.percentile(array, qs, method="linear").tolist()
+    assert slice_percentiles(array, qs, "linear") == linear
 
 
 @given(
@@ -43,7 +45,6 @@ def test_timeseries_percentiles_equal_numpy_per_bucket(
         log.record(start_ms * 1_000_000, latency_us * 1_000, Outcome.SUCCESS, 200, 0)
     samples = log.freeze()
     series = timeseries(samples, None, 30_001 * 1_000_000, method)  # type: ignore[arg-type]
-    numpy_method = "inverted_cdf" if method == "nearest_rank" else "linear"
     latency_ms = samples.latency_ns / 1e6
     for index, t_ms in enumerate(series.t_ms):
         window = latency_ms[
@@ -51,8 +52,13 @@ def test_timeseries_percentiles_equal_numpy_per_bucket(
         ]
         assert series.requests[index] == window.size
         if window.size:
-            assert series.p95_ms[index] == np.percentile(window, 95, method=numpy_method)
-            assert series.p50_ms[index] == np.percentile(window, 50, method=numpy_method)
+            for q, column in ((95, series.p95_ms), (50, series.p50_ms)):
+                expected = (
+                    nearest_rank(window, q)
+                    if method == "nearest_rank"
+                    else np.percentile(window, q, method="linear")
+                )
+                assert column[index] == expected
         else:
             assert series.p95_ms[index] is None
 

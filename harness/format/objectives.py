@@ -8,17 +8,21 @@ An objective is ``[view.]metric op threshold``::
     final_state == CLOSED          the breaker's state when the run ended
     opens <= 3                     how many times the breaker opened
     time_open <= 2m                total time the breaker spent OPEN
-    amplification <= 1.5          attempts that reached upstreams per client request
+    amplification <= 1.5           attempts that reached upstreams per client request
     good_rate(800ms) >= 99%        successes answered within 800ms, per client request
     fallback_rate < 5%             answers an entry point marked as a fallback
     dropped_rate == 0%             requests refused over the concurrency cap
+    p95 < 500ms @ 95%              decided on 95% confidence bounds (see
+                                   :mod:`harness.verdicts.confidence`); else INCONCLUSIVE
 
-``view`` is ``client`` (default) or ``upstream`` (see :mod:`harness.verdicts.metrics`). ``<`` and
+``view`` is ``client`` (default), ``upstream`` or ``issued`` (see
+:mod:`harness.verdicts.metrics`). ``<`` and
 ``>`` are strict, ``<=`` and ``>=`` are not. Evaluation is :mod:`harness.verdicts.objectives`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import re
 from collections.abc import Callable
@@ -32,6 +36,7 @@ from harness.format.values import format_value
 
 __all__ = [
     "BREAKER_METRICS",
+    "CONFIDENCE_RATES",
     "GRAMMAR_HINT",
     "OPERATORS",
     "SERVICE_METRICS",
@@ -48,6 +53,7 @@ class View(StrEnum):
 
     CLIENT = "client"
     UPSTREAM = "upstream"
+    ISSUED = "issued"
 
 
 class Kind(StrEnum):
@@ -81,6 +87,8 @@ _METRICS: dict[str, Kind] = {
 SERVICE_METRICS = {"amplification", "fallback_rate", "dropped_rate", "good_rate"}
 _GOOD_RATE = re.compile(r"good_rate\((?P<bound>[^()]+)\)")
 BREAKER_METRICS = {"opens", "time_open", "final_state"}
+CONFIDENCE_RATES = {"success_rate", "error_rate", "short_circuit_rate"}
+"""Rates an objective may ask a confidence level of (percentiles may too)."""
 _PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?|100)")
 _OBJECTIVE = re.compile(
     r"\s*(?:(?P<view>[A-Za-z_]+)\.(?=[A-Za-z]))?(?P<metric>[A-Za-z_][A-Za-z0-9_.]*(?:\([^()]*\))?)"
@@ -112,6 +120,7 @@ class Objective:
     kind: Kind
     quantile: float | None = None
     bound_ms: float | None = None  # good_rate(BOUND): the latency a good answer is within
+    confidence: float | None = None  # a fraction in (0, 1): decide on confidence bounds
 
     def __str__(self) -> str:
         return self.text
@@ -126,6 +135,16 @@ def parse_objective(text: object) -> Objective:
     """Parse ``text`` such as ``"p95 < 500ms"``; raise ValueError saying what is wrong."""
     if not isinstance(text, str):
         raise ValueError(f"expected {GRAMMAR_HINT}, got {text!r}")
+    text, at, level = text.partition("@")
+    objective = _parse_plain(text)
+    if not at:
+        return objective
+    confidence = _parse_confidence(level, objective)
+    normal = f"{objective.text} @ {level.strip()}"
+    return dataclasses.replace(objective, text=normal, confidence=confidence)
+
+
+def _parse_plain(text: str) -> Objective:
     match = _OBJECTIVE.fullmatch(text)
     if match is None:
         raise ValueError(f"expected {GRAMMAR_HINT}, got {text!r}")
@@ -140,12 +159,33 @@ def parse_objective(text: object) -> Objective:
     if metric == "short_circuit_rate" and view is View.UPSTREAM:
         raise ValueError("short_circuit_rate is always 0 in the upstream view; use the client view")
     threshold = _parse_threshold(kind, match.group("threshold"), op)
-    normal = (
-        f"{'upstream.' if view is View.UPSTREAM else ''}{metric} {op} {match.group('threshold')}"
-    )
+    prefix = "" if view is View.CLIENT else f"{view.value}."
+    normal = f"{prefix}{metric} {op} {match.group('threshold')}"
     if bound_ms is not None:
         metric = "good_rate"
     return Objective(normal, view, metric, op, threshold, kind, quantile, bound_ms)
+
+
+def _parse_confidence(level: str, objective: Objective) -> float:
+    """Return the confidence level of ``… @ 95%`` as a fraction in (0, 1)."""
+    try:
+        confidence = parse_rate(_number_or_text(level.strip()))
+    except ValueError:
+        confidence = -1.0
+    if not 0 < confidence < 1:
+        raise ValueError(
+            "a confidence level lies strictly between 0% and 100%, like '@ 95%', "
+            f"got {level.strip()!r}"
+        )
+    metric, quantile = objective.metric, objective.quantile
+    if not ((quantile is not None and 0 < quantile < 100) or metric in CONFIDENCE_RATES):
+        raise ValueError(
+            f"{metric!r} has no confidence interval; '@ {level.strip()}' applies to a percentile "
+            f"strictly between p0 and p100 or to {', '.join(sorted(CONFIDENCE_RATES))}"
+        )
+    if objective.op in ("==", "!="):
+        raise ValueError(f"a confidence level needs <, <=, > or >=, got {objective.op!r}")
+    return confidence
 
 
 def _parse_view(view: str | None, text: str) -> View:
@@ -155,7 +195,7 @@ def _parse_view(view: str | None, text: str) -> View:
         return View(view)
     except ValueError:
         raise ValueError(
-            f"unknown view {view!r} in {text!r}; expected 'client' or 'upstream'"
+            f"unknown view {view!r} in {text!r}; expected 'client', 'upstream' or 'issued'"
         ) from None
 
 

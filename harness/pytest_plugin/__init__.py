@@ -36,11 +36,14 @@ import pytest
 
 from harness.options import parse_seed
 from harness.pytest_plugin.collection import (
+    INCONCLUSIVE_CHOICES,
     ScenarioFile,
     ScenarioItem,
     engine_of,
+    inconclusive_of,
     relative_path,
     seed_of,
+    until_decided_of,
 )
 from harness.pytest_plugin.session_reports import ERROR_ATTRIBUTE, SessionReports
 
@@ -85,7 +88,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="write JUnit, HTML, JSON, OpenMetrics and CSV reports into DIR (ini: slo_reports)",
     )
+    group.addoption(
+        "--slo-inconclusive",
+        choices=INCONCLUSIVE_CHOICES,
+        default=None,
+        help="what a scenario whose confidence objectives are inconclusive (and none failed) "
+        "is: a failure (default) or a skip with the reason (ini: slo_inconclusive)",
+    )
+    group.addoption(
+        "--slo-until-decided",
+        nargs="?",
+        const="16",
+        default=None,
+        metavar="MAX_FACTOR",
+        help="while an objective with a confidence level is inconclusive, rerun its scenario "
+        "with the duration doubled, up to MAX_FACTOR times it (default 16; ini: "
+        "slo_until_decided)",
+    )
+    parser.addini("slo_until_decided", "default for --slo-until-decided", default="")
     parser.addini("slo_seed", "default for --slo-seed", default="")
+    parser.addini("slo_inconclusive", "default for --slo-inconclusive", default="")
     parser.addini("slo_reports", "default for --slo-reports", default="")
     parser.addini("slo_engine", "default for --slo-engine", default="")
     parser.addini("slo_json", "default for --slo-json", default="")
@@ -107,6 +129,8 @@ def pytest_configure(config: pytest.Config) -> None:
         # Usage errors show before anything runs: a bad seed, engine or output path.
         seed_of(config)
         engine_of(config)
+        inconclusive_of(config)
+        until_decided_of(config)
         config.pluginmanager.register(SessionReports(config), "slo-harness-results")
     if config.pluginmanager.hasplugin("asyncio"):
         config.pluginmanager.register(_VirtualTimeLoops(), "slo-harness-virtual-time")
@@ -117,6 +141,17 @@ def _seed_option(text: str) -> int:
         return parse_seed(text)
     except ValueError as error:  # argparse turns this into a usage error naming the option
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from harness.engines.until_decided import asks_confidence
+
+    scenarios = [item.scenario for item in items if isinstance(item, ScenarioItem)]
+    if until_decided_of(config) and scenarios and not any(map(asks_confidence, scenarios)):
+        raise pytest.UsageError(
+            "--slo-until-decided needs an objective with a confidence level (like "
+            "'p95 < 500ms @ 95%'); none of the collected scenarios has one"
+        )
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

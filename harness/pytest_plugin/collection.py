@@ -42,6 +42,30 @@ def seed_of(config: pytest.Config) -> int | None:
         raise pytest.UsageError(f"slo_seed: {error}") from None
 
 
+INCONCLUSIVE_CHOICES = ("fail", "skip")
+
+
+def inconclusive_of(config: pytest.Config) -> str:
+    """Return what an inconclusive scenario is under pytest: ``fail`` (default) or ``skip``."""
+    value = config.getoption("slo_inconclusive") or str(config.getini("slo_inconclusive")).strip()
+    if value and value not in INCONCLUSIVE_CHOICES:
+        raise pytest.UsageError(f"slo_inconclusive: expected 'fail' or 'skip', got {value!r}")
+    return value or "fail"
+
+
+def until_decided_of(config: pytest.Config) -> int | None:
+    """Return the cap of ``--slo-until-decided`` (a factor of each duration), or None if off."""
+    value = config.getoption("slo_until_decided") or str(config.getini("slo_until_decided"))
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= 1024:
+        raise pytest.UsageError(
+            f"slo_until_decided: expected a whole number from 1 to 1024, got {value!r}"
+        )
+    return int(value)
+
+
 def engine_of(config: pytest.Config) -> str | None:
     value = config.getoption("slo_engine") or str(config.getini("slo_engine")).strip()
     if value and value not in ("http", "direct"):
@@ -84,23 +108,34 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self) -> None:
         from harness.engines.runner import run
+        from harness.engines.until_decided import asks_confidence, run_until_decided
         from harness.errors import SLOViolation
         from harness.format.loader import file_sha256
         from harness.verdicts.result import ScenarioSource
 
         source = ScenarioSource(self.relative_path(), file_sha256(self.path))
-        self.result = run(
-            self.scenario,
-            seed=seed_of(self.config),
-            engine=engine_of(self.config),
-            source=source,
-            on_transition=self._transition,
-        )
+
+        def run_once(scenario: Scenario) -> Result:
+            return run(
+                scenario,
+                seed=seed_of(self.config),
+                engine=engine_of(self.config),
+                source=source,
+                on_transition=self._transition,
+            )
+
+        max_factor = until_decided_of(self.config)
+        if max_factor and asks_confidence(self.scenario):
+            self.result = run_until_decided(self.scenario, run_once, max_factor)
+        else:
+            self.result = run_once(self.scenario)
         if reports_dir(self.config) is not None:  # also set on xdist workers
             from harness.report.digest import digest
 
             self.report_digest = digest(self.result)
         self.user_properties.extend(_junit_properties(self.result))
+        if self.result.inconclusive and inconclusive_of(self.config) == "skip":
+            pytest.skip(f"inconclusive: {self.result.failure_text()}")
         if not self.result.passed:
             raise SLOViolation(self.result)
 

@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from harness.events import Outcome
+from harness.events import BreakerState, Outcome
 from harness.format.scenario import Phase
-from harness.verdicts.metrics import NUMPY_METHOD, PercentileMethod, Samples, View
+from harness.report.rolling import ROLLING_EVERY, ROLLING_WINDOW, rolling_latency
+from harness.verdicts.metrics import Samples, View, answered
 from harness.verdicts.result import Result, UpstreamResult
 from harness.verdicts.timeseries import BUCKET_NS, timeseries
 
@@ -39,18 +40,14 @@ __all__ = [
     "rolling_latency",
 ]
 
-ROLLING_WINDOW = 100
-"""The original monitor's P95 was over the last 100 samples..."""
-ROLLING_EVERY = 10
-"""...computed every 10 requests."""
 DISPLAY_POINTS = 360
 """At most this many points per timeline chart: 5 s buckets up to 30 minutes, wider beyond."""
 HISTOGRAM_BINS = 48
 GROUPS = ("success", "error", "rejected")
 _FLOOR_NS = 10_000  # below 0.01 ms (short-circuited, refused at once) a latency counts as ≈0
 _CHUNK = 1 << 20  # samples per step where a step makes temporaries
-_CHUNK_ROWS = 1 << 12  # rolling rows per step: 4 096 windows of 100 floats
-_INT_COLUMNS = ("request", "samples")
+_INT_COLUMNS = ("request", "samples", "state")
+_BOOL_COLUMNS = ("p95_lower_bound", "consensus")
 
 
 def digest(result: Result) -> dict[str, Any]:
@@ -126,25 +123,33 @@ def histogram(latency_ns: npt.NDArray[np.int64], groups: npt.NDArray[np.int8]) -
 
 
 def _rolling(result: Result, upstream: UpstreamResult) -> dict[str, Any]:
-    """Return the rolling P95 and the upstream's first P95 objective (its view and bound)."""
+    """Return the rolling statistics, the seed's "SLO consensus" and the upstream's first P95
+    objective (its view and bound)."""
     objective = next((v.objective for v in upstream.verdicts if v.objective.metric == "p95"), None)
     view = View.CLIENT if objective is None else objective.view
     samples = upstream.samples
-    start, latency = samples.start_ns, samples.latency_ns
-    if view is not View.CLIENT:
+    start, latency, outcome = samples.start_ns, samples.latency_ns, samples.outcome
+    if view is View.UPSTREAM:
         mask = samples.mask(view)
-        start, latency = start[mask], latency[mask]
+        start, latency, outcome = start[mask], latency[mask], outcome[mask]
     # The original monitor saw a response when it completed: order by completion time. The
     # samples are in start order, so a stable sort keeps responses ending together in it.
     end = start + latency
     order = np.argsort(end, kind="stable")
     request = np.arange(ROLLING_EVERY, order.size + 1, ROLLING_EVERY, dtype=np.int64)
-    at_ms = end[order[request - 1]] / 1e6
+    at_ns = end[order[request - 1]]
     del end  # each of these is 8 bytes a request: hold no more of them at once than needed
-    seen = latency[order]
-    del order
-    columns = rolling_latency(seen, result.scenario.percentile_method)
-    columns["at_ms"] = at_ms
+    seen = outcome[order]
+    columns = rolling_latency(
+        latency[order],
+        result.scenario.percentile_method,
+        answered=np.ones(seen.size, bool) if view is View.ISSUED else answered(seen),
+        censored=seen == Outcome.TIMEOUT,
+        success=seen == Outcome.SUCCESS,
+    )
+    columns["at_ms"] = at_ns / 1e6
+    columns["state"] = _states(upstream, at_ns)
+    columns["consensus"] = _consensus(columns)
     threshold = None if objective is None else objective.threshold
     return {
         "view": view.value,
@@ -158,61 +163,36 @@ def _rolling(result: Result, upstream: UpstreamResult) -> dict[str, Any]:
     }
 
 
-def rolling_latency(
-    latency_ns: npt.NDArray[np.int64],
-    method: PercentileMethod = "nearest_rank",
-    window: int = ROLLING_WINDOW,
-    every: int = ROLLING_EVERY,
-) -> dict[str, npt.NDArray[Any]]:
-    """Return P95, P50 and average (ms) over the last ``window`` samples after every
-    ``every``-th sample, as columns: ``request`` (how many samples were in), ``samples`` (how
-    many the statistics cover), ``p95_ms``, ``p50_ms``, ``avg_ms``.
-
-    ``latency_ns`` is in the order the samples were seen; until ``window`` samples are in,
-    the statistics are over all samples so far. Computed a few thousand rows at a time.
-    """
-    ends = np.arange(every, latency_ns.size + 1, every, dtype=np.int64)
-    starts = np.maximum(ends - window, 0)
-    columns = {
-        "request": ends,
-        "samples": ends - starts,
-        "p95_ms": np.empty(ends.size),
-        "p50_ms": np.empty(ends.size),
-        "avg_ms": np.empty(ends.size),
-    }
-    for first in range(0, ends.size, _CHUNK_ROWS):
-        rows = slice(first, first + _CHUNK_ROWS)
-        _rolling_rows(latency_ns, ends[rows], starts[rows], columns, rows, NUMPY_METHOD[method])
-    return columns
+CONSENSUS_SUCCESS_RATE = 0.9
+CONSENSUS_P95_MS = 500.0
+"""The seed's "SLO consensus": success rate > 90%, P95 < 500 ms and the breaker CLOSED."""
 
 
-def _rolling_rows(
-    latency_ns: npt.NDArray[np.int64],
-    ends: npt.NDArray[np.int64],
-    starts: npt.NDArray[np.int64],
-    columns: dict[str, npt.NDArray[Any]],
-    rows: slice,
-    numpy_method: Any,
-) -> None:
-    """Fill ``columns[...][rows]`` for windows ending at ``ends`` (one slice of samples)."""
-    offset = int(starts[0])
-    part_ns = latency_ns[offset : int(ends[-1])]
-    part_ms = part_ns / 1e6
-    # Exact integer sums, so the average is the same on every machine (as in
-    # harness.verdicts.metrics).
-    cumulative = np.concatenate(([0], np.cumsum(part_ns, dtype=np.int64)))
-    total = cumulative[ends - offset] - cumulative[starts - offset]
-    columns["avg_ms"][rows] = total / (ends - starts) / 1e6
-    p95, p50 = columns["p95_ms"][rows], columns["p50_ms"][rows]  # views: filled in place
-    window = int((ends - starts).max())
-    full = ends - starts == window
-    if window and full.any():
-        windows = np.lib.stride_tricks.sliding_window_view(part_ms, window)
-        picked = windows[starts[full] - offset]
-        p95[full], p50[full] = np.percentile(picked, [95, 50], axis=1, method=numpy_method)
-    for index in np.flatnonzero(~full):  # the first rows, before a whole window is in
-        part = part_ms[int(starts[index]) - offset : int(ends[index]) - offset]
-        p95[index], p50[index] = np.percentile(part, [95, 50], method=numpy_method)
+def _states(upstream: UpstreamResult, at_ns: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Return the breaker's state (a BreakerState value) at each instant; NONE without one."""
+    breaker = upstream.breaker
+    if breaker is None:
+        return np.full(at_ns.size, BreakerState.NONE, np.int64)
+    moves = breaker.transitions
+    first = moves[0].source if moves else breaker.final_state
+    states = np.array([first, *(move.target for move in moves)], np.int64)
+    # A transition at the instant of a response has happened by then.
+    index = np.searchsorted(np.array([m.at_ns for m in moves], np.int64), at_ns, side="right")
+    return states[index]
+
+
+def _consensus(columns: Mapping[str, npt.NDArray[Any]]) -> npt.NDArray[np.bool_]:
+    """Return the seed's consensus per row, on the honest numbers: a P95 that is missing (all
+    shed) or only a lower bound (censored) cannot show that it is under 500 ms. An upstream
+    without a breaker has nothing open, so it counts as CLOSED."""
+    state = columns["state"]
+    closed = (state == BreakerState.CLOSED) | (state == BreakerState.NONE)
+    with np.errstate(invalid="ignore"):
+        fast = (columns["p95_ms"] < CONSENSUS_P95_MS) & ~columns["p95_lower_bound"]
+        held: npt.NDArray[np.bool_] = (
+            (columns["success_rate"] > CONSENSUS_SUCCESS_RATE) & fast & closed
+        )
+    return held
 
 
 def _display(result: Result, upstream: UpstreamResult) -> dict[str, Any]:
@@ -271,7 +251,16 @@ def _reached_per_bucket(
 
 def digest_to_json(data: Mapping[str, Any]) -> dict[str, Any]:
     """Return ``data`` (a digest) as JSON data: the rolling columns as lists."""
-    return _map_columns(data, lambda name, column: np.asarray(column).tolist())
+    # NaN (no answered request in a window) is null in JSON.
+    return _map_columns(
+        data, lambda name, column: [None if x != x else x for x in np.asarray(column).tolist()]
+    )
+
+
+def _dtype(name: str) -> type[Any]:
+    if name in _INT_COLUMNS:
+        return np.int64
+    return np.bool_ if name in _BOOL_COLUMNS else np.float64
 
 
 def digest_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -279,7 +268,8 @@ def digest_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
     return _map_columns(
         data,
         lambda name, column: np.asarray(
-            column, dtype=np.int64 if name in _INT_COLUMNS else np.float64
+            column if name in _INT_COLUMNS else [np.nan if x is None else x for x in column],
+            dtype=_dtype(name),
         ),
     )
 

@@ -4,8 +4,9 @@
   successes, success rate, P50/P95/average of that window's requests, requests in flight);
   rotated into ``timeseries.2.csv``, ``timeseries.3.csv``… at each virtual day and before a
   file passes a size limit.
-- ``p95-results.json``: P95/P50/average over the last 100 samples, every 10 requests, with
-  PASS/FAIL against the upstream's P95 objective.
+- ``p95-results.json``: P95/P50/average over the answered requests among the last 100, every
+  10 requests, with the success rate over all 100, the breaker's state, the seed's "SLO
+  consensus" and PASS/FAIL/NO_DATA against the upstream's P95 objective.
 - ``status.json``: each upstream's final status, shaped like the original
   ``/api/circuit-breaker/status``.
 
@@ -25,6 +26,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from harness.events import BreakerState
 from harness.format.objectives import OPERATORS
 from harness.report.files import Staging, csv_cell, staged
 
@@ -54,7 +56,19 @@ TIMESERIES_COLUMNS = (
     "in_flight",
 )
 DAY_MS = 86_400_000.0
-_ROW_COLUMNS = ("at_ms", "avg_ms", "p50_ms", "p95_ms", "request", "samples")  # sorted, as JSON
+_ROW_COLUMNS = (  # sorted, as JSON
+    "at_ms",
+    "avg_ms",
+    "consensus",
+    "p50_ms",
+    "p95_lower_bound",
+    "p95_ms",
+    "request",
+    "samples",
+    "state",
+    "success_rate",
+)
+_STATE_TEXT = {int(state): json.dumps(state.name) for state in BreakerState}
 _ROWS_PER_WRITE = 8192
 
 
@@ -192,33 +206,45 @@ def _write_rows(stream: IO[str], rolling: Mapping[str, Any], pad: str) -> None:
     if not count:
         stream.write("[]")
         return
-    # One row's text with its numbers left open: "{!r}" is how json writes ints and floats.
+    # One row's text with its cells left open, each cell already JSON text.
     row, key = pad + "  ", pad + "    "
-    template = (
-        row
-        + "{{\n"
-        + "".join(f'{key}"{name}": {{!r}},\n' for name in _ROW_COLUMNS)
-        + f'{key}"threshold_ms": {json.dumps(rolling["threshold_ms"])},\n'
-        + f'{key}"verdict": {{}}\n{row}}}}}'
-    )
+    names = (*_ROW_COLUMNS, "threshold_ms", "verdict")
+    template = row + "{{\n" + ",\n".join(f'{key}"{name}": {{}}' for name in names) + f"\n{row}}}}}"
+    threshold = json.dumps(rolling["threshold_ms"])
     stream.write("[\n")
     for first in range(0, count, _ROWS_PER_WRITE):
         part = slice(first, first + _ROWS_PER_WRITE)
-        values = [columns[name][part].tolist() for name in _ROW_COLUMNS]
-        verdicts = _verdicts(columns["p95_ms"][part], rolling["op"], rolling["threshold_ms"])
-        texts = [template.format(*cells) for cells in zip(*values, verdicts, strict=True)]
+        cells = [_cells(name, columns[name][part]) for name in _ROW_COLUMNS]
+        cells.append([threshold] * len(cells[0]))
+        cells.append(_verdicts(columns["p95_ms"][part], rolling["op"], rolling["threshold_ms"]))
+        texts = [template.format(*row_cells) for row_cells in zip(*cells, strict=True)]
         last = first + _ROWS_PER_WRITE >= count
         stream.write(",\n".join(texts) + ("\n" if last else ",\n"))
     stream.write(f"{pad}]")
 
 
+def _cells(name: str, column: Any) -> list[str]:
+    """Return one column's values as JSON text: ``{!r}`` is how json writes ints and floats;
+    NaN (no answered request in the window) is null, states are names."""
+    if name == "state":
+        return [_STATE_TEXT[state] for state in column.tolist()]
+    if column.dtype == np.bool_:
+        return ["true" if flag else "false" for flag in column.tolist()]
+    return ["null" if value != value else repr(value) for value in column.tolist()]
+
+
 def _verdicts(p95: Any, op: str | None, threshold: float | None) -> list[str]:
-    """Return each row's verdict as JSON text: ``"PASS"``, ``"FAIL"``, or ``null`` without a
-    P95 objective."""
+    """Return each row's verdict as JSON text: ``"PASS"``, ``"FAIL"``, ``"NO_DATA"`` where no
+    request in the window was answered, or ``null`` without a P95 objective."""
     if op is None or threshold is None:
         return ["null"] * len(p95)
-    held = np.asarray(OPERATORS[op](p95, threshold), dtype=bool).tolist()
-    return ['"PASS"' if ok else '"FAIL"' for ok in held]
+    with np.errstate(invalid="ignore"):
+        held = np.asarray(OPERATORS[op](p95, threshold), dtype=bool).tolist()
+    missing = np.isnan(p95).tolist()
+    return [
+        '"NO_DATA"' if gap else '"PASS"' if ok else '"FAIL"'
+        for ok, gap in zip(held, missing, strict=True)
+    ]
 
 
 def status(entry: Mapping[str, Any]) -> dict[str, Any]:

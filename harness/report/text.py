@@ -34,7 +34,7 @@ def result_table(result: Result) -> str:
     """Return a result's heading and every check (objectives, then expectations) with observed
     value, n and verdict."""
     scenario = result.scenario
-    verdict = "PASS" if result.passed else "FAIL"
+    verdict = "PASS" if result.passed else "INCONCLUSIVE" if result.inconclusive else "FAIL"
     requests = sum(len(up.samples) for up in result.upstreams.values())
     heading = printable(
         f"{scenario.name}  {verdict}  (seed {result.seed}, {format_duration(scenario.duration)} "
@@ -76,7 +76,7 @@ def summary_table(
                 (
                     entry["scenario"]["name"],
                     name,
-                    "PASS" if upstream["passed"] else "FAIL",
+                    upstream.get("outcome") or ("PASS" if upstream["passed"] else "FAIL"),
                     str(client["requests"]),
                     _percent(client["success_rate"]),
                     _percent(reached["success_rate"]),

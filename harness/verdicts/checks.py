@@ -1,7 +1,8 @@
 """Checks as every report shows them: objectives (and any other verdict list) read from JSON.
 
 A *check* is a verdict in its JSON form: its text (under ``objective`` or ``expectation``),
-``observed``, ``threshold``, ``passed``, ``note`` and, where known, ``unit`` and ``samples``.
+``observed``, ``threshold``, ``passed``, ``note`` and, where known, ``unit``, ``samples`` and
+``lower_bound`` (the observed value is only a lower bound: timeouts censored it).
 Reports render checks from these dicts only, so results gathered from pytest-xdist workers and
 local results give the same files, and a new kind of verdict list is one more entry in
 :data:`CHECK_LISTS`.
@@ -49,6 +50,8 @@ class Check:
     unit: str | None
     samples: int | None
     note: str | None
+    lower_bound: bool = False
+    inconclusive: bool = False
 
     @property
     def name(self) -> str:
@@ -57,14 +60,16 @@ class Check:
 
     @property
     def verdict(self) -> str:
-        """Return ``PASS`` or ``FAIL``."""
-        return "PASS" if self.passed else "FAIL"
+        """Return ``PASS``, ``FAIL`` or ``INCONCLUSIVE`` (confidence bounds straddle the
+        threshold)."""
+        return "INCONCLUSIVE" if self.inconclusive else "PASS" if self.passed else "FAIL"
 
     @property
     def observed_text(self) -> str:
         """Return the observed value as a person reads it (``no data`` when there was none),
-        with the digits that tell it from the threshold."""
-        return format_value(self.observed, self.unit, beside=self.threshold)
+        with the digits that tell it from the threshold; ``≥`` before a lower bound."""
+        text = format_value(self.observed, self.unit, beside=self.threshold)
+        return f"≥ {text}" if self.lower_bound and self.observed is not None else text
 
     @property
     def threshold_text(self) -> str:
@@ -86,6 +91,8 @@ def checks(upstream: str, data: Mapping[str, Any]) -> Iterator[Check]:
                 unit=entry.get("unit"),
                 samples=entry.get("samples"),
                 note=entry.get("note"),
+                lower_bound=bool(entry.get("lower_bound")),
+                inconclusive=entry.get("outcome") == "INCONCLUSIVE",
             )
 
 
@@ -109,7 +116,9 @@ def failure_text(entry: Mapping[str, Any]) -> str:
     results from xdist workers read the same.
     """
     scenario = entry["scenario"]
-    lines = [f"scenario {scenario['name']!r} (seed {entry['seed']}) broke its objectives:"]
+    undecided = entry.get("outcome") == "INCONCLUSIVE"
+    what = "could not decide its objectives" if undecided else "broke its objectives"
+    lines = [f"scenario {scenario['name']!r} (seed {entry['seed']}) {what}:"]
     every = scenario_checks(entry)
     width = max((len(check.text) for check in every if check.kind == "objective"), default=0)
     for check in every:

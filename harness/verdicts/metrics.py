@@ -1,15 +1,19 @@
 """Record every request in columns, then compute exact statistics over chosen populations.
 
-Populations ("views") are explicit:
+Populations ("views") are explicit; rates and latency count different requests, so shedding
+load can never make latency look better:
 
-- ``client``: every request the traffic issued, as the calling code saw it. Success means a
-  2xx/3xx response; a short-circuited or dropped request is a failure with the (near-zero)
-  latency the caller observed.
-- ``upstream``: only the requests that reached the upstream (not short-circuited, not dropped).
-  Success means the upstream answered 2xx/3xx in time; latency is what that exchange took.
+- ``client``: rates over every request the traffic issued, as the calling code saw it (success
+  means a 2xx/3xx response; a short-circuited or dropped request is a failure). Latency over
+  the requests that got an answer: a shed request, or one refused at connect, has none.
+- ``upstream``: rates over the requests that reached the upstream (not short-circuited, not
+  dropped); success means the upstream answered 2xx/3xx in time. Latency over those answered.
+- ``issued``: the client's rates, and latency over every issued request, shed ones at the
+  ~0 ms the caller waited (the population a latency objective used to see).
 
-Percentiles are exact over the recorded samples and equal ``numpy.percentile`` with
-``method="inverted_cdf"`` (nearest rank, the default) or ``method="linear"``.
+A timed-out request is a censored observation: its latency is only known to be at least the
+timeout. Statistics it can move are flagged as lower bounds. Percentiles are exact (see
+:mod:`harness.verdicts.percentiles`).
 """
 
 from __future__ import annotations
@@ -17,31 +21,31 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from harness.events import BreakerState, Outcome, Transition
 from harness.format.objectives import View
+from harness.verdicts.confidence import samples_to_bound
+from harness.verdicts.percentiles import PercentileMethod, bounded_percentiles, percentile
 
 __all__ = [
+    "NO_ANSWER",
     "LatencyStats",
     "PercentileMethod",
     "SampleLog",
     "Samples",
     "View",
     "ViewStats",
+    "answered",
+    "latency_mask",
     "percentile",
     "view_stats",
 ]
 
-PercentileMethod = Literal["nearest_rank", "linear"]
 _UNFINISHED = -1  # the outcome of a row whose request has not ended
-NUMPY_METHOD: dict[str, Literal["inverted_cdf", "linear"]] = {
-    "nearest_rank": "inverted_cdf",
-    "linear": "linear",
-}
+_TO_BOUND_AT_95 = {q: samples_to_bound(q, 0.95) or 0 for q in (50, 90, 95, 99)}
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -128,8 +132,8 @@ class Samples:
         return int(self.start_ns.size)
 
     def mask(self, view: View) -> npt.NDArray[np.bool_]:
-        """Return which samples belong to ``view``."""
-        if view is View.CLIENT:
+        """Return which samples belong to ``view`` (the population of its rates)."""
+        if view is not View.UPSTREAM:
             return np.ones(self.outcome.shape, dtype=bool)
         unsent = (self.outcome == Outcome.SHORT_CIRCUITED) | (self.outcome == Outcome.DROPPED)
         reached: npt.NDArray[np.bool_] = ~unsent
@@ -147,7 +151,13 @@ class Samples:
 
 @dataclass(frozen=True)
 class LatencyStats:
-    """Latency of one population, in milliseconds."""
+    """Latency of one population, in milliseconds.
+
+    ``censored`` samples (timeouts) are only known to be at least their recorded latency; the
+    statistics named in ``lower_bound`` are computed from recorded values and are therefore
+    only lower bounds of the true ones. ``unbounded`` names the percentiles that ``samples``
+    cannot bound from above at 95% confidence (P95 needs 59 samples, P99 299).
+    """
 
     samples: int
     p50_ms: float
@@ -157,15 +167,22 @@ class LatencyStats:
     avg_ms: float
     min_ms: float
     max_ms: float
+    censored: int = 0
+    lower_bound: tuple[str, ...] = ()
+    unbounded: tuple[str, ...] = ()  # percentiles too few samples bound at 95% (see below)
 
-    def to_dict(self) -> dict[str, float | int]:
+    def to_dict(self) -> dict[str, object]:
         """Return the JSON form."""
-        return dict(self.__dict__)
+        return {
+            **self.__dict__,
+            "lower_bound": list(self.lower_bound),
+            "unbounded": list(self.unbounded),
+        }
 
 
 @dataclass(frozen=True, eq=False)
 class ViewStats:
-    """Counts, success rate and latency of one population of requests."""
+    """Counts and rates of one population of requests, and the latency of those answered."""
 
     view: View
     requests: int
@@ -173,8 +190,10 @@ class ViewStats:
     short_circuited: int
     latency: LatencyStats | None
     method: PercentileMethod
-    latency_ms: FloatArray = field(repr=False)  # in start order, not sorted
-    known_percentiles: dict[float, float] = field(default_factory=dict, repr=False)
+    latency_ms: FloatArray = field(repr=False)  # the latency population, in start order
+    censored: npt.NDArray[np.bool_] | None = field(default=None, repr=False)  # aligned with it
+    known_percentiles: dict[float, tuple[float, bool]] = field(default_factory=dict, repr=False)
+    dropped: int = 0
 
     @property
     def success_rate(self) -> float | None:
@@ -191,13 +210,20 @@ class ViewStats:
         """Return the share of requests the breaker rejected, or None over zero requests."""
         return self.short_circuited / self.requests if self.requests else None
 
-    def percentile_ms(self, q: float) -> float | None:
-        """Return the ``q``-th percentile latency (0 ≤ q ≤ 100), or None over zero samples."""
+    def percentile_bound(self, q: float) -> tuple[float, bool] | None:
+        """Return the ``q``-th percentile latency (0 ≤ q ≤ 100) and whether it is exact (False:
+        it falls among censored samples and is only a lower bound); None over zero samples."""
         if not self.latency_ms.size:
             return None
         if q not in self.known_percentiles:
-            self.known_percentiles[q] = percentile(self.latency_ms, q, self.method)
+            [found] = bounded_percentiles(self.latency_ms, self.censored, [q], self.method)
+            self.known_percentiles[q] = found
         return self.known_percentiles[q]
+
+    def percentile_ms(self, q: float) -> float | None:
+        """Return the ``q``-th percentile latency (a lower bound where censored), or None."""
+        found = self.percentile_bound(q)
+        return None if found is None else found[0]
 
     def to_dict(self) -> dict[str, object]:
         """Return the JSON form: rates as 0–1 numbers (null over zero requests), times in ms."""
@@ -206,13 +232,38 @@ class ViewStats:
             "successes": self.successes,
             "success_rate": self.success_rate,
             "error_rate": self.error_rate,
+            "short_circuited": self.short_circuited,
+            "dropped": self.dropped,
             "latency_ms": None if self.latency is None else self.latency.to_dict(),
         }
 
 
-def percentile(values: FloatArray, q: float, method: PercentileMethod) -> float:
-    """Return the exact ``q``-th percentile of ``values``, as numpy computes it."""
-    return float(np.percentile(values, q, method=NUMPY_METHOD[method]))
+NO_ANSWER = (Outcome.SHORT_CIRCUITED, Outcome.DROPPED, Outcome.CONNECT_ERROR)
+"""Outcomes of requests that got no answer, so have no latency: shed by the breaker or the
+concurrency cap, or refused before any exchange (a connect error, at once)."""
+
+
+def answered(outcome: npt.NDArray[np.int8]) -> npt.NDArray[np.bool_]:
+    """Return which requests got an answer (from the upstream, or the code under test)."""
+    # Three comparisons beat np.isin several times over on the small slices of a time series.
+    mask: npt.NDArray[np.bool_] = outcome != NO_ANSWER[0]
+    for other in NO_ANSWER[1:]:
+        mask &= outcome != other
+    return mask
+
+
+def latency_mask(samples: Samples, view: View) -> npt.NDArray[np.bool_] | None:
+    """Return which samples the latency statistics of ``view`` cover (None: all of them).
+
+    Every view but ``issued`` measures latency over answered requests only: a request the
+    breaker short-circuited, the traffic dropped or the upstream refused got no answer, so it
+    has no latency (it counts in the rates). ``issued`` keeps them, at the ~0 ms the caller
+    waited.
+    """
+    if view is View.ISSUED:
+        return None
+    mask = answered(samples.outcome)
+    return None if mask.all() else mask
 
 
 def view_stats(
@@ -226,49 +277,67 @@ def view_stats(
 
     ``latency_ms`` (every sample's latency in ms, in start order) may be passed in to share one
     array between views and the time series. Percentiles at ``quantiles`` (0–100) are computed
-    with the standard ones, in one pass.
+    with the standard ones, by one partition.
     """
     if latency_ms is None:
         latency_ms = samples.latency_ns / 1e6
-    latency_ns, outcomes = samples.latency_ns, samples.outcome
+    outcomes = samples.outcome
     if view is View.UPSTREAM:
-        mask = samples.mask(view)
-        if not mask.all():
-            latency_ns, outcomes, latency_ms = latency_ns[mask], outcomes[mask], latency_ms[mask]
+        outcomes = outcomes[samples.mask(view)]
+    latency_ns, heard = samples.latency_ns, latency_mask(samples, view)
+    if heard is not None:
+        latency_ns, latency_ms = latency_ns[heard], latency_ms[heard]
+    censored = (samples.outcome if heard is None else samples.outcome[heard]) == Outcome.TIMEOUT
     wanted = sorted({50.0, 90.0, 95.0, 99.0, *map(float, quantiles)})
-    known: dict[float, float] = {}
+    known: dict[float, tuple[float, bool]] = {}
     if latency_ms.size:
-        # numpy selects (partitions) rather than sorts: linear time, one pass for all q.
-        values = np.percentile(latency_ms, wanted, method=NUMPY_METHOD[method])
-        known = {q: float(value) for q, value in zip(wanted, values, strict=True)}
+        found = bounded_percentiles(latency_ms, censored, wanted, method)
+        known = dict(zip(wanted, found, strict=True))
     return ViewStats(
         view=view,
         requests=int(outcomes.size),
         successes=int(np.count_nonzero(outcomes == Outcome.SUCCESS)),
         short_circuited=int(np.count_nonzero(outcomes == Outcome.SHORT_CIRCUITED)),
-        latency=_latency_stats(latency_ns, latency_ms, known),
+        latency=_latency_stats(latency_ns, latency_ms, censored, known),
         method=method,
         latency_ms=latency_ms,
+        censored=censored,
         known_percentiles=known,
+        dropped=int(np.count_nonzero(outcomes == Outcome.DROPPED)),
     )
 
 
 def _latency_stats(
-    latency_ns: IntArray, latency_ms: FloatArray, known: dict[float, float]
+    latency_ns: IntArray,
+    latency_ms: FloatArray,
+    censored: npt.NDArray[np.bool_],
+    known: dict[float, tuple[float, bool]],
 ) -> LatencyStats | None:
     if not latency_ms.size:
         return None
     # An exact integer sum keeps the average identical on every machine.
     total_ns = int(latency_ns.sum(dtype=np.int64))
+    count = int(np.count_nonzero(censored))
+    low = float(latency_ms.min())
+    bounds = [f"p{q:g}_ms" for q in (50.0, 90.0, 95.0, 99.0) if not known[q][1]]
+    if count:
+        bounds += ["avg_ms", "max_ms"]
+        if not np.any((latency_ms <= low) & ~censored):
+            bounds.append("min_ms")
     return LatencyStats(
         samples=int(latency_ms.size),
-        p50_ms=known[50.0],
-        p90_ms=known[90.0],
-        p95_ms=known[95.0],
-        p99_ms=known[99.0],
+        p50_ms=known[50.0][0],
+        p90_ms=known[90.0][0],
+        p95_ms=known[95.0][0],
+        p99_ms=known[99.0][0],
         avg_ms=total_ns / latency_ms.size / 1e6,
-        min_ms=float(latency_ms.min()),
+        min_ms=low,
         max_ms=float(latency_ms.max()),
+        censored=count,
+        lower_bound=tuple(bounds),
+        unbounded=tuple(
+            f"p{q}_ms" for q in (50, 90, 95, 99) if latency_ms.size < _TO_BOUND_AT_95[q]
+        ),
     )
 
 

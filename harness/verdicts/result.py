@@ -20,7 +20,7 @@ from harness.verdicts.service import ServiceStats
 from harness.verdicts.timeseries import TimeSeries
 from harness.version import __version__
 
-__all__ = ["Result", "RunInfo", "ScenarioSource", "UpstreamResult"]
+__all__ = ["Extension", "Result", "RunInfo", "ScenarioSource", "UpstreamResult"]
 
 RESULT_SCHEMA_VERSION = 1
 
@@ -31,6 +31,33 @@ class ScenarioSource:
 
     file: str | None
     sha256: str | None
+
+
+@dataclass(frozen=True)
+class Extension:
+    """How far ``--until-decided`` extended a scenario's virtual time."""
+
+    factor: int  # the run lasted this many times the written duration
+    max_factor: int  # the cap it was allowed
+    written_duration_ns: int
+    decided: bool  # every confidence objective decided (else the cap was reached)
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the JSON form: times in ms."""
+        return {
+            "factor": self.factor,
+            "max_factor": self.max_factor,
+            "written_duration_ms": self.written_duration_ns / 1e6,
+            "decided": self.decided,
+        }
+
+    def text(self) -> str:
+        """Return one line saying how far the run went."""
+        outcome = "every confidence objective decided" if self.decided else "still inconclusive"
+        return (
+            f"until-decided: ran {self.factor}x the written duration (cap {self.max_factor}x): "
+            f"{outcome}"
+        )
 
 
 @dataclass(frozen=True)
@@ -80,6 +107,15 @@ class UpstreamResult:
             check.passed for check in self.expectations
         )
 
+    @property
+    def inconclusive(self) -> bool:
+        """Return whether some objective was inconclusive and no check failed outright."""
+        return (
+            any(v.inconclusive for v in self.verdicts)
+            and all(v.passed or v.inconclusive for v in self.verdicts)
+            and all(check.passed for check in self.expectations)
+        )
+
     def to_dict(self) -> dict[str, object]:
         """Return the JSON form."""
         return {
@@ -90,6 +126,7 @@ class UpstreamResult:
             "objectives": [verdict.to_dict() for verdict in self.verdicts],
             "expectations": [verdict.to_dict() for verdict in self.expectations],
             "passed": self.passed,
+            "outcome": _outcome(self.passed, self.inconclusive),
             "timeseries": self.timeseries.to_dict(),
             **self._service_dict(),
         }
@@ -113,11 +150,21 @@ class Result:
     upstreams: dict[str, UpstreamResult]
     source: ScenarioSource = ScenarioSource(None, None)
     run_info: RunInfo | None = field(default=None, compare=False)
+    extension: Extension | None = None  # set by --until-decided
 
     @property
     def passed(self) -> bool:
         """Return whether every objective of every upstream held."""
         return all(upstream.passed for upstream in self.upstreams.values())
+
+    @property
+    def inconclusive(self) -> bool:
+        """Return whether some objective was inconclusive and nothing failed outright (exit
+        code 3 from the command line)."""
+        ups = self.upstreams.values()
+        return any(up.inconclusive for up in ups) and all(
+            up.passed or up.inconclusive for up in ups
+        )
 
     @property
     def verdicts(self) -> list[tuple[str, Verdict]]:
@@ -134,7 +181,8 @@ class Result:
         run used another than the file's). A scenario built in Python has no file to name."""
         target = shlex.quote(self.source.file) if self.source.file else "SCENARIO.yaml"
         engine = "" if self.engine == self.scenario.engine else f" --engine {self.engine}"
-        return f"python -m harness run {target} --seed {self.seed}{engine}"
+        extended = "" if self.extension is None else f" --until-decided {self.extension.max_factor}"
+        return f"python -m harness run {target} --seed {self.seed}{engine}{extended}"
 
     def to_dict(self, *, run_info: bool = True) -> dict[str, Any]:
         """Return the JSON form; ``run_info=False`` leaves out the wall-clock block."""
@@ -155,11 +203,14 @@ class Result:
             "end_ms": self.end_ns / 1e6,
             "replay": self.replay_command(),
             "passed": self.passed,
+            "outcome": _outcome(self.passed, self.inconclusive),
             "upstreams": {
                 name: {**up.to_dict(), "phases": _phases(scenario, name)}
                 for name, up in self.upstreams.items()
             },
         }
+        if self.extension is not None:
+            data["until_decided"] = self.extension.to_dict()
         if run_info and self.run_info is not None:
             data["run_info"] = self.run_info.to_dict()
         return data
@@ -177,6 +228,10 @@ class Result:
         from harness.verdicts.checks import failure_text
 
         return failure_text(self.to_dict(run_info=False))
+
+
+def _outcome(passed: bool, inconclusive: bool) -> str:
+    return "PASS" if passed else "INCONCLUSIVE" if inconclusive else "FAIL"
 
 
 def _phases(scenario: Scenario, upstream: str) -> list[dict[str, object]]:

@@ -1,9 +1,10 @@
 """Time series: per-bucket statistics of the client view over virtual time (5 s buckets; runs
 over a day of virtual time in wider ones, see :data:`MAX_BUCKETS`).
 
-Requests are counted in the bucket they started in; each bucket's percentiles are exactly
-``numpy.percentile`` over that bucket's samples; in-flight counts and breaker states are taken
-at each bucket's end.
+Requests are counted in the bucket they started in; each bucket's latency (percentiles, exact,
+and average) is over that bucket's answered requests: a short-circuited, dropped or refused
+request has no latency, and a bucket where every request was shed has none (a gap, never
+0 ms). In-flight counts and breaker states are taken at each bucket's end.
 """
 
 from __future__ import annotations
@@ -14,13 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.events import Outcome
-from harness.verdicts.metrics import (
-    BreakerSummary,
-    FloatArray,
-    IntArray,
-    PercentileMethod,
-    Samples,
-)
+from harness.verdicts.metrics import BreakerSummary, FloatArray, IntArray, Samples, answered
+from harness.verdicts.percentiles import PercentileMethod, percentiles
 
 __all__ = [
     "BUCKET_NS",
@@ -76,7 +72,7 @@ def timeseries(
     """Return per-bucket client-view statistics over ``[0, end_ns)``, requests bucketed by start.
 
     Samples are in start order, so each bucket is one contiguous slice; each bucket's
-    percentiles are ``numpy.percentile`` over that slice.
+    latency is over that slice's answered requests.
     """
     if latency_ms is None:
         latency_ms = samples.latency_ns / 1e6
@@ -103,54 +99,31 @@ def timeseries(
 def _bucket(
     samples: Samples, latency_ms: FloatArray, low: int, high: int, method: PercentileMethod
 ) -> tuple[int, int, float | None, float | None, float | None]:
-    """Return (requests, successes, p50, p95, avg) of the samples in ``[low, high)``."""
+    """Return (requests, successes, p50, p95, avg) of the samples in ``[low, high)``; latency
+    over the answered ones only (None where the breaker or the cap shed every request)."""
     count = high - low
     if count == 0:
         return 0, 0, None, None, None
     # Per slice, not cumulative over the run: no temporary as long as the run itself.
-    wins = int(np.count_nonzero(samples.outcome[low:high] == Outcome.SUCCESS))
-    spent_ns = int(samples.latency_ns[low:high].sum(dtype=np.int64))
-    p50, p95 = slice_percentiles(latency_ms[low:high], (50, 95), method)
-    return count, wins, p50, p95, spent_ns / count / 1e6
+    outcome = samples.outcome[low:high]
+    wins = int(np.count_nonzero(outcome == Outcome.SUCCESS))
+    heard = answered(outcome)
+    answers = int(np.count_nonzero(heard))
+    if not answers:
+        return count, wins, None, None, None
+    part_ns, part_ms = samples.latency_ns[low:high], latency_ms[low:high]
+    if answers < count:  # else the slices themselves: no copy
+        part_ns, part_ms = part_ns[heard], part_ms[heard]
+    spent_ns = int(part_ns.sum(dtype=np.int64))
+    p50, p95 = slice_percentiles(part_ms, (50, 95), method)
+    return count, wins, p50, p95, spent_ns / answers / 1e6
 
 
 def slice_percentiles(
     values: FloatArray, quantiles: Sequence[float], method: PercentileMethod
 ) -> list[float]:
-    """Return ``numpy.percentile(values, quantiles, method)``, computed by one partition.
-
-    For the many small slices of a time series, numpy's own call costs more in overhead than
-    the work; this does the same index arithmetic, in the same floating-point steps (see
-    numpy's ``_inverted_cdf``, ``_compute_virtual_index`` and ``_lerp``), on one partition.
-    """
-    n = values.size
-    fractions = [np.true_divide(q, 100) for q in quantiles]
-    if method == "nearest_rank":
-        chosen = [_nearest_rank_index(n, fraction) for fraction in fractions]
-        ordered = np.partition(values, sorted(set(chosen)))
-        return [float(ordered[index]) for index in chosen]
-    virtual = [(n - 1) * fraction for fraction in fractions]
-    below = [int(np.floor(v)) for v in virtual]
-    above = [min(index + 1, n - 1) for index in below]
-    ordered = np.partition(values, sorted({*below, *above}))
-    return [
-        _lerp(float(ordered[low]), float(ordered[high]), v - low)
-        for v, low, high in zip(virtual, below, above, strict=True)
-    ]
-
-
-def _nearest_rank_index(n: int, fraction: float) -> int:
-    index = n * fraction - 1
-    previous = float(np.floor(index))
-    chosen = int(previous) if index - previous == 0 else int(previous) + 1
-    return max(chosen, 0)
-
-
-def _lerp(below: float, above: float, gamma: float) -> float:
-    diff = above - below
-    if gamma >= 0.5:
-        return above - diff * (1 - gamma)
-    return below + diff * gamma
+    """Return the exact ``quantiles`` of ``values`` (see :mod:`harness.verdicts.percentiles`)."""
+    return percentiles(values, quantiles, method)
 
 
 def _in_flight(samples: Samples, edges: IntArray, chunk: int = 1 << 20) -> list[int]:
