@@ -156,9 +156,7 @@ def _results(folder: Path, name: str = "slo-results.json") -> dict[str, Any]:
 def test_crashed_and_invalid_scenarios_fail_every_report(project: pytest.Pytester) -> None:
     project.makeconftest(CRASHING_HOOK)
     (project.path / "scenarios" / "phase_past.yaml").write_text(INVALID)
-    result = project.runpytest(
-        "scenarios/", "--slo-reports=out", "--continue-on-collection-errors", "-p", "no:randomly"
-    )
+    result = project.runpytest("scenarios/", "--slo-reports=out", "-p", "no:randomly")
     result.assert_outcomes(passed=2, failed=1, errors=1)
     out = project.path / "out"
     document = _results(out)
@@ -205,7 +203,7 @@ def test_every_run_rewrites_the_reports_even_with_nothing_to_show(
     (out / "hostile" / "status.json").write_text("{}")  # not a whole scenario folder: stays
     (project.path / "scenarios" / "steady.yaml").write_text(INVALID)
     result = project.runpytest("scenarios/steady.yaml", "--slo-reports=out", "--slo-json=r.json")
-    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
     for document in (_results(out), _results(project.path, "r.json")):
         assert document["passed"] is False
         assert document["results"] == []
@@ -351,3 +349,34 @@ def test_reports_of_scenarios_no_longer_run_are_removed(project: pytest.Pytester
     project.runpytest("scenarios/outage.yaml", "--slo-reports=out").assert_outcomes(failed=1)
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["outage-demo", "steady"]
     assert [p.name for p in (out / "steady").iterdir()] == ["notes.txt"]  # only ours went
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["alone", "xdist"])
+def test_one_broken_file_leaves_every_other_result_in_every_report(
+    project: pytest.Pytester, workers: list[str]
+) -> None:
+    if workers:
+        pytest.importorskip("xdist")
+    (project.path / "scenarios" / "typo.yaml").write_text(INVALID)
+    result = project.runpytest_subprocess("scenarios/", "--slo-reports=out", *workers)
+    result.assert_outcomes(passed=2, failed=1, errors=1)
+    out = project.path / "out"
+    names = {"steady", "outage-demo", "<script>alert(1)</script>"}
+    document = _results(out)
+    assert {entry["scenario"]["name"] for entry in document["results"]} == names
+    assert [error["file"] for error in document["errors"]] == ["scenarios/typo.yaml"]
+    suites = ET.parse(out / "junit.xml").getroot()
+    assert {suite.get("name") for suite in suites} == names | {"scenarios/typo.yaml"}
+    for folder in ("steady", "outage-demo", "script-alert-1-script"):
+        assert (out / folder / "timeseries.csv").is_file()
+    metrics = (out / "slo-metrics.txt").read_text()
+    for name in ("steady", "outage-demo"):
+        assert f'scenario="{name}"' in metrics
+    if (out / "slo-report.html").exists():
+        page = (out / "slo-report.html").read_text()
+        verdicts = re.findall(r'<section class="card scenario[^"]*"[^>]*data-verdict="(\w+)"', page)
+        assert sorted(verdicts) == ["error", "fail", "pass", "pass"]
+    result.stdout.fnmatch_lines(["*SLO summary*"])
+    summary = result.stdout.str().split("SLO summary", 1)[1]
+    for name in ("steady", "outage-demo", "scenarios/typo.yaml"):
+        assert name in summary

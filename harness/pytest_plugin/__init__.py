@@ -2,9 +2,10 @@
 
 - Every ``.yaml``/``.yml`` file below a folder named in the ``slo_scenario_dirs`` ini option
   (default ``scenarios``) inside the rootdir, or named on the command line, is collected as one
-  test item. An invalid file is a collection error showing file:line:col (its first problem in
-  pytest's short summary); a broken objective is a test failure listing every objective with
-  observed value, threshold and sample count, without traceback.
+  test item. An invalid file is an error at setup showing file:line:col (its first problem in
+  pytest's short summary), so every other scenario still runs; a broken objective is a test
+  failure listing every objective with observed value, threshold and sample count, without
+  traceback.
 - ``--slo-seed N`` runs every scenario with seed N; ``--slo-json PATH`` writes every result to
   one JSON file at the end of the session (also under pytest-xdist: workers send their results
   to the controller with their reports); ``--slo-reports DIR`` writes every report there
@@ -36,6 +37,7 @@ import pytest
 
 from harness.options import parse_seed
 from harness.pytest_plugin.collection import (
+    InvalidScenarioItem,
     ScenarioFile,
     ScenarioItem,
     engine_of,
@@ -147,7 +149,7 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if isinstance(item, ScenarioItem):
+    if isinstance(item, ScenarioItem | InvalidScenarioItem):
         item.hand_over(report, call)
     return report
 
