@@ -19,7 +19,7 @@ from typing import Any
 
 from harness.engines.runner import run
 from harness.errors import HarnessError, Problem, ScenarioError
-from harness.format.loader import file_sha256, json_schema, load_scenario
+from harness.format.loader import check_lines, file_sha256, json_schema, load_scenario
 from harness.format.scenario import Scenario
 from harness.options import check_output_file, check_reports_folder, parse_seed
 from harness.report import result_table, summary_table
@@ -184,7 +184,7 @@ def _run_one(
         scenario,
         seed=arguments.seed,
         engine=arguments.engine,
-        source=ScenarioSource(str(file), file_sha256(file)),
+        source=ScenarioSource(str(file), file_sha256(file), check_lines(file)),
         on_progress=progress.reached if progress.enabled else None,
     )
     progress.finish(scenario.duration)

@@ -107,7 +107,7 @@ def test_seed_override_json_results_and_junit_properties(project: pytest.Pyteste
     assert testcase is not None
     properties = {p.get("name"): p.get("value") for p in testcase.iter("property")}
     assert properties["seed"] == "77"
-    assert properties["t1: p95 < 50ms"].startswith("PASS observed=6ms n=300")
+    assert properties["t1: p95"].startswith("PASS p95 < 50ms observed=6ms n=300")
 
 
 def test_json_results_under_xdist_hold_every_scenario(project: pytest.Pytester) -> None:

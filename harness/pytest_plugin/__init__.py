@@ -196,7 +196,7 @@ def slo_run(request: pytest.FixtureRequest) -> Callable[..., Result]:
     ``slo_run("scenarios/vertex-flaky.yaml", **{"upstreams.vertex.failure_rate": "50%"})``.
     """
     from harness.engines.runner import run
-    from harness.format.loader import file_sha256, load_scenario
+    from harness.format.loader import check_lines, file_sha256, load_scenario
     from harness.format.scenario import Scenario
     from harness.verdicts.result import ScenarioSource
 
@@ -208,7 +208,7 @@ def slo_run(request: pytest.FixtureRequest) -> Callable[..., Result]:
             path = Path(scenario)
             if not path.is_absolute():
                 path = request.config.rootpath / path
-            source = ScenarioSource(str(path), file_sha256(path))
+            source = ScenarioSource(str(path), file_sha256(path), check_lines(path))
             scenario = load_scenario(path)
         if overrides:
             scenario = scenario.override(overrides)

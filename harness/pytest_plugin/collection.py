@@ -133,10 +133,12 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         from harness.engines.runner import run
         from harness.errors import SLOViolation
-        from harness.format.loader import file_sha256
+        from harness.format.loader import check_lines, file_sha256
         from harness.verdicts.result import ScenarioSource
 
-        source = ScenarioSource(self.relative_path(), file_sha256(self.path))
+        source = ScenarioSource(
+            self.relative_path(), file_sha256(self.path), check_lines(self.path)
+        )
         self.result = run(
             self.scenario,
             seed=seed_of(self.config),
@@ -209,14 +211,15 @@ def relative_path(path: Path, config: pytest.Config) -> str:
 
 
 def _junit_properties(result: Result) -> list[tuple[str, object]]:
-    from harness.verdicts.checks import scenario_checks
+    from harness.verdicts.checks import scenario_checks, stable_names
 
     properties: list[tuple[str, object]] = [
         ("seed", result.seed),
         ("scenario_sha256", result.source.sha256),
     ]
-    for check in scenario_checks(result.to_dict(run_info=False)):
-        if check.kind == "objective":
-            text = f"{check.verdict} observed={check.observed_text} n={check.samples}"
-            properties.append((check.name, text))
+    every = scenario_checks(result.to_dict(run_info=False))
+    for name, check in zip(stable_names(every), every, strict=True):
+        if check.kind == "objective":  # named without the threshold: history survives a change
+            text = f"{check.verdict} {check.text} observed={check.observed_text} n={check.samples}"
+            properties.append((name, text))
     return properties

@@ -10,7 +10,7 @@ local results give the same files, and a new kind of verdict list is one more en
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ __all__ = [
     "format_value",
     "replay_text",
     "scenario_checks",
+    "stable_names",
 ]
 
 CHECK_LISTS: tuple[tuple[str, str], ...] = (
@@ -48,11 +49,19 @@ class Check:
     unit: str | None
     samples: int | None
     note: str | None
+    measure: str = ""  # what is checked, without the threshold: "p95", "expect opens"
+    line: int | None = None  # of the check in the scenario file, where known
 
     @property
     def name(self) -> str:
         """Return ``upstream: text``, the name a check has in every report."""
         return f"{self.upstream}: {self.text}"
+
+    @property
+    def stable_name(self) -> str:
+        """Return ``upstream: measure`` (``vertex: p95``): a name that stays when the threshold
+        changes, so CI dashboards keep a check's history (see :func:`stable_names`)."""
+        return f"{self.upstream}: {self.measure or self.text}"
 
     @property
     def verdict(self) -> str:
@@ -85,7 +94,31 @@ def checks(upstream: str, data: Mapping[str, Any]) -> Iterator[Check]:
                 unit=entry.get("unit"),
                 samples=entry.get("samples"),
                 note=entry.get("note"),
+                measure=_measure(kind, entry),
+                line=entry.get("line"),
             )
+
+
+def _measure(kind: str, entry: Mapping[str, Any]) -> str:
+    """Return what a check's JSON form checks, without its threshold (empty if unknown)."""
+    if kind == "objective" and entry.get("metric"):
+        view = entry.get("view")
+        return f"{view}.{entry['metric']}" if view and view != "client" else str(entry["metric"])
+    if kind == "expectation" and entry.get("check"):
+        return f"{LEAD.get(kind, '')}{entry['check']}"
+    return ""
+
+
+def stable_names(every: Sequence[Check]) -> list[str]:
+    """Return each check's :attr:`Check.stable_name`, numbered from the second on where two
+    checks measure the same thing (``vertex: time_open``, ``vertex: time_open #2``)."""
+    seen: dict[str, int] = {}
+    names = []
+    for check in every:
+        name = check.stable_name
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name} #{seen[name]}")
+    return names
 
 
 def scenario_checks(entry: Mapping[str, Any]) -> list[Check]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,9 @@ class ScenarioSource:
 
     file: str | None
     sha256: str | None
+    # The line of each check in the file, (upstream, "slo"|"expect", index) → line: see
+    # harness.format.loader.check_lines. Written on each check's JSON as "line".
+    lines: Mapping[tuple[str, str, int], int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -145,12 +149,21 @@ class Result:
             "replay": self.replay_command(),
             "passed": self.passed,
             "upstreams": {
-                name: {**up.to_dict(), "phases": _phases(scenario, name)}
+                name: {**self._located(name, up.to_dict()), "phases": _phases(scenario, name)}
                 for name, up in self.upstreams.items()
             },
         }
         if run_info and self.run_info is not None:
             data["run_info"] = self.run_info.to_dict()
+        return data
+
+    def _located(self, upstream: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Return an upstream's JSON form with each check's line in the file, where known."""
+        if not self.source.lines:
+            return data
+        for key, kind in (("objectives", "slo"), ("expectations", "expect")):
+            for index, check in enumerate(data[key]):
+                check["line"] = self.source.lines.get((upstream, kind, index))
         return data
 
     def to_json(self, *, run_info: bool = True) -> str:
