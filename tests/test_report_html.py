@@ -67,7 +67,7 @@ def test_without_the_report_extra_the_other_reports_are_written_and_the_way_to_g
             monkeypatch.setitem(sys.modules, module, None)
         monkeypatch.setitem(sys.modules, package, None)
     written = write_reports(tmp_path, [pair(outage)])
-    assert sorted(written.skipped) == ["slo-metrics.txt", "slo-report.html"]
+    assert sorted(written.skipped) == ["slo-metrics.prom", "slo-metrics.txt", "slo-report.html"]
     assert all(EXTRA_HINT in why for why in written.skipped.values())
     assert (tmp_path / "junit.xml").exists()
     assert (tmp_path / "slo-results.json").exists()

@@ -61,6 +61,8 @@ def _comparable(folder: Path) -> dict[str, object]:
             files[name] = re.sub(r' (time|timestamp)="[^"]*"', "", text)
         elif name == "slo-report.html":
             files[name] = _WALL.sub("", text)
+        elif name == "slo-metrics.txt":  # each sample is stamped with its run's wall-clock start
+            files[name] = re.sub(r"^([^#].* \S+) \S+$", r"\1", text, flags=re.MULTILINE)
         else:
             files[name] = text
     return files
@@ -69,10 +71,13 @@ def _comparable(folder: Path) -> dict[str, object]:
 def test_reports_folder_holds_every_report(project: pytest.Pytester) -> None:
     result = project.runpytest("scenarios/", "--slo-reports=out")
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["*reports written to out/: junit.xml, slo-metrics.txt, *"])
+    result.stdout.fnmatch_lines(
+        ["*reports written to out/: junit.xml, slo-metrics.prom, slo-metrics.txt, *"]
+    )
     out = project.path / "out"
     assert {path.name for path in out.iterdir()} == {
         "junit.xml",
+        "slo-metrics.prom",
         "slo-metrics.txt",
         "slo-report.html",
         "slo-results.json",
@@ -106,7 +111,7 @@ def test_xdist_writes_the_same_reports_as_one_process(pytester: pytest.Pytester)
     assert sorted(one) == sorted(two)
     for name in one:
         assert one[name] == two[name], name
-    assert len(one) == 4 + 3 * 3  # four session files, three files per scenario
+    assert len(one) == 5 + 3 * 3  # five session files, three files per scenario
 
 
 def test_junitxml_and_reports_cannot_write_the_same_file(project: pytest.Pytester) -> None:
@@ -188,8 +193,8 @@ def test_crashed_and_invalid_scenarios_fail_every_report(project: pytest.Pyteste
         assert "<title>SLO report — 4 scenarios, 2 failed</title>" in page
         assert "2 of 4 scenarios held every check; 2 produced no result" in page
         assert page.count('data-verdict="error"') == 2
-        metrics = (out / "slo-metrics.txt").read_text()
-        assert 'slo_scenario_error{file="scenarios/phase_past.yaml",scenario=""} 1.0' in metrics
+        metrics = (out / "slo-metrics.prom").read_text()
+        assert 'slo_scenario_error{file="scenarios/phase_past.yaml",scenario=""} 1.0\n' in metrics
 
 
 def test_every_run_rewrites_the_reports_even_with_nothing_to_show(
@@ -369,7 +374,7 @@ def test_one_broken_file_leaves_every_other_result_in_every_report(
     assert {suite.get("name") for suite in suites} == names | {"scenarios/typo.yaml"}
     for folder in ("steady", "outage-demo", "script-alert-1-script"):
         assert (out / folder / "timeseries.csv").is_file()
-    metrics = (out / "slo-metrics.txt").read_text()
+    metrics = (out / "slo-metrics.prom").read_text()
     for name in ("steady", "outage-demo"):
         assert f'scenario="{name}"' in metrics
     if (out / "slo-report.html").exists():
