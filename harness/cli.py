@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,18 +26,24 @@ from harness.options import check_output_file, check_reports_folder, parse_seed
 from harness.report import result_table, summary_table
 from harness.report.files import staged
 from harness.report.json import results_text
+from harness.report.layout import terminal_width, use_colour
 from harness.report.progress import Progress
 from harness.report.samples import samples_csv
 from harness.verdicts.result import Result, ScenarioSource
+from harness.version import __version__
 
 __all__ = ["main"]
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
-    parser = _parser()
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    ``prog`` is the name help and errors call the command by: ``slo-harness`` when run as that
+    script, ``python -m harness`` from ``__main__``.
+    """
+    parser = _parser(prog or _prog_name())
     arguments = parser.parse_args(argv)
     try:
         code: int = arguments.handler(arguments)
@@ -46,14 +53,67 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HarnessError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID
+    except BrokenPipeError:  # outside _say: the reader went away before anything mattered
+        _silence_stdout()
+        return EXIT_PASSED
     return code
 
 
-def _parser() -> argparse.ArgumentParser:
+def _say(*parts: object, end: str = "\n", flush: bool = False) -> None:
+    """Print to stdout; if its reader went away (``... | head``), go on quietly.
+
+    The run still finishes, writes its reports and exits with its verdict, so a pipeline under
+    ``set -o pipefail`` sees whether the SLOs held; without this Python prints a traceback
+    (twice: again when it flushes stdout at exit) and exits 1.
+    """
+    try:
+        print(*parts, end=end, flush=flush)
+    except BrokenPipeError:
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so nothing more is written to the closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (a test's capture)
+        pass
+    finally:
+        os.close(devnull)
+
+
+def _prog_name() -> str:
+    """Return how the command was called: the script's name, or ``python -m harness``."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return "python -m harness" if name in ("", "__main__.py", "-c", "-m") else name
+
+
+_EPILOG = """examples:
+  %(prog)s run scenarios/                     run every scenario below a folder
+  %(prog)s run scenarios/vertex-flaky.yaml --seed 7 --reports reports/
+  %(prog)s validate scenarios/                check files without running them
+  %(prog)s schema --output scenario.schema.json
+
+exit codes:
+  0  every objective held (validate: every file is valid)
+  1  an objective failed
+  2  invalid input or usage (located as file:line:col), or a report could not be written
+The exit code stays the verdict when the output is piped into a command that stops reading
+(| head): the run goes on quietly and writes its reports.
+
+Set NO_COLOR to turn colour off, FORCE_COLOR to keep it when not on a terminal.
+"""
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m harness",
+        prog=prog,
         description="Run chaos scenarios in virtual time and check their SLOs.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     run_command = commands.add_parser("run", help="run scenarios and check their objectives")
@@ -159,7 +219,10 @@ def _run(arguments: argparse.Namespace) -> int:
     progress = Progress(sum(scenario.duration for _, scenario in loaded), len(loaded))
     for file, scenario in loaded:
         result = _run_one(file, scenario, arguments, progress)
-        print(result_table(result), end="\n\n", flush=True)
+        table = result_table(
+            result, width=terminal_width(sys.stdout), colour=use_colour(sys.stdout)
+        )
+        _say(table, end="\n\n", flush=True)
         entries.append(result.to_dict(run_info=run_info))
         if arguments.reports:
             from harness.report.digest import digest
@@ -169,10 +232,13 @@ def _run(arguments: argparse.Namespace) -> int:
             kept.append(result)
         del result  # its samples are in the digest's figures now: free them before the next
     if len(entries) > 1:
-        print(summary_table(entries), end="\n\n")
+        table = summary_table(
+            entries, width=terminal_width(sys.stdout), colour=use_colour(sys.stdout)
+        )
+        _say(table, end="\n\n")
     _write_outputs(arguments, entries, digests, kept)
     failed = sum(not entry["passed"] for entry in entries)
-    print(f"{len(entries) - failed} passed, {failed} failed")
+    _say(f"{len(entries) - failed} passed, {failed} failed")
     return EXIT_FAILED if failed else EXIT_PASSED
 
 
@@ -215,13 +281,13 @@ def _write_outputs(
     except OSError as error:
         raise HarnessError(f"nothing was written: {error}") from None
     for line in written_lines(written) if written else ():
-        print(line)
+        _say(line)
 
 
 def _validate(arguments: argparse.Namespace) -> int:
     loaded = _load_all(arguments.paths)
     for file, scenario in loaded:
-        print(f"{file}: ok ({scenario.name})")
+        _say(f"{file}: ok ({scenario.name})")
     return EXIT_PASSED
 
 
@@ -235,5 +301,5 @@ def _schema(arguments: argparse.Namespace) -> int:
         except OSError as error:
             raise HarnessError(f"nothing was written: {error}") from None
     else:
-        sys.stdout.write(text)
+        _say(text, end="")
     return EXIT_PASSED

@@ -41,13 +41,21 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def test_scenarios_are_collected_as_tests_and_failures_list_every_objective(
-    project: pytest.Pytester,
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    result = project.runpytest("scenarios/")
+    monkeypatch.setenv("COLUMNS", "200")  # the summary line is cut to the terminal's width
+    result = project.runpytest("scenarios/", "-p", "no:randomly")
     result.assert_outcomes(passed=1, failed=1)
     output = result.stdout.str()
+    result.stdout.fnmatch_lines(  # the short summary says what failed
+        [
+            "FAILED scenarios/flaky.yaml::flaky - 1 of 2 checks failed: "
+            "vertex: success_rate >= 90% observed 69%"
+        ]
+    )
     result.stdout.fnmatch_lines(
         [
+            "1 of 2 checks failed: vertex: success_rate >= 90% observed 69%",
             "*scenario 'flaky' (seed 0) broke its objectives:",
             "*FAIL  vertex: success_rate >= 90%  observed *% over n=300",
             "*PASS  vertex: p95 <= 500ms * observed 500ms over n=300",
@@ -57,7 +65,7 @@ def test_scenarios_are_collected_as_tests_and_failures_list_every_objective(
     assert "Traceback" not in output
     assert "runtest" not in output  # no Python frames in a failure report
     result.stdout.fnmatch_lines(
-        ["*SLO summary*", "scenario*upstream*verdict*", "flaky*vertex*FAIL*"]
+        ["*SLO summary*", "verdict*scenario*upstream*", "FAIL*flaky*vertex*", "PASS*steady*t1*"]
     )
 
 

@@ -163,7 +163,13 @@ class SessionReports:
 
             terminalreporter.write_sep("=", "SLO summary")
             ordered = sorted(self.entries, key=lambda entry: str(entry["scenario"]["file"]))
-            terminalreporter.write_line(summary_table(ordered, self.errors))
+            # pytest's writer knows the width and whether to colour (NO_COLOR, FORCE_COLOR,
+            # --color, a TTY): the table follows it.
+            writer = self.config.get_terminal_writer()
+            table = summary_table(
+                ordered, self.errors, width=writer.fullwidth, colour=writer.hasmarkup
+            )
+            terminalreporter.write_line(table)
         if self.failure is not None:
             terminalreporter.write_sep("=", "SLO reports", red=True)
             terminalreporter.write_line(self.failure, red=True)
