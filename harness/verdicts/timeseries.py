@@ -41,6 +41,7 @@ class TimeSeries:
     avg_ms: list[float | None]
     in_flight: list[int]
     state: list[str]
+    short_circuited: list[int]  # requests the breaker rejected (counted in requests)
 
     def to_dict(self) -> dict[str, object]:
         """Return the JSON form: one list per column."""
@@ -78,21 +79,23 @@ def timeseries(
         avg_ms=[row[4] for row in rows],
         in_flight=_in_flight(samples, edges),
         state=_states_at(breaker, edges),
+        short_circuited=[row[5] for row in rows],
     )
 
 
 def _bucket(
     samples: Samples, latency_ms: FloatArray, low: int, high: int, method: PercentileMethod
-) -> tuple[int, int, float | None, float | None, float | None]:
-    """Return (requests, successes, p50, p95, avg) of the samples in ``[low, high)``."""
+) -> tuple[int, int, float | None, float | None, float | None, int]:
+    """Return (requests, successes, p50, p95, avg, short-circuited) of ``[low, high)``."""
     count = high - low
     if count == 0:
-        return 0, 0, None, None, None
+        return 0, 0, None, None, None, 0
     # Per slice, not cumulative over the run: no temporary as long as the run itself.
     wins = int(np.count_nonzero(samples.outcome[low:high] == Outcome.SUCCESS))
     spent_ns = int(samples.latency_ns[low:high].sum(dtype=np.int64))
     p50, p95 = slice_percentiles(latency_ms[low:high], (50, 95), method)
-    return count, wins, p50, p95, spent_ns / count / 1e6
+    shed = int(np.count_nonzero(samples.outcome[low:high] == Outcome.SHORT_CIRCUITED))
+    return count, wins, p50, p95, spent_ns / count / 1e6, shed
 
 
 def slice_percentiles(
