@@ -23,7 +23,7 @@ from harness.engines.until_decided import DEFAULT_MAX_FACTOR, asks_confidence, r
 from harness.errors import HarnessError, Problem, ScenarioError, printable
 from harness.format.breaker_warnings import breaker_warnings
 from harness.format.budget import memory_budget, parse_size
-from harness.format.loader import file_sha256, json_schema, load_scenario
+from harness.format.loader import check_lines, file_sha256, json_schema, load_scenario
 from harness.format.scenario import Scenario
 from harness.options import (
     REPORT_FILES,
@@ -35,9 +35,11 @@ from harness.options import (
 from harness.report import result_table, summary_table
 from harness.report.files import STDOUT, staged
 from harness.report.json import results_text
+from harness.report.layout import terminal_width, use_colour
 from harness.report.progress import Progress
 from harness.report.samples import samples_csv
 from harness.verdicts.result import Result, ScenarioSource
+from harness.version import __version__
 
 __all__ = ["main"]
 
@@ -45,18 +47,22 @@ EXIT_PASSED, EXIT_FAILED, EXIT_INVALID, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C ended
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    ``prog`` is the name help and errors call the command by: ``slo-harness`` when run as that
+    script, ``python -m harness`` from ``__main__``.
+    """
     try:
-        return _main(argv)
+        return _main(argv, prog)
     except KeyboardInterrupt:  # outputs are staged and put in place with interrupts held:
         # each is the old one or the new one, whole
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
-def _main(argv: Sequence[str] | None) -> int:
-    parser = _parser()
+def _main(argv: Sequence[str] | None, prog: str | None) -> int:
+    parser = _parser(prog or _prog_name())
     arguments = parser.parse_args(argv)
     try:
         code: int = arguments.handler(arguments)
@@ -66,14 +72,70 @@ def _main(argv: Sequence[str] | None) -> int:
     except HarnessError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID
+    except BrokenPipeError:  # outside _say: the reader went away before anything mattered
+        _silence_stdout()
+        return EXIT_PASSED
     return code
 
 
-def _parser() -> argparse.ArgumentParser:
+def _say(*parts: object, end: str = "\n", flush: bool = False, file: Any = None) -> None:
+    """Print to ``file`` (default stdout); if its reader went away (``... | head``), go on
+    quietly.
+
+    The run still finishes, writes its reports and exits with its verdict, so a pipeline under
+    ``set -o pipefail`` sees whether the SLOs held; without this Python prints a traceback
+    (twice: again when it flushes stdout at exit) and exits 1.
+    """
+    stream = sys.stdout if file is None else file
+    try:
+        print(*parts, end=end, flush=flush, file=stream)
+    except BrokenPipeError:
+        if stream is sys.stdout:
+            _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so nothing more is written to the closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (a test's capture)
+        pass
+    finally:
+        os.close(devnull)
+
+
+def _prog_name() -> str:
+    """Return how the command was called: the script's name, or ``python -m harness``."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return "python -m harness" if name in ("", "__main__.py", "-c", "-m") else name
+
+
+_EPILOG = """examples:
+  %(prog)s run scenarios/                     run every scenario below a folder
+  %(prog)s run scenarios/vertex-flaky.yaml --seed 7 --reports reports/
+  %(prog)s validate scenarios/                check files without running them
+  %(prog)s schema --output scenario.schema.json
+
+exit codes:
+  0  every objective held (validate: every file is valid)
+  1  an objective failed
+  2  invalid input or usage (located as file:line:col), or a report could not be written
+The exit code stays the verdict when the output is piped into a command that stops reading
+(| head): the run goes on quietly and writes its reports.
+
+Set NO_COLOR to turn colour off, FORCE_COLOR to keep it when not on a terminal.
+"""
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m harness",
+        prog=prog,
         description="Run chaos scenarios in virtual time and check their SLOs.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     run_command = commands.add_parser("run", help="run scenarios and check their objectives")
@@ -335,7 +397,10 @@ def _run_all(loaded: list[tuple[Path, Scenario]], arguments: argparse.Namespace)
     progress = Progress(sum(scenario.duration for _, scenario in loaded), len(loaded))
     for file, scenario in loaded:
         result = _run_one(file, scenario, arguments, progress)
-        print(result_table(result), end="\n\n", flush=True, file=arguments.out)
+        table = result_table(
+            result, width=terminal_width(arguments.out), colour=use_colour(arguments.out)
+        )
+        _say(table, end="\n\n", flush=True, file=arguments.out)
         entries.append(result.to_dict(run_info=run_info))
         if arguments.reports:
             from harness.report.digest import digest
@@ -345,15 +410,15 @@ def _run_all(loaded: list[tuple[Path, Scenario]], arguments: argparse.Namespace)
             kept.append(result)
         del result  # its samples are in the digest's figures now: free them before the next
     if len(entries) > 1:
-        print(summary_table(entries), end="\n\n", file=arguments.out)
+        table = summary_table(
+            entries, width=terminal_width(arguments.out), colour=use_colour(arguments.out)
+        )
+        _say(table, end="\n\n", file=arguments.out)
     _write_outputs(arguments, entries, digests, kept)
     failed = sum(entry["outcome"] == "FAIL" for entry in entries)
     open_ = sum(entry["outcome"] == "INCONCLUSIVE" for entry in entries)
-    print(
-        f"{len(entries) - failed - open_} passed, {failed} failed"
-        + (f", {open_} inconclusive" if open_ else ""),
-        file=arguments.out,
-    )
+    also = f", {open_} inconclusive" if open_ else ""
+    _say(f"{len(entries) - failed - open_} passed, {failed} failed{also}", file=arguments.out)
     if failed:
         return EXIT_FAILED
     return EXIT_INCONCLUSIVE if open_ else EXIT_PASSED
@@ -363,7 +428,7 @@ def _run_one(
     file: Path, scenario: Scenario, arguments: argparse.Namespace, progress: Progress
 ) -> Result:
     progress.start(scenario.name)
-    source = ScenarioSource(str(file), file_sha256(file))
+    source = ScenarioSource(str(file), file_sha256(file), check_lines(file))
 
     def run_once(scenario: Scenario, reached: Callable[[int], None] | None = None) -> Result:
         return run(
@@ -381,7 +446,7 @@ def _run_one(
     progress.finish(scenario.duration)
     progress.close()
     if result.extension is not None:
-        print(result.extension.text())
+        _say(result.extension.text(), file=arguments.out)
     return result
 
 
@@ -408,17 +473,17 @@ def _write_outputs(
     except OSError as error:
         raise HarnessError(f"nothing was written: {error}") from None
     for line in written_lines(written) if written else ():
-        print(line, file=arguments.out)
+        _say(line, file=arguments.out)
 
 
 def _validate(arguments: argparse.Namespace) -> int:
     loaded = _load_all(arguments.paths, arguments.memory_budget)
     for file, scenario in loaded:
-        print(printable(f"{file}: ok ({scenario.name})"))
+        _say(printable(f"{file}: ok ({scenario.name})"))
         for line in _code_lines(scenario):
-            print(printable(line))
+            _say(printable(line))
         for warning in breaker_warnings(scenario):
-            print(printable(f"{file}: warning: {warning}"))
+            _say(printable(f"{file}: warning: {warning}"))
     return EXIT_PASSED
 
 
@@ -451,5 +516,5 @@ def _schema(arguments: argparse.Namespace) -> int:
         except OSError as error:
             raise HarnessError(f"nothing was written: {error}") from None
     else:
-        sys.stdout.write(text)
+        _say(text, end="")
     return EXIT_PASSED

@@ -26,7 +26,13 @@ SEED_LIMIT = 2**63
 """Seeds are whole numbers in [0, 2**63), as a scenario's ``seed:`` and :func:`harness.run`."""
 
 
-REPORT_FILES = ("junit.xml", "slo-metrics.txt", "slo-report.html", "slo-results.json")
+REPORT_FILES = (
+    "junit.xml",
+    "slo-metrics.prom",
+    "slo-metrics.txt",
+    "slo-report.html",
+    "slo-results.json",
+)
 """The session files a reports folder holds (see harness.report.bundle)."""
 
 

@@ -39,8 +39,11 @@ class PageVisit:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-def visit(report: Path, screenshot: Path, script: str = "() => null") -> PageVisit:
-    """Open ``report`` offline, run ``script`` in the page, save a full-page ``screenshot``."""
+def visit(
+    report: Path, screenshot: Path, script: str = "() => null", width: int = 1280, height: int = 900
+) -> PageVisit:
+    """Open ``report`` offline in a ``width`` × ``height`` viewport, run ``script`` in the
+    page, save a full-page ``screenshot``."""
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM is not None, "Debian's chromium is not installed"
@@ -52,7 +55,7 @@ def visit(report: Path, screenshot: Path, script: str = "() => null") -> PageVis
             headless=True,
             args=FLAGS,
             offline=True,
-            viewport={"width": 1280, "height": 900},
+            viewport={"width": width, "height": height},
             device_scale_factor=1,
         )
         try:

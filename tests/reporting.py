@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from harness import Result, Scenario, run
+from harness.format.loader import check_lines_in
+from harness.format.yamlsource import read_yaml
 from harness.report.digest import digest, digest_from_json, digest_to_json
 from harness.verdicts.result import ScenarioSource
 from tests.support import ROOT, scenario
@@ -62,7 +64,8 @@ upstreams:
 def run_text(text: str, file: str) -> Result:
     """Run scenario YAML as if loaded from ``file`` (recorded as the result's source)."""
     loaded: Scenario = scenario(text, file)
-    return run(loaded, source=ScenarioSource(file, "0" * 64))
+    lines = check_lines_in(read_yaml(text, file).source_map)
+    return run(loaded, source=ScenarioSource(file, "0" * 64, lines))
 
 
 def pair(result: Result) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -39,7 +39,7 @@ def test_run_passes_and_prints_every_objective(
 ) -> None:
     assert main(["run", str(quick)]) == 0
     out = capsys.readouterr().out
-    assert "quick  PASS  (seed 4, 30s virtual" in out
+    assert "PASS  quick  (seed 4, 30s virtual" in out
     for objective in ("p95 < 50ms", "success_rate >= 99%", "final_state == CLOSED"):
         assert objective in out
     assert "1 passed, 0 failed" in out
@@ -246,3 +246,56 @@ def test_the_printed_replay_command_quotes_its_path(
 
     replay = failure_text(entry).splitlines()[-1].removeprefix("replay: ")
     assert shlex.split(replay) == ["python", "-m", "harness", "run", str(path), "--seed", "4"]
+
+
+def test_version_and_help_with_examples_and_exit_codes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from harness.version import __version__
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"], prog="slo-harness")
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"slo-harness {__version__}\n"
+    with pytest.raises(SystemExit):
+        main(["--help"], prog="slo-harness")
+    shown = capsys.readouterr().out
+    assert shown.startswith("usage: slo-harness ")
+    assert "  slo-harness run scenarios/vertex-flaky.yaml --seed 7 --reports reports/" in shown
+    for code in ("0  every objective held", "1  an objective failed", "2  invalid input"):
+        assert f"  {code}" in shown
+
+
+@pytest.mark.parametrize(
+    ("argv0", "prog"),
+    [("/venv/bin/slo-harness", "slo-harness"), ("/x/harness/__main__.py", "python -m harness")],
+)
+def test_help_names_the_command_as_it_was_called(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv0: str, prog: str
+) -> None:
+    monkeypatch.setattr("sys.argv", [argv0, "--help"])
+    with pytest.raises(SystemExit):
+        main()
+    assert capsys.readouterr().out.startswith(f"usage: {prog} [-h]")
+
+
+def test_a_closed_pipe_ends_quietly_with_the_verdict(quick: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    failing = tmp_path / "failing.yaml"
+    failing.write_text(PASSING.replace("p95 < 50ms", "p95 < 1ms"))
+    for path, verdict in ((quick, 0), (failing, 1)):
+        command = [sys.executable, "-m", "harness", "run", str(path), "--reports", "out"]
+        process = subprocess.Popen(  # the reader reads nothing and goes away at once
+            command,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**__import__("os").environ, "PYTHONPATH": str(Path.cwd())},
+        )
+        assert process.stdout is not None
+        process.stdout.close()
+        _, stderr = process.communicate()
+        assert (process.returncode, stderr.decode()) == (verdict, "")
+        assert (tmp_path / "out" / "slo-results.json").is_file()  # the run went on

@@ -236,7 +236,7 @@ def test_a_request_reaching_the_upstream_while_open_is_caught() -> None:
 def test_a_failed_expectation_fails_the_run_and_names_expected_and_actual() -> None:
     result = run(with_expect("opens: {within: 1s, after_start_of: outage}", "open_episodes: 2"))
     assert not result.passed
-    assert result.failure_text().splitlines()[1:3] == [
+    assert result.failure_text().splitlines()[2:4] == [
         "  FAIL  vertex: expect opens within 1s after 'outage' starts  observed 1.51s  "
         "(OPEN at 11.51s, 1.51s after 'outage' starts at 10s)",
         "  PASS  vertex: expect OPEN episodes exactly 2  observed 2  "

@@ -20,7 +20,9 @@ from tests.reporting import hostile, outage, pair
 
 __all__ = ["hostile", "outage"]  # fixtures
 
-FACTS = """() => ({
+FACTS = """() => {
+  document.querySelectorAll('details').forEach(d => { d.open = true; });  // measure every chart
+  return {
   title: document.title,
   scripts: document.scripts.length,
   summaryScenarios: [...document.querySelectorAll('#summary a')].map(a => a.textContent),
@@ -33,7 +35,22 @@ FACTS = """() => ({
       return [Math.round(box.width), Math.round(box.height)];
     }),
   })),
-})"""
+  };
+}"""
+LAYOUT = """() => {
+  const failed = document.querySelector('#failed');
+  const box = failed ? failed.getBoundingClientRect() : null;
+  const sections = [...document.querySelectorAll('section.scenario')];
+  return {
+    documentWidth: document.documentElement.scrollWidth,
+    viewportWidth: window.innerWidth,
+    viewportHeight: window.innerHeight,
+    failedTop: box && box.top,
+    failedRows: failed ? failed.querySelectorAll('tbody tr').length : 0,
+    order: sections.map(s => s.dataset.verdict),
+    open: sections.map(s => (s.querySelector('details') || {open: null}).open),
+  };
+}"""
 
 
 def _require_browser() -> None:
@@ -66,7 +83,7 @@ def test_the_report_renders_offline_without_errors(
     assert seen.requests == [report.resolve().as_uri()]  # nothing fetched but the page
     facts = seen.facts
     assert facts["scripts"] == 0
-    assert facts["summaryScenarios"] == ["<script>alert(1)</script>", "outage-demo"]
+    assert facts["summaryScenarios"] == ["outage-demo", "<script>alert(1)</script>"]  # failed first
     shown = {s["name"]: s for s in facts["scenarios"]}
     assert set(shown) == {"<script>alert(1)</script>", "outage-demo"}  # shown as text
     assert shown["outage-demo"]["verdict"] == "fail"
@@ -76,3 +93,26 @@ def test_the_report_renders_offline_without_errors(
             assert width > 300
             assert height > 150
     assert screenshot.stat().st_size > 50_000
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_failures_lead_and_the_page_fits_the_screen(
+    outage: Result, hostile: Result, tmp_path: Path, width: int
+) -> None:
+    _require_browser()
+    from harness.report.html import write_html
+
+    errored = {"file": "scenarios/typo.yaml", "name": None, "stage": "collection", "error": "x"}
+    report = write_html(tmp_path / "slo-report.html", [pair(hostile), pair(outage)], [errored])
+    folder = os.environ.get("SLO_BROWSER_SCREENSHOT_DIR")
+    screenshot = Path(folder or tmp_path) / f"slo-report-{width}.png"
+    seen = visit(report, screenshot, LAYOUT, width=width, height=800)
+    facts = seen.facts
+    assert seen.console_errors == []
+    assert facts["viewportWidth"] == width
+    assert facts["documentWidth"] <= facts["viewportWidth"]  # no horizontal overflow
+    assert 0 <= facts["failedTop"] < facts["viewportHeight"] / 2  # above the fold
+    failed = sum(not verdict.passed for _, verdict in outage.verdicts)
+    assert facts["failedRows"] == failed + 1  # every failed check, and the error
+    assert facts["order"] == ["error", "fail", "pass"]  # failing scenarios first
+    assert facts["open"] == [None, True, False]  # the passing one collapsed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -67,8 +68,41 @@ def test_without_the_report_extra_the_other_reports_are_written_and_the_way_to_g
             monkeypatch.setitem(sys.modules, module, None)
         monkeypatch.setitem(sys.modules, package, None)
     written = write_reports(tmp_path, [pair(outage)])
-    assert sorted(written.skipped) == ["slo-metrics.txt", "slo-report.html"]
+    assert sorted(written.skipped) == ["slo-metrics.prom", "slo-metrics.txt", "slo-report.html"]
     assert all(EXTRA_HINT in why for why in written.skipped.values())
     assert (tmp_path / "junit.xml").exists()
     assert (tmp_path / "slo-results.json").exists()
     assert not (tmp_path / "slo-report.html").exists()
+
+
+def test_failed_checks_lead_the_page(page: str, outage: Result) -> None:
+    box = page[page.index('<section class="card" id="failed"') : page.index('id="summary"')]
+    assert page.index('id="failed"') < page.index('id="summary"') < page.index("scenario-name")
+    failing = [(up, v) for up, v in outage.verdicts if not v.passed]
+    assert box.count('<tr class="fail">') == len(failing)
+    for _upstream, verdict in failing:
+        assert f"<code>{escape(verdict.objective.text, quote=False)}</code>" in box
+        assert f'<td class="num value">{verdict.observed_text}</td>' in box
+        assert f'<td class="num value">{verdict.objective.threshold_text}</td>' in box
+    anchors = re.findall(r'href="#([\w-]+)"', box)
+    assert anchors
+    assert all(f'id="{anchor}"' in page for anchor in anchors)
+
+
+def test_failing_scenarios_come_first_open_and_passing_ones_collapsed(page: str) -> None:
+    sections = re.findall(
+        r'data-verdict="(\w+)">\s*(?:\{#.*?#\}\s*)?<details class="scenario-body"( open)?', page
+    )
+    assert sections == [("fail", " open"), ("pass", "")]
+
+
+def test_threshold_labels_say_and_show_their_verdict(page: str) -> None:
+    # p95 < 120ms fails over the answered requests; cache's success rate holds
+    assert "SLO p95 &lt; 120ms (FAIL)" in page
+    assert "SLO upstream.success_rate == 100% (PASS)" in page
+    assert re.search(r"SLO success_rate &gt;= 99% \(FAIL\)", page)
+
+
+def test_every_check_passing_says_so(hostile: Result) -> None:
+    document = str(html.html_document([pair(hostile)]))
+    assert '<section class="card none" id="failed"><h2>Every check held</h2></section>' in document

@@ -16,11 +16,12 @@ from harness.report.bundle import scenario_folders, write_reports
 from harness.report.monitor import (
     TIMESERIES_COLUMNS,
     Rotation,
+    timeseries_rows,
     write_monitor_files,
     write_timeseries,
 )
 from harness.verdicts.metrics import NO_ANSWER
-from tests.reporting import hostile, outage, pair
+from tests.reporting import hostile, outage, pair, run_text
 
 __all__ = ["hostile", "outage"]  # fixtures
 
@@ -85,8 +86,9 @@ def _long_entry(days: float) -> dict[str, Any]:
         "p95_ms": [None] * n,
         "avg_ms": [6.0] * n,
         "in_flight": [0] * n,
+        "short_circuited": [0] * n,
     }
-    return {"upstreams": {"t1": {"timeseries": series}}}
+    return {"scenario": {"duration_ms": n * 5000.0}, "upstreams": {"t1": {"timeseries": series}}}
 
 
 def test_csv_rotates_at_each_virtual_day(tmp_path: Path) -> None:
@@ -202,3 +204,34 @@ def test_p95_results_are_written_as_json_writes_them(outage: Result, tmp_path: P
     text = (tmp_path / "p95-results.json").read_text()
     assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
     assert json.loads(text)["upstreams"]["api"]["results"] == []
+
+
+def test_csv_rows_carry_failures_short_circuits_and_running_totals(outage: Result) -> None:
+    entry = pair(outage)[0]
+    rows = [row for _, row in timeseries_rows(entry)]
+    index = {name: i for i, name in enumerate(TIMESERIES_COLUMNS)}
+    assert TIMESERIES_COLUMNS[-5:] == (
+        "failures",
+        "short_circuited",
+        "total_requests",
+        "total_successes",
+        "total_failures",
+    )
+    for name, upstream in outage.upstreams.items():
+        mine = [row for row in rows if row[index["upstream"]] == name]
+        assert mine[-1][index["total_requests"]] == len(upstream.samples)
+        counts = upstream.samples.outcome_counts()
+        assert sum(row[index["short_circuited"]] for row in mine) == counts["short_circuited"]
+        assert mine[-1][index["total_successes"]] == counts["success"]
+        assert mine[-1][index["total_failures"]] == len(upstream.samples) - counts["success"]
+        for row in mine:
+            assert row[index["failures"]] == row[index["requests"]] - row[index["successes"]]
+
+
+def test_no_row_starts_at_or_after_the_scenarios_end() -> None:
+    slow = "duration: 20s\nupstreams:\n  api:\n    latency: 3s\n    traffic: {rate: 2/s}\n"
+    entry = pair(run_text(slow, "scenarios/slow.yaml"))[0]
+    assert entry["end_ms"] > entry["scenario"]["duration_ms"]  # stragglers finished after it
+    assert entry["upstreams"]["api"]["timeseries"]["t_ms"][-1] == 20000.0  # a bucket there
+    times = [float(str(row[0])) for _, row in timeseries_rows(entry)]
+    assert max(times) == 15.0  # but no CSV row: the last window is [15 s, 20 s)

@@ -61,6 +61,8 @@ def _comparable(folder: Path) -> dict[str, object]:
             files[name] = re.sub(r' (time|timestamp)="[^"]*"', "", text)
         elif name == "slo-report.html":
             files[name] = _WALL.sub("", text)
+        elif name == "slo-metrics.txt":  # each sample is stamped with its run's wall-clock start
+            files[name] = re.sub(r"^([^#].* \S+) \S+$", r"\1", text, flags=re.MULTILINE)
         else:
             files[name] = text
     return files
@@ -69,10 +71,13 @@ def _comparable(folder: Path) -> dict[str, object]:
 def test_reports_folder_holds_every_report(project: pytest.Pytester) -> None:
     result = project.runpytest("scenarios/", "--slo-reports=out")
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["*reports written to out/: junit.xml, slo-metrics.txt, *"])
+    result.stdout.fnmatch_lines(
+        ["*reports written to out/: junit.xml, slo-metrics.prom, slo-metrics.txt, *"]
+    )
     out = project.path / "out"
     assert {path.name for path in out.iterdir()} == {
         "junit.xml",
+        "slo-metrics.prom",
         "slo-metrics.txt",
         "slo-report.html",
         "slo-results.json",
@@ -106,7 +111,7 @@ def test_xdist_writes_the_same_reports_as_one_process(pytester: pytest.Pytester)
     assert sorted(one) == sorted(two)
     for name in one:
         assert one[name] == two[name], name
-    assert len(one) == 4 + 3 * 3  # four session files, three files per scenario
+    assert len(one) == 5 + 3 * 3  # five session files, three files per scenario
 
 
 def test_junitxml_and_reports_cannot_write_the_same_file(project: pytest.Pytester) -> None:
@@ -156,9 +161,7 @@ def _results(folder: Path, name: str = "slo-results.json") -> dict[str, Any]:
 def test_crashed_and_invalid_scenarios_fail_every_report(project: pytest.Pytester) -> None:
     project.makeconftest(CRASHING_HOOK)
     (project.path / "scenarios" / "phase_past.yaml").write_text(INVALID)
-    result = project.runpytest(
-        "scenarios/", "--slo-reports=out", "--continue-on-collection-errors", "-p", "no:randomly"
-    )
+    result = project.runpytest("scenarios/", "--slo-reports=out", "-p", "no:randomly")
     result.assert_outcomes(passed=2, failed=1, errors=1)
     out = project.path / "out"
     document = _results(out)
@@ -184,14 +187,14 @@ def test_crashed_and_invalid_scenarios_fail_every_report(project: pytest.Pyteste
         "scenarios/outage.yaml",
         "scenarios/phase_past.yaml",
     ]
-    result.stdout.fnmatch_lines(["*outage-demo*-*ERROR*", "*scenarios/phase_past.yaml*ERROR*"])
+    result.stdout.fnmatch_lines(["ERROR*outage-demo*-*", "ERROR*scenarios/phas*-*"])
     if (out / "slo-report.html").exists():
         page = (out / "slo-report.html").read_text()
         assert "<title>SLO report — 4 scenarios, 2 failed</title>" in page
         assert "2 of 4 scenarios held every check; 2 produced no result" in page
         assert page.count('data-verdict="error"') == 2
-        metrics = (out / "slo-metrics.txt").read_text()
-        assert 'slo_scenario_error{file="scenarios/phase_past.yaml",scenario=""} 1.0' in metrics
+        metrics = (out / "slo-metrics.prom").read_text()
+        assert 'slo_scenario_error{file="scenarios/phase_past.yaml",scenario=""} 1.0\n' in metrics
 
 
 def test_every_run_rewrites_the_reports_even_with_nothing_to_show(
@@ -205,7 +208,7 @@ def test_every_run_rewrites_the_reports_even_with_nothing_to_show(
     (out / "hostile" / "status.json").write_text("{}")  # not a whole scenario folder: stays
     (project.path / "scenarios" / "steady.yaml").write_text(INVALID)
     result = project.runpytest("scenarios/steady.yaml", "--slo-reports=out", "--slo-json=r.json")
-    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
     for document in (_results(out), _results(project.path, "r.json")):
         assert document["passed"] is False
         assert document["results"] == []
@@ -356,3 +359,34 @@ def test_reports_of_scenarios_no_longer_run_are_removed(project: pytest.Pytester
     project.runpytest("scenarios/outage.yaml", "--slo-reports=out").assert_outcomes(failed=1)
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["outage-demo", "steady"]
     assert [p.name for p in (out / "steady").iterdir()] == ["notes.txt"]  # only ours went
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["alone", "xdist"])
+def test_one_broken_file_leaves_every_other_result_in_every_report(
+    project: pytest.Pytester, workers: list[str]
+) -> None:
+    if workers:
+        pytest.importorskip("xdist")
+    (project.path / "scenarios" / "typo.yaml").write_text(INVALID)
+    result = project.runpytest_subprocess("scenarios/", "--slo-reports=out", *workers)
+    result.assert_outcomes(passed=2, failed=1, errors=1)
+    out = project.path / "out"
+    names = {"steady", "outage-demo", "<script>alert(1)</script>"}
+    document = _results(out)
+    assert {entry["scenario"]["name"] for entry in document["results"]} == names
+    assert [error["file"] for error in document["errors"]] == ["scenarios/typo.yaml"]
+    suites = ET.parse(out / "junit.xml").getroot()
+    assert {suite.get("name") for suite in suites} == names | {"scenarios/typo.yaml"}
+    for folder in ("steady", "outage-demo", "script-alert-1-script"):
+        assert (out / folder / "timeseries.csv").is_file()
+    metrics = (out / "slo-metrics.prom").read_text()
+    for name in ("steady", "outage-demo"):
+        assert f'scenario="{name}"' in metrics
+    if (out / "slo-report.html").exists():
+        page = (out / "slo-report.html").read_text()
+        verdicts = re.findall(r'<section class="card scenario[^"]*"[^>]*data-verdict="(\w+)"', page)
+        assert sorted(verdicts) == ["error", "fail", "pass", "pass"]
+    result.stdout.fnmatch_lines(["*SLO summary*"])
+    summary = result.stdout.str().split("SLO summary", 1)[1]
+    for name in ("steady", "outage-demo", "scenarios/typo.yaml"):
+        assert name in summary

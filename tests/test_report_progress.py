@@ -19,7 +19,7 @@ class _Terminal(io.StringIO):
 
 def test_the_bar_shows_virtual_time_covered_on_a_terminal() -> None:
     terminal = _Terminal()
-    progress = Progress(total_ns=4 * 60 * 10**9, scenarios=2, stream=terminal)
+    progress = Progress(total_ns=4 * 60 * 10**9, scenarios=2, stream=terminal, width=200)
     progress.start("first")
     progress.reached(30 * 10**9)
     assert progress.line() == (
@@ -71,3 +71,25 @@ def test_run_writes_every_report_into_a_folder(
     assert out.err == ""  # not a terminal: no progress bar
     assert (tmp_path / "out" / "junit.xml").exists()
     assert (tmp_path / "out" / "script-alert-1-script" / "timeseries.csv").exists()
+
+
+@pytest.mark.parametrize("width", [40, 80, 200])
+def test_every_redraw_fits_one_line_of_the_terminal(width: int) -> None:
+    terminal = _Terminal()
+    hour = 3600 * 10**9
+    progress = Progress(total_ns=2 * hour, scenarios=2, stream=terminal, width=width)
+    progress.start("vertex-outage-recovery-with-a-name-long-enough-to-wrap-at-eighty")
+    for percent in range(1, 101):  # the run reports every 1% of its duration
+        progress.reached(hour * percent // 100)
+    progress.finish(hour)
+    progress.close()
+    drawn = terminal.getvalue().split("\r\x1b[K")
+    assert len(drawn) == 1 + 1 + 100 + 1 + 1  # before, start, each 1%, finish, close
+    # Shorter than the width (the last column may wrap on some terminals), so \r redraws in
+    # place: the whole run leaves exactly one line.
+    longest = max(len(text) for text in drawn)
+    assert longest <= width - 1
+    assert all("\n" not in text for text in drawn)
+    cut = [text for text in drawn if text.endswith("…")]
+    assert bool(cut) == (width < 145)  # the running line is 144 characters long
+    assert all(len(text) == width - 1 for text in cut)

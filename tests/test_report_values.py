@@ -27,7 +27,14 @@ from harness.verdicts.objectives import Verdict
         (0.9999999, "ratio", "99.99999%"),
         (1e-6, "ms", "0.000001ms"),  # 1 ns: once "0ms"
         (0.000123456, "ms", "0.0001235ms"),  # four significant digits
-        (1999.9996, "ms", "1999.9996ms"),  # once "2000ms"
+        (1999.9996, "ms", "1.9999996s"),  # once "2000ms"
+        (1459.3397, "ms", "1.459s"),  # automatic units: never 1459.3397ms beside 1.459s
+        (1115.021, "ms", "1.115s"),
+        (523.4, "ms", "523.4ms"),
+        (999.9, "ms", "999.9ms"),
+        (1000.0, "ms", "1s"),
+        (500.0, "duration_ms", "500ms"),
+        (1.1948994970000002, "ratio", "119.4899%"),  # no float artefacts
         (0.0, "ms", "0ms"),
         ("CLOSED", "state", "CLOSED"),
         (None, "ms", "no data"),
@@ -73,9 +80,11 @@ def test_different_values_shown_side_by_side_always_read_differently(
 
 @given(st.floats(min_value=1e-9, max_value=1e9, allow_nan=False))
 def test_a_shown_value_is_never_further_off_than_its_last_digit(value: float) -> None:
-    shown = format_value(value, "ms").removesuffix("ms")
+    text = format_value(value, "ms")
+    shown, scale = (text[:-2], 1) if text.endswith("ms") else (text.removesuffix("s"), 1000)
     decimals = len(shown.partition(".")[2])
-    assert abs(float(shown) - value) <= 0.5 * 10**-decimals * (1 + 1e-9) + abs(value) * 1e-15
+    error = abs(float(shown) * scale - value)
+    assert error <= (0.5 * 10**-decimals * (1 + 1e-9) + abs(value / scale) * 1e-15) * scale
 
 
 def test_the_terminal_formats_as_every_report_does() -> None:

@@ -21,6 +21,9 @@ from harness.format.units import format_duration, shorten, shown
 from harness.format.yamlsource import SourceMap, read_yaml, read_yaml_file
 
 __all__ = [
+    "CHECK_KEYS",
+    "check_lines",
+    "check_lines_in",
     "file_sha256",
     "json_schema",
     "load_scenario",
@@ -33,6 +36,33 @@ __all__ = [
 def file_sha256(path: Path) -> str:
     """Return the SHA-256 of a scenario file, recorded with results so a run can be replayed."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+CHECK_KEYS = ("slo", "expect")
+"""An upstream's keys whose entries are checks (objectives, breaker expectations)."""
+
+
+def check_lines(path: str | Path) -> dict[tuple[str, str, int], int]:
+    """Return the line of every check in a scenario file: ``(upstream, "slo"|"expect", index)``
+    → 1-based line, for reports that point at the YAML (JUnit, GitHub annotations).
+
+    Read from the file's source map; a file that cannot be read or parsed gives no lines.
+    """
+    try:
+        source = read_yaml_file(Path(path))
+    except ScenarioError:
+        return {}
+    return check_lines_in(source.source_map)
+
+
+def check_lines_in(source_map: SourceMap) -> dict[tuple[str, str, int], int]:
+    """Return the line of every check a source map knows (see :func:`check_lines`)."""
+    lines: dict[tuple[str, str, int], int] = {}
+    for key, position in source_map.values.items():
+        match key:
+            case ("upstreams", str(upstream), str(kind), int(index)) if kind in CHECK_KEYS:
+                lines[(upstream, kind, index)] = position.line
+    return lines
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -6,8 +6,10 @@ Numbers keep at least 4 significant digits and 3 decimals (``11.107ms``, ``96.88
 with (an objective's threshold), a value also gets the digits that tell the two apart, so a
 failing check never reads ``observed 100%`` against ``>= 100%``.
 
-Rates are shown as percentages and durations in seconds by exact decimal arithmetic on the
-shortest form of the float, so ``0.07`` is ``7%``, never ``7.000000000000001%``.
+Rates are shown as percentages, and times in automatic units as k6 shows them: milliseconds
+below a second (``523.4ms``), seconds from one second on (``1.115s``, never ``1115.021ms`` beside
+``1.459s``) — by exact decimal arithmetic on the shortest form of the float, so ``0.07`` is
+``7%``, never ``7.000000000000001%``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from typing import Any
 
 __all__ = ["format_number", "format_value"]
 
-_SCALES = {"ratio": (Decimal(100), "%"), "duration_ms": (Decimal("0.001"), "s"), "ms": (None, "ms")}
+_SCALES = {"ratio": (Decimal(100), "%")}
+_TIME_UNITS = ("ms", "duration_ms")  # values in milliseconds, shown in ms or s by their size
+_SECONDS = (Decimal("0.001"), "s")
+_MILLISECONDS = (None, "ms")
 
 
 def format_value(
@@ -42,7 +47,10 @@ def format_value(
         )
     if unit == "count":
         return str(int(value))
-    scale, suffix = _SCALES.get(unit or "", (None, f" {unit}" if unit else ""))
+    if unit in _TIME_UNITS:
+        scale, suffix = _SECONDS if abs(value) >= 1000 else _MILLISECONDS
+    else:
+        scale, suffix = _SCALES.get(unit or "", (None, f" {unit}" if unit else ""))
     other = beside if _is_number(beside) else None
     return format_number(value, scale=scale, beside=other) + suffix
 

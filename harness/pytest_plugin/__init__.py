@@ -2,9 +2,10 @@
 
 - Every ``.yaml``/``.yml`` file below a folder named in the ``slo_scenario_dirs`` ini option
   (default ``scenarios``) inside the rootdir, or named on the command line, is collected as one
-  test item. An invalid file is a collection error showing file:line:col (its first problem in
-  pytest's short summary); a broken objective is a test failure listing every objective with
-  observed value, threshold and sample count, without traceback.
+  test item. An invalid file is an error at setup showing file:line:col (its first problem in
+  pytest's short summary), so every other scenario still runs; a broken objective is a test
+  failure listing every objective with observed value, threshold and sample count, without
+  traceback.
 - ``--slo-seed N`` runs every scenario with seed N; ``--slo-json PATH`` writes every result to
   one JSON file at the end of the session (also under pytest-xdist: workers send their results
   to the controller with their reports); ``--slo-reports DIR`` writes every report there
@@ -37,6 +38,7 @@ import pytest
 from harness.options import parse_seed
 from harness.pytest_plugin.collection import (
     INCONCLUSIVE_CHOICES,
+    InvalidScenarioItem,
     ScenarioFile,
     ScenarioItem,
     engine_of,
@@ -182,7 +184,7 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if isinstance(item, ScenarioItem):
+    if isinstance(item, ScenarioItem | InvalidScenarioItem):
         item.hand_over(report, call)
     return report
 
@@ -242,7 +244,7 @@ def slo_run(request: pytest.FixtureRequest) -> Callable[..., Result]:
     ``client=fn`` runs your code as every upstream's traffic (see ``harness.run``).
     """
     from harness.engines.runner import run
-    from harness.format.loader import file_sha256, load_scenario
+    from harness.format.loader import check_lines, file_sha256, load_scenario
     from harness.format.scenario import Scenario
     from harness.verdicts.result import ScenarioSource
 
@@ -258,7 +260,7 @@ def slo_run(request: pytest.FixtureRequest) -> Callable[..., Result]:
             path = Path(scenario)
             if not path.is_absolute():
                 path = request.config.rootpath / path
-            source = ScenarioSource(str(path), file_sha256(path))
+            source = ScenarioSource(str(path), file_sha256(path), check_lines(path))
             scenario = load_scenario(path)
         if overrides:
             scenario = scenario.override(overrides)

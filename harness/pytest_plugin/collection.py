@@ -22,11 +22,19 @@ from harness.pytest_plugin.session_reports import (
 )
 
 if TYPE_CHECKING:
+    from harness.errors import ScenarioError
     from harness.events import BreakerState
     from harness.format.scenario import Scenario
     from harness.verdicts.result import Result
 
-__all__ = ["ScenarioFile", "ScenarioItem", "engine_of", "relative_path", "seed_of"]
+__all__ = [
+    "InvalidScenarioItem",
+    "ScenarioFile",
+    "ScenarioItem",
+    "engine_of",
+    "relative_path",
+    "seed_of",
+]
 
 
 def seed_of(config: pytest.Config) -> int | None:
@@ -74,14 +82,24 @@ def engine_of(config: pytest.Config) -> str | None:
 
 
 class ScenarioFile(pytest.File):
-    """A scenario YAML file; it collects into one test item."""
+    """A scenario YAML file; it collects into one test item.
+
+    A file that fails to load collects into an :class:`InvalidScenarioItem` that errors when
+    it is set up: a collection error would make pytest stop the whole session before any
+    scenario runs, so one typo would hide every other result.
+    """
 
     error: str | None = None  # why it could not be collected, as every report says it
 
-    def collect(self) -> Iterator[ScenarioItem]:
+    def collect(self) -> Iterator[ScenarioItem | InvalidScenarioItem]:
+        from harness.errors import ScenarioError
         from harness.format.loader import load_scenario
 
-        scenario = load_scenario(self.path)
+        try:
+            scenario = load_scenario(self.path)
+        except ScenarioError as error:
+            yield InvalidScenarioItem.from_parent(self, name=self.path.stem, error=error)
+            return
         yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
 
     def repr_failure(  # type: ignore[override]
@@ -93,6 +111,36 @@ class ScenarioFile(pytest.File):
         if isinstance(excinfo.value, ScenarioError):
             return InvalidScenarioRepr(self.path, excinfo.value)
         return super().repr_failure(excinfo)
+
+
+class InvalidScenarioItem(pytest.Item):
+    """A scenario file that failed to load: an error (at setup) with every problem located."""
+
+    def __init__(self, *, error: ScenarioError, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.error = error
+
+    def setup(self) -> None:
+        raise self.error  # raised at setup, so pytest counts an error, not a failure
+
+    def runtest(self) -> None:  # pragma: no cover - setup always raises first
+        raise self.error
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        first = self.error.problems[0].line if self.error.problems else None
+        return self.path, None if first is None else first - 1, f"invalid scenario: {self.name}"
+
+    def relative_path(self) -> str:
+        """Return the scenario file's path relative to the rootdir (absolute if outside)."""
+        return relative_path(self.path, self.config)
+
+    def hand_over(self, report: pytest.TestReport, call: pytest.CallInfo[None]) -> None:
+        """Put the load error on the setup phase's report, as a collection error is recorded,
+        and show it as the located problems only (pytest calls no ``repr_failure`` at setup)."""
+        if call.when == "setup" and report.failed:
+            report.longrepr = InvalidScenarioRepr(self.path, self.error)
+            error = {"file": self.relative_path(), "name": None, "stage": "collection"}
+            setattr(report, ERROR_ATTRIBUTE, {**error, "error": error_text(self.error)})
 
 
 class ScenarioItem(pytest.Item):
@@ -110,10 +158,12 @@ class ScenarioItem(pytest.Item):
         from harness.engines.runner import run
         from harness.engines.until_decided import asks_confidence, run_until_decided
         from harness.errors import SLOViolation
-        from harness.format.loader import file_sha256
+        from harness.format.loader import check_lines, file_sha256
         from harness.verdicts.result import ScenarioSource
 
-        source = ScenarioSource(self.relative_path(), file_sha256(self.path))
+        source = ScenarioSource(
+            self.relative_path(), file_sha256(self.path), check_lines(self.path)
+        )
 
         def run_once(scenario: Scenario) -> Result:
             return run(
@@ -196,14 +246,15 @@ def relative_path(path: Path, config: pytest.Config) -> str:
 
 
 def _junit_properties(result: Result) -> list[tuple[str, object]]:
-    from harness.verdicts.checks import scenario_checks
+    from harness.verdicts.checks import scenario_checks, stable_names
 
     properties: list[tuple[str, object]] = [
         ("seed", result.seed),
         ("scenario_sha256", result.source.sha256),
     ]
-    for check in scenario_checks(result.to_dict(run_info=False)):
-        if check.kind == "objective":
-            text = f"{check.verdict} observed={check.observed_text} n={check.samples}"
-            properties.append((check.name, text))
+    every = scenario_checks(result.to_dict(run_info=False))
+    for name, check in zip(stable_names(every), every, strict=True):
+        if check.kind == "objective":  # named without the threshold: history survives a change
+            text = f"{check.verdict} {check.text} observed={check.observed_text} n={check.samples}"
+            properties.append((name, text))
     return properties

@@ -11,8 +11,9 @@
   staged (harness.report.files): if any report fails, none is written, the session says why
   in one line and exits non-zero (4 for a file-system error, 3 for any other) instead of
   ending in pytest's INTERNALERROR.
-- An invalid scenario file's collection error leads with its first problem, which is what
-  pytest's short summary shows (``ERROR x.yaml - invalid scenario: 4:5: upstreams…``).
+- An invalid scenario file's error (raised at its item's setup, so it is printed once, even
+  under pytest-xdist where every worker collects) leads with its first problem, which is what
+  pytest's short summary shows (``ERROR x.yaml::x - invalid scenario: 4:5: upstreams…``).
 - Both paths are checked when the session starts (a folder where a file is wanted, a parent
   that cannot be created, a read-only place), so a bad path costs nothing but a usage error.
 
@@ -63,7 +64,7 @@ def json_path(config: pytest.Config) -> Path | None:
 
 
 class InvalidScenarioRepr(TerminalRepr):
-    """An invalid file's collection error: its first problem, then every problem located.
+    """An invalid file's error: its first problem, then every problem located.
 
     pytest's short summary shows ``reprcrash.message``; a pytest-xdist worker sends the text
     instead, whose first line the summary then shows: both say the first problem.
@@ -162,7 +163,13 @@ class SessionReports:
 
             terminalreporter.write_sep("=", "SLO summary")
             ordered = sorted(self.entries, key=lambda entry: str(entry["scenario"]["file"]))
-            terminalreporter.write_line(summary_table(ordered, self.errors))
+            # pytest's writer knows the width and whether to colour (NO_COLOR, FORCE_COLOR,
+            # --color, a TTY): the table follows it.
+            writer = self.config.get_terminal_writer()
+            table = summary_table(
+                ordered, self.errors, width=writer.fullwidth, colour=writer.hasmarkup
+            )
+            terminalreporter.write_line(table)
         if self.failure is not None:
             terminalreporter.write_sep("=", "SLO reports", red=True)
             terminalreporter.write_line(self.failure, red=True)

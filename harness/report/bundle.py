@@ -6,7 +6,9 @@
       junit.xml               a testsuite per scenario; a testcase per scenario and per check
       slo-results.json        every result (the machine-readable record)
       slo-report.html         the page people read (needs the ``report`` extra)
-      slo-metrics.txt         OpenMetrics text of the final metrics (needs the ``report`` extra)
+      slo-metrics.txt         OpenMetrics text of the final metrics, stamped, for backfill
+      slo-metrics.prom        the same in Prometheus text 0.0.4, for node_exporter's textfile
+                              collector (both need the ``report`` extra)
       <scenario>/             one folder per scenario, its name made safe by safe_file_name
         timeseries.csv        every 5 s of virtual time (rotated: timeseries.2.csv, ...)
         p95-results.json      rolling P95 of the last 100 samples, every 10 requests
@@ -84,6 +86,7 @@ def write_reports(
     written.files.append(staging.write(root / "junit.xml", junit_document(entries, errors)))
     _optional(staging, written, root / "slo-report.html", lambda: _html(ordered, errors))
     _optional(staging, written, root / "slo-metrics.txt", lambda: _openmetrics(entries, errors))
+    _optional(staging, written, root / "slo-metrics.prom", lambda: _prometheus(entries, errors))
     names = scenario_folders(entries)
     for name, (entry, digest) in zip(names, ordered, strict=True):
         written.files += write_monitor_files(root / name, entry, digest, rotation, staging)
@@ -151,3 +154,9 @@ def _openmetrics(entries: list[Mapping[str, Any]], errors: Errors) -> str:
     from harness.report.openmetrics import openmetrics_text
 
     return openmetrics_text(entries, errors)
+
+
+def _prometheus(entries: list[Mapping[str, Any]], errors: Errors) -> str:
+    from harness.report.openmetrics import prometheus_text
+
+    return prometheus_text(entries, errors)

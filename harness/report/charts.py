@@ -33,6 +33,7 @@ __all__ = [
     "PHASE",
     "STATE_COLOURS",
     "THRESHOLD",
+    "VERDICT_COLOURS",
     "duration_label",
     "duration_ticks",
     "is_number",
@@ -122,16 +123,26 @@ def duration_ticks(axis: Any, low: float, high: float) -> None:
     axis.set_minor_locator(NullLocator())  # unlabelled minor ticks cost more than they show
 
 
-def thresholds(axes: Axes, levels: Sequence[tuple[float, str]]) -> None:
-    """Draw each SLO level dashed, labelled at the right margin without labels overlapping."""
-    for level, _ in levels:
-        axes.axhline(level, color=THRESHOLD, linestyle="--", linewidth=1)
+VERDICT_COLOURS = {"PASS": "#1e7e45", "FAIL": "#c0392b", "INCONCLUSIVE": "#8a5a00"}
+"""The colour of a threshold's line and label by its check's verdict (one entry per verdict;
+an unlisted verdict is drawn in THRESHOLD's red)."""
+
+
+def thresholds(axes: Axes, levels: Sequence[tuple[float, str, str]]) -> None:
+    """Draw each SLO level (level, text, verdict) dashed in its verdict's colour, labelled at
+    the right margin without labels overlapping."""
+    for level, _, verdict in levels:
+        colour = VERDICT_COLOURS.get(verdict, THRESHOLD)
+        axes.axhline(level, color=colour, linestyle="--", linewidth=1)
     axes.get_ylim()  # settle autoscaling before data is mapped to axes fractions
     to_axes = axes.transScale + axes.transLimits
-    placed = sorted((to_axes.transform((0, level))[1], text) for level, text in levels)
+    placed = sorted(
+        (to_axes.transform((0, level))[1], f"{text} ({verdict})", verdict)
+        for level, text, verdict in levels
+    )
     height_pt = axes.get_window_extent().height * 72 / axes.figure.dpi
     gap, previous = 10.5 / height_pt, -1.0  # one 8 pt label line apart
-    for position, text in placed:
+    for position, text, verdict in placed:
         position = max(position, previous + gap)
         previous = position
         axes.annotate(
@@ -140,7 +151,7 @@ def thresholds(axes: Axes, levels: Sequence[tuple[float, str]]) -> None:
             xycoords="axes fraction",
             va="center",
             ha="left",
-            color=THRESHOLD,
+            color=VERDICT_COLOURS.get(verdict, THRESHOLD),
             fontsize=8,
         )
 

@@ -1,7 +1,11 @@
 """``slo-report.html``: one self-contained page a person reads to see what happened.
 
-Summary of every scenario (verdict first) and of every scenario that produced no result (its
-file failed to load or its run crashed: shown as ERROR, with the error), then per scenario its
+Failure first: a "failed checks" box at the top lists every check that failed (scenario,
+upstream, check, observed against threshold, a link to its section) and every scenario that
+produced no result; then the summary of every scenario (verdict first); then the scenarios,
+failing ones first and open, passing ones collapsed (``<details>``, no script). Verdicts are
+styled by a CSS class named after the verdict (``pass``, ``fail``, ``error``, and
+``inconclusive`` ready for a third verdict): a new verdict is one more style. Per scenario its
 checks with observed values, and per upstream latency over time with the SLO thresholds of the
 series drawn, the breaker's state as a coloured band on the same axis, the fault phases shaded,
 a latency histogram and the counts by outcome; the seed and the command that replays the run.
@@ -79,6 +83,7 @@ def html_document(pairs: Iterable[Pair], errors: Iterable[Mapping[str, Any]] = (
     """Return the report's HTML text; ``errors`` are scenarios that produced no result."""
     ordered = sorted(pairs, key=lambda p: (str(p[0]["scenario"]["file"]), p[0]["scenario"]["name"]))
     scenarios = [_scenario(index, entry, digest) for index, (entry, digest) in enumerate(ordered)]
+    scenarios.sort(key=lambda scenario: scenario["passed"])  # failing first; stable otherwise
     failures = [
         {**error, "anchor": f"error-{index + 1}", "title": error.get("name") or error.get("file")}
         for index, error in enumerate(sorted(errors, key=error_order))
@@ -86,6 +91,7 @@ def html_document(pairs: Iterable[Pair], errors: Iterable[Mapping[str, Any]] = (
     failed = sum(not scenario["passed"] for scenario in scenarios) + len(failures)
     template = _ENVIRONMENT.get_template("report.html.j2")
     return template.render(
+        failed_checks=_failed_checks(scenarios),
         scenarios=scenarios,
         errors=failures,
         total=len(scenarios) + len(failures),
@@ -95,6 +101,17 @@ def html_document(pairs: Iterable[Pair], errors: Iterable[Mapping[str, Any]] = (
         started_at=min((s["started_at"] for s in scenarios if s["started_at"]), default=None),
         state_colours=STATE_COLOURS,
     )
+
+
+def _failed_checks(scenarios: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Return every check that did not pass, with where it is shown, in page order."""
+    return [
+        {"scenario": scenario["name"], "anchor": upstream["anchor"], "check": check}
+        for scenario in scenarios
+        for upstream in scenario["upstreams"]
+        for check in upstream["checks"]
+        if not check.passed
+    ]
 
 
 def _scenario(index: int, entry: Mapping[str, Any], digest: Mapping[str, Any]) -> dict[str, Any]:
@@ -112,6 +129,7 @@ def _scenario(index: int, entry: Mapping[str, Any], digest: Mapping[str, Any]) -
         "file": scenario.get("file"),
         "sha256": scenario.get("sha256"),
         "passed": entry["passed"],
+        "verdict": "PASS" if entry["passed"] else "FAIL",
         "seed": entry["seed"],
         "engine": entry.get("engine"),
         "replay": replay_text(entry),
@@ -136,6 +154,7 @@ def _upstream(
         "anchor": anchor,
         "name": name,
         "passed": data["passed"],
+        "verdict": "PASS" if data["passed"] else "FAIL",
         "checks": upstream_checks,
         "requests": data["requests"],
         "client": client,

@@ -1,14 +1,25 @@
-"""``junit.xml`` for CI dashboards: a testcase per scenario and per objective.
+"""``junit.xml`` for CI dashboards: a testcase per scenario and per check.
+
+Test names are stable so dashboards keep a check's history when its threshold changes: a
+check's testcase is named ``upstream: measure`` (``vertex: p95``, ``vertex: expect opens``;
+``#2`` from the second check of the same measure on), and its threshold is in the failure
+message and the properties. Its classname is the scenario's name, and it carries ``file`` and
+``line`` of the check in the scenario YAML (the attributes pytest's ``xunit1`` family writes,
+which GitHub annotation actions and GitLab read).
 
 The file validates against the common JUnit schema (Jenkins xunit-plugin's ``junit-10.xsd``,
-the one pytest's ``xunit2`` family targets). That schema allows ``<properties>`` only on a
+the one pytest's ``xunit2`` family targets) but for those two testcase attributes, which that
+schema does not list and its readers ignore. The schema allows ``<properties>`` only on a
 ``<testsuite>``, so each scenario is a testsuite whose properties carry the seed, the replay
-command and, for every check, its observed value, threshold, unit, sample count and verdict,
-named after the check's testcase (``vertex: p95 < 20ms :: observed``). Each testcase also
+command and, for every check, its text, observed value, threshold, unit, sample count, verdict
+and line, named after the check's testcase (``vertex: p95 :: threshold``). Each testcase also
 says the same in words in its ``<system-out>``, which CI systems show beside the test.
 
-A scenario that produced no result (its file failed to load, or its run crashed) is a
-testsuite with one testcase in ``<error>``, the error text as its body.
+The scenario's own testcase records the run (its time, seed, replay command, how many checks
+held); it fails only through its checks' testcases, so a suite's ``failures`` counts failed
+checks once. A scenario that produced no result (its file failed to load, or its run crashed)
+is a testsuite with one testcase in ``<error>``, the error text as its body, its classname the
+file's path with dots for separators (``scenarios.typo``).
 
 Built from results' JSON forms, so a run under pytest-xdist writes the same file.
 """
@@ -19,13 +30,13 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from harness.errors import printable
 from harness.report.files import atomic_write
 from harness.report.json import error_order
-from harness.verdicts.checks import Check, failure_text, replay_text, scenario_checks
+from harness.verdicts.checks import Check, replay_text, scenario_checks, stable_names
 
 __all__ = ["junit_document", "write_junit"]
 
@@ -69,10 +80,11 @@ def _testsuite(entry: Mapping[str, Any]) -> ET.Element:
     scenario = entry["scenario"]
     name = _text(scenario["name"])
     every = scenario_checks(entry)
+    named = list(zip(stable_names(every), every, strict=True))
     run_info = entry.get("run_info") or {}
     suite = ET.Element("testsuite", name=name)
     suite.set("tests", str(1 + len(every)))
-    suite.set("failures", str((not entry["passed"]) + sum(not c.passed for c in every)))
+    suite.set("failures", str(sum(not c.passed for c in every)))
     suite.set("errors", "0")
     suite.set("skipped", "0")
     suite.set("time", _seconds(run_info.get("wall_time_s", 0.0)))
@@ -80,13 +92,13 @@ def _testsuite(entry: Mapping[str, Any]) -> ET.Element:
         suite.set("timestamp", str(run_info["started_at"]))
     if scenario.get("file"):
         suite.set("file", _text(scenario["file"]))
-    suite.append(_properties(entry, every))
+    suite.append(_properties(entry, named))
     suite.append(_scenario_case(entry, every))
-    suite.extend(_check_case(entry, check) for check in every)
+    suite.extend(_check_case(entry, name, check) for name, check in named)
     return suite
 
 
-def _properties(entry: Mapping[str, Any], every: Sequence[Check]) -> ET.Element:
+def _properties(entry: Mapping[str, Any], named: Sequence[tuple[str, Check]]) -> ET.Element:
     scenario = entry["scenario"]
     pairs: list[tuple[str, object]] = [
         ("seed", entry["seed"]),
@@ -98,16 +110,19 @@ def _properties(entry: Mapping[str, Any], every: Sequence[Check]) -> ET.Element:
         ("harness_version", entry.get("harness_version")),
         ("replay", replay_text(entry)),
     ]
-    for check in every:
+    for name, check in named:
         pairs += [
-            (f"{check.name} :: verdict", check.verdict),
-            (f"{check.name} :: observed", check.observed),
-            (f"{check.name} :: threshold", check.threshold),
-            (f"{check.name} :: unit", check.unit),
-            (f"{check.name} :: samples", check.samples),
+            (f"{name} :: check", check.text),
+            (f"{name} :: verdict", check.verdict),
+            (f"{name} :: observed", check.observed),
+            (f"{name} :: threshold", check.threshold),
+            (f"{name} :: unit", check.unit),
+            (f"{name} :: samples", check.samples),
         ]
+        if check.line is not None:
+            pairs.append((f"{name} :: line", check.line))
         if check.note:
-            pairs.append((f"{check.name} :: note", check.note))
+            pairs.append((f"{name} :: note", check.note))
     properties = ET.Element("properties")
     for key, value in pairs:
         ET.SubElement(properties, "property", name=_text(key), value=_value(value))
@@ -117,30 +132,24 @@ def _properties(entry: Mapping[str, Any], every: Sequence[Check]) -> ET.Element:
 def _scenario_case(entry: Mapping[str, Any], every: Sequence[Check]) -> ET.Element:
     name = _text(entry["scenario"]["name"])
     wall = (entry.get("run_info") or {}).get("wall_time_s", 0.0)
-    case = ET.Element("testcase", classname=name, name=name, time=_seconds(wall))
+    case = ET.Element("testcase", classname=_classname(name), name=name, time=_seconds(wall))
     failed = [check for check in every if not check.passed]
-    if not entry["passed"]:
-        listed = "; ".join(f"{c.name} observed {c.observed_text}" for c in failed)
-        message = f"{len(failed)} of {len(every)} checks failed: {listed}"
-        failure = ET.SubElement(
-            case, "failure", message=_text(printable(message)), type=FAILURE_TYPE
-        )
-        failure.text = _text(failure_text(entry))
+    held = f"{len(every) - len(failed)} of {len(every)} checks held"
+    listed = "".join(f"\n  FAIL  {_check_line(check)}" for check in failed)
     ET.SubElement(case, "system-out").text = _text(
-        f"seed {entry['seed']}; {len(every) - len(failed)} of {len(every)} checks held\n"
-        f"replay: {replay_text(entry)}"
+        f"seed {entry['seed']}; {held}{listed}\nreplay: {replay_text(entry)}"
     )
     return case
 
 
-def _check_case(entry: Mapping[str, Any], check: Check) -> ET.Element:
-    classname = _text(entry["scenario"]["name"])
-    case = ET.Element("testcase", classname=classname, name=_text(check.name), time="0.000")
-    line = f"{check.name}  observed {check.observed_text}"
-    if check.samples is not None:
-        line += f" over n={check.samples}"
-    if check.note:
-        line += f"  ({check.note})"
+def _check_case(entry: Mapping[str, Any], name: str, check: Check) -> ET.Element:
+    classname = _classname(str(entry["scenario"]["name"]))
+    case = ET.Element("testcase", classname=classname, name=_text(name), time="0.000")
+    if entry["scenario"].get("file"):
+        case.set("file", _text(entry["scenario"]["file"]))
+        if check.line is not None:
+            case.set("line", str(check.line))
+    line = _check_line(check)
     if not check.passed:
         failure = ET.SubElement(case, "failure", message=_text(printable(line)), type=FAILURE_TYPE)
         failure.text = _text(f"FAIL  {line}\nreplay: {replay_text(entry)}")
@@ -151,20 +160,47 @@ def _check_case(entry: Mapping[str, Any], check: Check) -> ET.Element:
     return case
 
 
+def _check_line(check: Check) -> str:
+    """Return ``vertex: p95 < 500ms  observed 1.12s over n=300  (note)``."""
+    line = f"{check.name}  observed {check.observed_text}"
+    if check.samples is not None:
+        line += f" over n={check.samples}"
+    if check.note:
+        line += f"  ({check.note})"
+    return line
+
+
 def _error_suite(error: Mapping[str, Any]) -> ET.Element:
     """Return the testsuite of a scenario that produced no result: one testcase in error."""
     name = _text(error.get("name") or error.get("file") or "scenario")
     suite = ET.Element("testsuite", name=name, tests="1", failures="0", errors="1")
     suite.set("skipped", "0")
     suite.set("time", _seconds(0.0))
+    classname = _classname(error.get("name") or _dotted_file(error.get("file")) or "scenario")
     if error.get("file"):
         suite.set("file", _text(error["file"]))
-    case = ET.SubElement(suite, "testcase", classname=name, name=name, time=_seconds(0.0))
+    case = ET.SubElement(suite, "testcase", classname=classname, name=name, time=_seconds(0.0))
+    if error.get("file"):
+        case.set("file", _text(error["file"]))
     text = str(error["error"])
     message = f"{error['stage']} error: {text.splitlines()[0] if text else ''}"
     failure = ET.SubElement(case, "error", message=_text(printable(message)), type=ERROR_TYPE)
     failure.text = _text(text)
     return suite
+
+
+def _dotted_file(file: object) -> str | None:
+    """Return a file's path as a classname: no suffix, dots for separators."""
+    if not file:
+        return None
+    path = PurePath(str(file).replace("\\", "/"))
+    return ".".join(part for part in path.with_suffix("").parts if part not in ("/", ".", ".."))
+
+
+def _classname(name: str) -> str:
+    """Return ``name`` as a classname: dashboards split classnames on dots and path
+    separators into packages, so separators become dots."""
+    return _text(name.replace("/", ".").replace("\\", "."))
 
 
 def _value(value: object) -> str:

@@ -1,7 +1,10 @@
 """The original monitor's three outputs, honest this time: numbers are numbers, units in keys.
 
 - ``timeseries.csv``: one row per upstream every 5 s of virtual time (state, requests,
-  successes, success rate, P50/P95/average of that window's requests, requests in flight);
+  successes, success rate, P50/P95/average of that window's requests, requests in flight,
+  then failures and short-circuited requests of the window and running totals of requests,
+  successes and failures since the start); windows start before the scenario's end only (the
+  requests still in flight after it were counted where they started);
   rotated into ``timeseries.2.csv``, ``timeseries.3.csv``… at each virtual day and before a
   file passes a size limit.
 - ``p95-results.json``: P95/P50/average over the answered requests among the last 100, every
@@ -54,6 +57,11 @@ TIMESERIES_COLUMNS = (
     "p95_ms",
     "avg_ms",
     "in_flight",
+    "failures",  # requests - successes: errors, timeouts, short-circuited and dropped
+    "short_circuited",
+    "total_requests",  # running totals since the start, per upstream
+    "total_successes",
+    "total_failures",
 )
 DAY_MS = 86_400_000.0
 _ROW_COLUMNS = (  # sorted, as JSON
@@ -86,9 +94,15 @@ DEFAULT_ROTATION = Rotation()
 def timeseries_rows(entry: Mapping[str, Any]) -> Iterator[tuple[float, tuple[object, ...]]]:
     """Yield (time in ms, CSV row) for every 5 s window of every upstream, ordered by time."""
     rows: list[tuple[float, int, tuple[object, ...]]] = []
+    end_ms = entry["scenario"]["duration_ms"]
     for index, (name, upstream) in enumerate(entry["upstreams"].items()):
         series = upstream["timeseries"]
+        totals = [0, 0]
         for i, t_ms in enumerate(series["t_ms"]):
+            if t_ms >= end_ms:  # no request starts there: a window of stragglers, no row
+                break
+            requests, successes = series["requests"][i], series["successes"][i]
+            totals = [totals[0] + requests, totals[1] + successes]
             row: tuple[object, ...] = (
                 _number(t_ms / 1000),
                 name,
@@ -100,6 +114,11 @@ def timeseries_rows(entry: Mapping[str, Any]) -> Iterator[tuple[float, tuple[obj
                 _number(series["p95_ms"][i]),
                 _number(series["avg_ms"][i]),
                 series["in_flight"][i],
+                requests - successes,
+                series["short_circuited"][i],
+                totals[0],
+                totals[1],
+                totals[0] - totals[1],
             )
             rows.append((t_ms, index, row))
     rows.sort(key=lambda item: (item[0], item[1]))

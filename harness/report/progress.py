@@ -1,6 +1,8 @@
 """A one-line progress bar for long command-line runs, measured in virtual time.
 
-Drawn on stderr only when stderr is a terminal, so logs, pipes and CI output stay clean.
+Drawn on stderr only when stderr is a terminal, so logs, pipes and CI output stay clean, and
+cut to one character less than the terminal's width (a running scenario's name ends in ``…``):
+a line that wraps cannot be redrawn in place, so every redraw would leave one line behind.
 Progress is the virtual time covered: whole scenarios done, plus how far the running one has
 got (the run reports every 1% of its duration), both written as a clock (``1:06/10:00``, or
 ``0:01:06/1:00:00`` when the total passes an hour) so the two always read alike.
@@ -8,8 +10,11 @@ got (the run reports every 1% of its duration), both written as a clock (``1:06/
 
 from __future__ import annotations
 
+import shutil
 import sys
 from typing import TextIO
+
+from harness.report.layout import shorten
 
 __all__ = ["Progress"]
 
@@ -18,9 +23,12 @@ class Progress:
     """Show ``[#####-----]  42%  2/4 scenarios  25:00/1:00:00 virtual  running NAME`` on one
     line."""
 
-    def __init__(self, total_ns: int, scenarios: int, stream: TextIO | None = None) -> None:
+    def __init__(
+        self, total_ns: int, scenarios: int, stream: TextIO | None = None, width: int | None = None
+    ) -> None:
         self.stream = sys.stderr if stream is None else stream
         self.enabled = self.stream.isatty()
+        self.width = width  # None: the terminal's, read at each redraw (it may be resized)
         self.total_ns = max(total_ns, 1)
         self.scenarios = scenarios
         self.done = 0
@@ -67,7 +75,9 @@ class Progress:
 
     def _draw(self) -> None:
         if self.enabled:
-            self.stream.write("\r\033[K" + self.line())
+            width = self.width or shutil.get_terminal_size().columns
+            # The last column is left empty: some terminals wrap as soon as it is written.
+            self.stream.write("\r\033[K" + shorten(self.line(), max(width - 1, 1)))
             self.stream.flush()
 
 

@@ -1,4 +1,9 @@
-"""Plain-text tables for terminals: one result's objectives, and a summary of many results."""
+"""Plain-text tables for terminals: one result's checks, and a summary of many results.
+
+Both put the verdict first and failing rows first, and fit a given width (see
+:mod:`harness.report.layout`): long names end in ``…``, a check's note goes on an indented line
+of its own, and the summary leaves out its least needed columns at 80 columns.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from harness.errors import printable
 from harness.format.units import format_duration
 from harness.format.values import format_value
 from harness.report.json import error_order
+from harness.report.layout import Column, coloured, fit_table, shorten, verdict_rank
 from harness.verdicts.checks import LEAD as _LEAD
 from harness.verdicts.checks import scenario_checks
 from harness.verdicts.result import Result
@@ -30,76 +36,102 @@ def format_table(header: Sequence[str], rows: Iterable[Sequence[str]], indent: s
     return "\n".join(indent + line for line in lines)
 
 
-def result_table(result: Result) -> str:
-    """Return a result's heading and every check (objectives, then expectations) with observed
-    value, n and verdict."""
+_CHECK_COLUMNS = (
+    Column("verdict"),
+    Column("upstream", shrink_to=8),
+    Column("check", shrink_to=16),
+    Column("observed", shrink_to=10),
+    Column("n"),
+)
+
+
+def result_table(result: Result, *, width: int | None = None, colour: bool = False) -> str:
+    """Return a result's heading and every check (failing first; objectives, then
+    expectations) with verdict, observed value and n; each note on a line of its own."""
     scenario = result.scenario
     verdict = "PASS" if result.passed else "INCONCLUSIVE" if result.inconclusive else "FAIL"
     requests = sum(len(up.samples) for up in result.upstreams.values())
-    heading = printable(
-        f"{scenario.name}  {verdict}  (seed {result.seed}, {format_duration(scenario.duration)} "
-        f"virtual, {requests} requests)"
+    facts = printable(
+        f"  (seed {result.seed}, {format_duration(scenario.duration)} virtual, {requests} requests)"
     )
+    shown = printable(scenario.name)  # a scenario's text cannot forge a line or a colour
+    name = shown if width is None else shorten(shown, width - len(verdict) - 2 - len(facts))
+    heading = f"{coloured(verdict, verdict, colour)}  {name}{facts}"
+    every = sorted(
+        scenario_checks(result.to_dict(run_info=False)), key=lambda c: verdict_rank(c.verdict)
+    )
+    if not every:
+        return f"{heading}\n  (no objectives)"
     rows = [
         (
+            check.verdict,
             check.upstream,
             f"{_LEAD.get(check.kind, '')}{check.text}",
             check.observed_text,
             "" if check.samples is None else str(check.samples),
-            check.verdict,
-            check.note or "",
         )
-        for check in scenario_checks(result.to_dict(run_info=False))
+        for check in every
     ]
-    if not rows:
-        return f"{heading}\n  (no objectives)"
-    header = ("upstream", "check", "observed", "n", "verdict", "note")
-    return f"{heading}\n{format_table(header, rows, indent='  ')}"
+    notes = [check.note for check in every]
+    table = fit_table(_CHECK_COLUMNS, rows, width=width, indent="  ", notes=notes, colour=colour)
+    return f"{heading}\n{table}"
+
+
+_SUMMARY_COLUMNS = (
+    Column("verdict"),
+    Column("scenario", shrink_to=12),
+    Column("upstream", shrink_to=8),
+    Column("requests"),
+    Column("success"),  # the client's view
+    Column("success@upstream", drop=0),
+    Column("p95"),
+    Column("transitions", drop=1),
+    Column("final", shrink_to=6),
+)
 
 
 def summary_table(
-    results: Iterable[Result | Mapping[str, Any]], errors: Iterable[Mapping[str, Any]] = ()
+    results: Iterable[Result | Mapping[str, Any]],
+    errors: Iterable[Mapping[str, Any]] = (),
+    *,
+    width: int | None = None,
+    colour: bool = False,
 ) -> str:
     """Return one row per scenario and upstream: verdict, traffic, success, P95, breaker; and
-    one ERROR row per scenario that produced no result (see harness.report.json).
+    one ERROR row per scenario that produced no result (see harness.report.json). Failing
+    rows first, then in the order given.
 
     Results may be given in their JSON form, as the pytest plugin gathers them from workers.
     """
     rows = []
     for item in results:
         entry = item.to_dict(run_info=False) if isinstance(item, Result) else item
-        for name, upstream in entry["upstreams"].items():
-            client, reached = upstream["views"]["client"], upstream["views"]["upstream"]
-            latency = client["latency_ms"]
-            breaker = upstream["breaker"]
-            rows.append(
-                (
-                    entry["scenario"]["name"],
-                    name,
-                    upstream.get("outcome") or ("PASS" if upstream["passed"] else "FAIL"),
-                    str(client["requests"]),
-                    _percent(client["success_rate"]),
-                    _percent(reached["success_rate"]),
-                    "-" if latency is None else format_value(latency["p95_ms"], "ms"),
-                    "-" if breaker is None else str(len(breaker["transitions"])),
-                    "-" if breaker is None else breaker["final_state"],
-                )
-            )
+        rows += [
+            _summary_row(entry["scenario"]["name"], name, up)
+            for name, up in entry["upstreams"].items()
+        ]
     for error in sorted(errors, key=error_order):
         name = str(error.get("name") or error.get("file") or "?")
-        rows.append((name, "-", "ERROR", "-", "-", "-", "-", "-", "-"))
-    header = (
-        "scenario",
-        "upstream",
-        "verdict",
-        "requests",
-        "success(client)",
-        "success(upstream)",
-        "p95(client)",
-        "transitions",
-        "final state",
+        rows.append(("ERROR", name, "-", "-", "-", "-", "-", "-", "-"))
+    rows.sort(key=lambda row: verdict_rank(row[0]))
+    return fit_table(_SUMMARY_COLUMNS, rows, width=width, colour=colour)
+
+
+def _summary_row(scenario: str, name: str, upstream: Mapping[str, Any]) -> tuple[str, ...]:
+    client, reached = upstream["views"]["client"], upstream["views"]["upstream"]
+    latency = client["latency_ms"]
+    breaker = upstream["breaker"]
+    return (
+        upstream.get("outcome") or ("PASS" if upstream["passed"] else "FAIL"),
+        scenario,
+        name,
+        str(client["requests"]),
+        _percent(client["success_rate"]),
+        _percent(reached["success_rate"]),
+        "-" if latency is None else format_value(latency["p95_ms"], "ms"),
+        "-" if breaker is None else str(len(breaker["transitions"])),
+        "-" if breaker is None else breaker["final_state"],
     )
-    return format_table(header, rows)
 
 
 def _percent(rate: float | None) -> str:

@@ -152,7 +152,7 @@ def _latency_panel(
     else:
         axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: duration_label(value)))
         axes.set_ylim(0, max(known, default=1.0) * 1.15)
-    thresholds(axes, [(float(check.threshold), check.text) for check in limits])
+    thresholds(axes, [(float(check.threshold), check.text, check.verdict) for check in limits])
     axes.set_ylabel(f"latency per {bucket_label(series['bucket_ms'])}")
     axes.grid(axis="y", color=GRID, linewidth=0.8)
     handles, _ = axes.get_legend_handles_labels()
@@ -171,7 +171,8 @@ def _success_panel(
         axes.plot(times, _steps(reached), drawstyle="steps-post", color=UPSTREAM, linewidth=1.0)
         _view_labels(axes)
     axes.set_ylim(-3, 105)
-    thresholds(axes, [(float(check.threshold) * 100, check.text) for check in plan.success])
+    levels = [(float(c.threshold) * 100, c.text, c.verdict) for c in plan.success]
+    thresholds(axes, levels)
     axes.set_yticks([0, 50, 100], ["0%", "50%", "100%"])
     axes.set_ylabel("success" if plan.upstream_line else "success (client)")
     axes.grid(axis="y", color=GRID, linewidth=0.8)

@@ -11,7 +11,7 @@ local results give the same files, and a new kind of verdict list is one more en
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +23,12 @@ __all__ = [
     "LEAD",
     "Check",
     "checks",
+    "failed_line",
     "failure_text",
     "format_value",
     "replay_text",
     "scenario_checks",
+    "stable_names",
 ]
 
 CHECK_LISTS: tuple[tuple[str, str], ...] = (
@@ -52,11 +54,19 @@ class Check:
     note: str | None
     lower_bound: bool = False
     inconclusive: bool = False
+    measure: str = ""  # what is checked, without the threshold: "p95", "expect opens"
+    line: int | None = None  # of the check in the scenario file, where known
 
     @property
     def name(self) -> str:
         """Return ``upstream: text``, the name a check has in every report."""
         return f"{self.upstream}: {self.text}"
+
+    @property
+    def stable_name(self) -> str:
+        """Return ``upstream: measure`` (``vertex: p95``): a name that stays when the threshold
+        changes, so CI dashboards keep a check's history (see :func:`stable_names`)."""
+        return f"{self.upstream}: {self.measure or self.text}"
 
     @property
     def verdict(self) -> str:
@@ -93,7 +103,31 @@ def checks(upstream: str, data: Mapping[str, Any]) -> Iterator[Check]:
                 note=entry.get("note"),
                 lower_bound=bool(entry.get("lower_bound")),
                 inconclusive=entry.get("outcome") == "INCONCLUSIVE",
+                measure=_measure(kind, entry),
+                line=entry.get("line"),
             )
+
+
+def _measure(kind: str, entry: Mapping[str, Any]) -> str:
+    """Return what a check's JSON form checks, without its threshold (empty if unknown)."""
+    if kind == "objective" and entry.get("metric"):
+        view = entry.get("view")
+        return f"{view}.{entry['metric']}" if view and view != "client" else str(entry["metric"])
+    if kind == "expectation" and entry.get("check"):
+        return f"{LEAD.get(kind, '')}{entry['check']}"
+    return ""
+
+
+def stable_names(every: Sequence[Check]) -> list[str]:
+    """Return each check's :attr:`Check.stable_name`, numbered from the second on where two
+    checks measure the same thing (``vertex: time_open``, ``vertex: time_open #2``)."""
+    seen: dict[str, int] = {}
+    names = []
+    for check in every:
+        name = check.stable_name
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name} #{seen[name]}")
+    return names
 
 
 def scenario_checks(entry: Mapping[str, Any]) -> list[Check]:
@@ -118,8 +152,11 @@ def failure_text(entry: Mapping[str, Any]) -> str:
     scenario = entry["scenario"]
     undecided = entry.get("outcome") == "INCONCLUSIVE"
     what = "could not decide its objectives" if undecided else "broke its objectives"
-    lines = [f"scenario {scenario['name']!r} (seed {entry['seed']}) {what}:"]
     every = scenario_checks(entry)
+    lines = [
+        failed_line(every),  # first: pytest's short summary shows it
+        f"scenario {scenario['name']!r} (seed {entry['seed']}) {what}:",
+    ]
     width = max((len(check.text) for check in every if check.kind == "objective"), default=0)
     for check in every:
         note = f"  ({check.note})" if check.note else ""
@@ -131,6 +168,16 @@ def failure_text(entry: Mapping[str, Any]) -> str:
         )
     lines.append(f"replay: {replay_text(entry)}")
     return "\n".join(printable(line) for line in lines)  # a scenario's text cannot forge a line
+
+
+def failed_line(every: Sequence[Check]) -> str:
+    """Return ``3 of 17 checks failed: vertex: p95 < 500ms observed 1.115s; …``: every check
+    that did not pass (failed or inconclusive), on one line."""
+    failed = [check for check in every if check.verdict != "PASS"]
+    listed = "; ".join(f"{check.name} observed {check.observed_text}" for check in failed)
+    undecided = sum(check.verdict == "INCONCLUSIVE" for check in failed)
+    also = f", {undecided} inconclusive" if undecided else ""
+    return f"{len(failed) - undecided} of {len(every)} checks failed{also}: {listed}"
 
 
 def replay_text(entry: Mapping[str, Any]) -> str:

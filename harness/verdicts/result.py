@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,9 @@ class ScenarioSource:
 
     file: str | None
     sha256: str | None
+    # The line of each check in the file, (upstream, "slo"|"expect", index) → line: see
+    # harness.format.loader.check_lines. Written on each check's JSON as "line".
+    lines: Mapping[tuple[str, str, int], int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -205,7 +209,7 @@ class Result:
             "passed": self.passed,
             "outcome": _outcome(self.passed, self.inconclusive),
             "upstreams": {
-                name: {**up.to_dict(), "phases": _phases(scenario, name)}
+                name: {**self._located(name, up.to_dict()), "phases": _phases(scenario, name)}
                 for name, up in self.upstreams.items()
             },
         }
@@ -213,6 +217,15 @@ class Result:
             data["until_decided"] = self.extension.to_dict()
         if run_info and self.run_info is not None:
             data["run_info"] = self.run_info.to_dict()
+        return data
+
+    def _located(self, upstream: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Return an upstream's JSON form with each check's line in the file, where known."""
+        if not self.source.lines:
+            return data
+        for key, kind in (("objectives", "slo"), ("expectations", "expect")):
+            for index, check in enumerate(data[key]):
+                check["line"] = self.source.lines.get((upstream, kind, index))
         return data
 
     def to_json(self, *, run_info: bool = True) -> str:

@@ -55,6 +55,7 @@ class TimeSeries:
     avg_ms: list[float | None]
     in_flight: list[int]
     state: list[str]
+    short_circuited: list[int]  # requests the breaker rejected (counted in requests)
 
     def to_dict(self) -> dict[str, object]:
         """Return the JSON form: one list per column."""
@@ -93,30 +94,33 @@ def timeseries(
         avg_ms=[row[4] for row in rows],
         in_flight=_in_flight(samples, edges),
         state=_states_at(breaker, edges),
+        short_circuited=[row[5] for row in rows],
     )
 
 
 def _bucket(
     samples: Samples, latency_ms: FloatArray, low: int, high: int, method: PercentileMethod
-) -> tuple[int, int, float | None, float | None, float | None]:
-    """Return (requests, successes, p50, p95, avg) of the samples in ``[low, high)``; latency
-    over the answered ones only (None where the breaker or the cap shed every request)."""
+) -> tuple[int, int, float | None, float | None, float | None, int]:
+    """Return (requests, successes, p50, p95, avg, short-circuited) of the samples in
+    ``[low, high)``; latency over the answered ones only (None where the breaker or the cap
+    shed every request)."""
     count = high - low
     if count == 0:
-        return 0, 0, None, None, None
+        return 0, 0, None, None, None, 0
     # Per slice, not cumulative over the run: no temporary as long as the run itself.
     outcome = samples.outcome[low:high]
     wins = int(np.count_nonzero(outcome == Outcome.SUCCESS))
+    shed = int(np.count_nonzero(outcome == Outcome.SHORT_CIRCUITED))
     heard = answered(outcome)
     answers = int(np.count_nonzero(heard))
     if not answers:
-        return count, wins, None, None, None
+        return count, wins, None, None, None, shed
     part_ns, part_ms = samples.latency_ns[low:high], latency_ms[low:high]
     if answers < count:  # else the slices themselves: no copy
         part_ns, part_ms = part_ns[heard], part_ms[heard]
     spent_ns = int(part_ns.sum(dtype=np.int64))
     p50, p95 = slice_percentiles(part_ms, (50, 95), method)
-    return count, wins, p50, p95, spent_ns / answers / 1e6
+    return count, wins, p50, p95, spent_ns / answers / 1e6, shed
 
 
 def slice_percentiles(
