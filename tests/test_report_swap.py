@@ -156,10 +156,11 @@ def test_deleting_never_follows_a_link(sets: tuple[Pairs, Pairs], tmp_path: Path
 
 def test_interrupts_wait_until_the_files_are_in_place() -> None:
     """In a process of its own: signals go to the main thread, which an xdist worker's test
-    may not run in."""
+    may not run in (and a worker ignores SIGINT, which its children inherit)."""
     program = (
         "import os, signal\n"
         "from harness.report.files import interrupts_held\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"  # xdist ignores SIGINT
         "reached = []\n"
         "try:\n"
         "    with interrupts_held():\n"
