@@ -49,7 +49,7 @@ def test_json_to_stdout_prints_only_the_json(
     assert main(["run", str(quick), "--json", "-", "--no-run-info"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["passed"] is True  # the tables went to stderr
-    assert "quick  PASS" in err
+    assert "PASS  quick" in err
 
 
 def test_a_character_device_is_written_to_not_replaced(quick: Path) -> None:

@@ -74,7 +74,7 @@ def test_the_summary_fits_and_puts_failures_first(long_named: Result, width: int
     passing = copy.deepcopy(entry)
     passing["scenario"]["name"] = "steady"
     for upstream in passing["upstreams"].values():
-        upstream["passed"] = True
+        upstream["passed"], upstream["outcome"] = True, "PASS"
     errored = {"file": "scenarios/typo.yaml", "name": None, "stage": "collection", "error": "x"}
     lines = summary_table([passing, entry], [errored], width=width).splitlines()
     assert max(len(line) for line in lines) <= width
