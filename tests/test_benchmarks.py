@@ -41,3 +41,26 @@ def test_the_breaker_benchmark_runs(tmp_path: Path) -> None:
         assert any(name.startswith("builtin") for name in times)
         assert all(value > 0 for value in times.values())
     assert "built-in below every peer in every column" in printed
+
+
+def test_the_direct_engine_benchmark_checks_its_floor_and_prints_goals(tmp_path: Path) -> None:
+    # The benchmark asserts that the floor records the engine's very columns before timing.
+    results, printed = run_benchmark("bench_direct", tmp_path)
+    assert results["requests"] > 0
+    assert results["cases"]["heapq floor"]["ratio"] == 1.0
+    assert {goal["label"] for goal in results["goals"]} >= {"direct engine / heapq floor"}
+    assert "goal direct engine / heapq floor:" in printed
+    assert "margin" in printed
+
+
+def test_the_json_carries_the_load_average(tmp_path: Path) -> None:
+    output = tmp_path / "bench.json"
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks", "bench_direct", "--quick", "--output", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    )
+    document = json.loads(output.read_text())
+    assert len(document["load_average_before"]) == 3
+    assert len(document["load_average_after"]) == 3
