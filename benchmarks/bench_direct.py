@@ -17,7 +17,7 @@ from typing import Any
 from benchmarks.bench_engines import _soak
 from benchmarks.floor import floor_run
 from benchmarks.previous_direct import run_previous_direct
-from benchmarks.timing import Goal, paired
+from benchmarks.timing import Goal, paired, paired_ratio
 from harness.clock import VirtualClock
 from harness.engines.direct import run_direct
 from harness.engines.lanes import EngineOutput
@@ -37,11 +37,7 @@ def run(quick: bool) -> dict[str, Any]:
     }
     rounds = 3 if quick else 15
     found = paired(cases, "heapq floor", rounds=rounds)
-    speedup = paired(
-        {name: cases[name] for name in ("direct engine", "previous direct engine")},
-        "direct engine",
-        rounds=rounds,
-    )
+    speedup = paired_ratio(found, "previous direct engine", "direct engine")
     print(f"{requests:,} requests a run, {rounds} rounds; ratios: median of per-round ratios")
     for name, numbers in found.items():
         rate = requests / numbers["median_s"]
@@ -51,7 +47,7 @@ def run(quick: bool) -> dict[str, Any]:
         Goal("direct engine / heapq floor", found["direct engine"]["ratio"], 1.5),
         Goal(
             "previous / current direct engine",
-            speedup["previous direct engine"]["ratio"],
+            speedup,
             2.0,
             at_most=False,
         ),
@@ -65,7 +61,7 @@ def run(quick: bool) -> dict[str, Any]:
     return {
         "requests": requests,
         "cases": found,
-        "previous_over_current": speedup["previous direct engine"],
+        "previous_over_current": speedup,
         "goals": [goal.to_dict() for goal in goals],
     }
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["Goal", "interleaved", "paired", "ratio_table"]
+__all__ = ["Goal", "interleaved", "paired", "paired_ratio", "ratio_table"]
 
 
 def interleaved(
@@ -72,6 +72,12 @@ def paired(
             "ratio": statistics.median(ratios),
         }
     return found
+
+
+def paired_ratio(found: Mapping[str, Mapping[str, Any]], numerator: str, denominator: str) -> float:
+    """Return the median over rounds of ``numerator``'s time / ``denominator``'s in that round."""
+    pairs = zip(found[numerator]["seconds"], found[denominator]["seconds"], strict=True)
+    return statistics.median(top / bottom for top, bottom in pairs)
 
 
 @dataclass(frozen=True)

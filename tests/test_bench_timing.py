@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.timing import Goal, paired
+from benchmarks.timing import Goal, paired, paired_ratio
 
 
 def test_paired_rounds_give_one_ratio_per_round_and_their_median() -> None:
@@ -37,3 +37,15 @@ def test_a_goal_says_whether_it_is_met_and_by_what_margin(
     assert goal.margin == pytest.approx(margin)
     assert ("met" if met else "MISSED") in goal.line()
     assert goal.to_dict()["margin"] == pytest.approx(margin)
+
+
+def test_a_ratio_between_any_two_cases_pairs_their_rounds() -> None:
+    found = {
+        "a": {"seconds": [1.0, 2.0, 4.0]},
+        "b": {"seconds": [2.0, 2.0, 2.0]},
+    }
+    # Per round: 0.5, 1.0, 2.0 — the ratio of the medians would be 2/2 = 1.0 by chance only.
+    assert paired_ratio(found, "a", "b") == 1.0
+    found["b"]["seconds"] = [4.0, 1.0, 1.0]  # medians 2 and 1; per-round ratios 0.25, 2, 4
+    assert paired_ratio(found, "a", "b") == 2.0
+    assert paired_ratio(found, "b", "a") == 0.5

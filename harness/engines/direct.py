@@ -152,11 +152,10 @@ class _DirectDriver(LaneDriver):
         while queue:
             event = pop(queue)
             at = event[0]
-            if at > clock.now_ns:
-                if listeners:
-                    clock.advance_to(at)
-                else:
-                    clock.now_ns = at
+            if listeners:
+                clock.advance_to(at)
+            else:
+                clock.now_ns = at  # never earlier: the heap pops in time order
             size = len(event)
             if size == 5:
                 arrive(event[3], at)
@@ -222,8 +221,21 @@ class _DirectDriver(LaneDriver):
         track.status.append(0)
         track.state.append(0)
         track.in_flight += 1
-        event = (now + after, COMPLETION, next(self._order), track, row, now, outcome, status)
-        heapq.heappush(self._queue, (*event, state, permit))
+        heapq.heappush(
+            self._queue,
+            (
+                now + after,
+                COMPLETION,
+                next(self._order),
+                track,
+                row,
+                now,
+                outcome,
+                status,
+                state,
+                permit,
+            ),
+        )
 
     def _answer(self, event: tuple[Any, ...], now: int) -> None:
         """A request's answer arrives: tell the breaker, fill the request's row."""
