@@ -64,3 +64,11 @@ def test_the_json_carries_the_load_average(tmp_path: Path) -> None:
     document = json.loads(output.read_text())
     assert len(document["load_average_before"]) == 3
     assert len(document["load_average_after"]) == 3
+
+
+def test_the_http_benchmark_times_the_previous_design_beside_the_current(tmp_path: Path) -> None:
+    # The benchmark asserts that both designs give the same Result before timing.
+    results, printed = run_benchmark("bench_http", tmp_path)
+    assert results["cases"]["HTTP engine via respx (previous)"]["ratio"] == 1.0
+    assert results["cases"]["HTTP engine"]["ratio"] > 0
+    assert "goal HTTP engine / previous design:" in printed

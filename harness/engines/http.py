@@ -93,6 +93,7 @@ class _HttpDriver(LaneDriver):
             scenario,
             seed,
             clock,
+            via_respx=False,  # nobody adds routes to the engine's own mocks: skip respx's cost
             on_attempt=None if self._recorder is None else self._recorder.attempt,
             on_unmocked=self._unmocked,
         )
