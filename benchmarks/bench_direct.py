@@ -11,7 +11,9 @@ Goals: direct engine ≤ 1.5× the floor; ≥ 250 000 simulated requests/s on a 
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from collections.abc import Callable
 from typing import Any
 
 from benchmarks.bench_engines import _soak
@@ -28,13 +30,20 @@ def run(quick: bool) -> dict[str, Any]:
     """Check the floor against the engine, time the cases, print the ratios and goals."""
     scenario = _soak("5s" if quick else "60s")
     requests = _check_same(scenario)
-    cases = {
+    cases: dict[str, Callable[[], object]] = {
         "heapq floor": lambda: floor_run(scenario),
         "direct engine": lambda: _direct(scenario),
         "previous direct engine": lambda: run_previous_direct(
             scenario, scenario.seed, VirtualClock(), None
         ),
     }
+    if importlib.util.find_spec("simpy") is not None:
+        from benchmarks.floor_simpy import simpy_run
+
+        _check_same(scenario, simpy_run)
+        cases["SimPy, same model"] = lambda: simpy_run(scenario)
+    else:
+        print("(SimPy is not installed: no SimPy case; pip install simpy)")
     rounds = 3 if quick else 15
     found = paired(cases, "heapq floor", rounds=rounds)
     speedup = paired_ratio(found, "previous direct engine", "direct engine")
@@ -70,9 +79,9 @@ def _direct(scenario: Scenario) -> EngineOutput:
     return run_direct(scenario, scenario.seed, VirtualClock(), None)
 
 
-def _check_same(scenario: Scenario) -> int:
-    """Assert the floor records exactly what the engine does; return the requests in a run."""
-    floor = floor_run(scenario)
+def _check_same(scenario: Scenario, model: Callable[[Scenario], dict[str, Any]] = floor_run) -> int:
+    """Assert ``model`` records exactly what the engine does; return the requests in a run."""
+    floor = model(scenario)
     output = _direct(scenario)
     for name, columns in floor.items():
         log = output.logs[name]
@@ -80,5 +89,5 @@ def _check_same(scenario: Scenario) -> int:
         for label, mine, theirs in zip(
             ("start", "latency", "outcome", "status", "state"), columns, engine, strict=True
         ):
-            assert mine == theirs, f"the floor's {label} column differs from the engine's at {name}"
+            assert mine == theirs, f"{model.__name__}'s {label} column differs at {name}"
     return sum(len(columns[0]) for columns in floor.values())

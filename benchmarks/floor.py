@@ -31,7 +31,7 @@ from harness.format.scenario import Scenario
 from harness.format.units import NS_PER_S
 from harness.upstreams.streams import stream
 
-__all__ = ["floor_run"]
+__all__ = ["draw_answer", "floor_run", "lanes_of"]
 
 _KINDS = {
     "timeout": Outcome.TIMEOUT,
@@ -44,7 +44,7 @@ _TINY = 2.0**-54
 
 def floor_run(scenario: Scenario) -> dict[str, tuple[array[int], ...]]:
     """Simulate ``scenario``; return each upstream's (start, latency, outcome, status, state)."""
-    lanes = [_Lane(scenario, name) for name in scenario.upstreams]
+    lanes = lanes_of(scenario)
     heap: list[tuple[Any, ...]] = []
     push, pop, order = heapq.heappush, heapq.heappop, itertools.count(1)
     exp, log, inv = math.exp, math.log, NormalDist().inv_cdf
@@ -94,6 +94,26 @@ def floor_run(scenario: Scenario) -> dict[str, tuple[array[int], ...]]:
     return {lane.name: lane.columns() for lane in lanes}
 
 
+def lanes_of(scenario: Scenario) -> list[_Lane]:
+    """Return one floor lane per upstream, in the scenario's order."""
+    return [_Lane(scenario, name) for name in scenario.upstreams]
+
+
+def draw_answer(lane: _Lane) -> tuple[Outcome, int, int]:
+    """Draw one answer as floor_run does inline: (outcome, status, after how long)."""
+    draw, timeout = lane.faults, lane.timeout
+    u_fail, u_kind, u_latency = draw(), draw(), draw()
+    took = round(math.exp(lane.mu + lane.sigma * _INV(u_latency or _TINY)))
+    kind, code = SUCCESS, 200
+    if u_fail < lane.failure_rate:
+        kind, code = next((k, c) for share, k, c in lane.errors if u_kind < share)
+        took = timeout if kind == TIMEOUT else 0 if kind == CONNECT_ERROR else took
+    if took >= timeout:
+        kind, code, took = TIMEOUT, 0, timeout
+    return kind, code, took
+
+
+_INV = NormalDist().inv_cdf
 SUCCESS, TIMEOUT, CONNECT_ERROR = Outcome.SUCCESS, Outcome.TIMEOUT, Outcome.CONNECT_ERROR
 DROPPED, SHORT = Outcome.DROPPED, Outcome.SHORT_CIRCUITED
 
