@@ -1,9 +1,11 @@
 """The HTTP engine's request path against its previous design, in one run.
 
 Every case sends every request through a real ``httpx.AsyncClient`` on the virtual loop. The
-HTTP engine serves the mocked upstreams from their handlers directly (``via_respx=False``); the
-previous design, kept here as a case, resolved each request through the respx router (route
-matching, the side effect's signature inspected per call, a call log). The bare
+HTTP engine serves the mocked upstreams from their handlers directly (``via_respx=False``) and
+gives the client each lane's URL and timeout built once; the previous design, kept here as a
+case, resolved each request through the respx router (route matching, the side effect's
+signature inspected per call, a call log) and had httpx parse the URL and build the timeout
+per request. The bare
 httpx + respx floor of bench_engines is timed beside them. Both designs must give the same
 Result before anything is timed. Goal: the HTTP engine ≤ 0.7× the previous design's time per
 request; ratios are medians of per-round ratios (see :mod:`benchmarks.timing`).
@@ -11,6 +13,7 @@ request; ratios are medians of per-round ratios (see :mod:`benchmarks.timing`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterator
 from typing import Any
@@ -31,14 +34,33 @@ class _ThroughRespx(MockedUpstreams):
         super().__init__(*args, **kwargs)
 
 
+_CURRENT_START = harness.engines.http._HttpDriver.start_request
+
+
+def _previous_start(self: Any, lane: Any, row: int, start_ns: int) -> None:
+    """The built-in client's request as it was sent before: URL and timeout given per request."""
+    if lane.name in self._entry_points:
+        _CURRENT_START(self, lane, row, start_ns)
+        return
+    traffic, client = lane.traffic, self._client
+
+    def send() -> Any:
+        return client.request(traffic.method, lane.url, timeout=traffic.timeout / 1e9)
+
+    asyncio.get_running_loop().create_task(self.guarded_request(lane, row, start_ns, send))
+
+
 @contextlib.contextmanager
 def _previous_design() -> Iterator[None]:
-    saved = harness.engines.http.MockedUpstreams
-    harness.engines.http.MockedUpstreams = _ThroughRespx  # type: ignore[misc]
+    module = harness.engines.http
+    saved = module.MockedUpstreams
+    module.MockedUpstreams = _ThroughRespx  # type: ignore[misc]
+    module._HttpDriver.start_request = _previous_start  # type: ignore[method-assign]
     try:
         yield
     finally:
-        harness.engines.http.MockedUpstreams = saved  # type: ignore[misc]
+        module.MockedUpstreams = saved  # type: ignore[misc]
+        module._HttpDriver.start_request = _CURRENT_START  # type: ignore[method-assign]
 
 
 def _previous(scenario: Any) -> Any:
