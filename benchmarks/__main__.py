@@ -3,6 +3,8 @@ results as JSON to ``reports/bench.json`` so runs can be compared over time.
 
 Each module defines ``run(quick: bool) -> dict`` returning JSON-ready results and printing its
 own table. ``--quick`` shrinks every benchmark (used by the test suite to check they run).
+The machine's load average before and after goes in the JSON: timings taken under load are
+comparable only as same-run ratios.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import platform
 import sys
 import time
@@ -33,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown: {', '.join(unknown)}; available: {', '.join(available)}")
     results: dict[str, object] = {}
+    load_before = os.getloadavg()
     for name in chosen:
         print(f"\n== {name} ==", flush=True)
         began = time.perf_counter()
@@ -44,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "quick": arguments.quick,
+        "load_average_before": list(load_before),
+        "load_average_after": list(os.getloadavg()),
+        "cpus": os.cpu_count(),
         "results": results,
     }
     atomic_write(arguments.output, json.dumps(document, indent=2, sort_keys=True) + "\n")

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import itertools
 import selectors
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -51,8 +52,8 @@ class VirtualClock:
 
     def __init__(self, start_ns: int = 0) -> None:
         self.now_ns = start_ns
-        self._queue: list[Event] = []
-        self._order = 0
+        self._queue: list[tuple[Any, ...]] = []  # Events, and the direct engine's own tuples
+        self._order = itertools.count(1)  # shared with engines that push events themselves
         self._listeners: list[Callable[[int], None]] = []
 
     @property
@@ -64,8 +65,19 @@ class VirtualClock:
         """Call ``callback`` at ``at_ns``; among equal times, lower priority first, then FIFO."""
         if at_ns < self.now_ns:
             raise ValueError(f"cannot schedule at {at_ns} ns, before now ({self.now_ns} ns)")
-        self._order += 1
-        heapq.heappush(self._queue, (at_ns, priority, self._order, callback))
+        heapq.heappush(self._queue, (at_ns, priority, next(self._order), callback))
+
+    def internals(
+        self,
+    ) -> tuple[list[tuple[Any, ...]], Iterator[int], list[Callable[[int], None]]]:
+        """Return the event heap, its order counter and the listeners, for an engine that
+        drives the queue itself (the direct engine: no closure per event).
+
+        Such an engine pushes ``(at_ns, priority, next(order), ...)`` tuples of its own, pops
+        them in the same order, and hands every 4-tuple (one :meth:`schedule` pushed) back to
+        its callback; it must call :meth:`advance_to` when time moves and listeners listen.
+        """
+        return self._queue, self._order, self._listeners
 
     def next_event_ns(self) -> int | None:
         """Return the time of the next scheduled event, or None when none is left."""

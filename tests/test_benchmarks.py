@@ -48,3 +48,34 @@ def test_the_sweep_benchmark_runs_and_its_results_agree(tmp_path: Path) -> None:
     assert results["identical"] is True
     assert results["workers"]["1"]["speedup"] == 1.0
     assert "speed-up" in printed
+
+
+def test_the_direct_engine_benchmark_checks_its_floor_and_prints_goals(tmp_path: Path) -> None:
+    # The benchmark asserts that the floor records the engine's very columns before timing.
+    results, printed = run_benchmark("bench_direct", tmp_path)
+    assert results["requests"] > 0
+    assert results["cases"]["heapq floor"]["ratio"] == 1.0
+    assert {goal["label"] for goal in results["goals"]} >= {"direct engine / heapq floor"}
+    assert "goal direct engine / heapq floor:" in printed
+    assert "margin" in printed
+
+
+def test_the_json_carries_the_load_average(tmp_path: Path) -> None:
+    output = tmp_path / "bench.json"
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks", "bench_direct", "--quick", "--output", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    )
+    document = json.loads(output.read_text())
+    assert len(document["load_average_before"]) == 3
+    assert len(document["load_average_after"]) == 3
+
+
+def test_the_http_benchmark_times_the_previous_design_beside_the_current(tmp_path: Path) -> None:
+    # The benchmark asserts that both designs give the same Result before timing.
+    results, printed = run_benchmark("bench_http", tmp_path)
+    assert results["cases"]["HTTP engine via respx (previous)"]["ratio"] == 1.0
+    assert results["cases"]["HTTP engine"]["ratio"] > 0
+    assert "goal HTTP engine / previous design:" in printed

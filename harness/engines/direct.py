@@ -1,23 +1,32 @@
 """The direct engine: the same lifecycle, faults, breaker and clock as the HTTP engine, with no
 HTTP stack and no event loop — the clock's event queue is the whole simulation.
 
-A guard that offers the synchronous interface (the built-in breaker, or no breaker) is driven
-through it directly. Any other guard is driven through its ``async call``: the request's
-coroutine is stepped by hand, and each time it waits for the upstream's answer it is resumed
-by a clock event, exactly when the HTTP engine's request would be.
+It drives the clock's queue itself (:meth:`~harness.clock.VirtualClock.internals`): an arrival
+or an answer is a plain tuple in the heap, keyed ``(time, priority, order)`` exactly as
+:meth:`~harness.clock.VirtualClock.schedule` keys a callback, so events fire in the same order
+with no closure or object per request. The built-in breaker is driven inline while its CLOSED
+count window takes every call (what its own sync forms do, see ``_Machine._succeeded``), and
+through its guard otherwise; no breaker costs nothing.
+
+A guard that offers the synchronous interface is driven through it directly. Any other guard
+is driven through its ``async call``: the request's coroutine is stepped by hand, and each time
+it waits for the upstream's answer it is resumed by a clock event, exactly when the HTTP
+engine's request would be.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
 
 import httpx
 
-from harness.breakers.adapters import SyncGuard
+from harness.breakers.adapters import BuiltinGuard, SyncGuard, Unguarded
 from harness.clock import VirtualClock, VirtualEventLoop
 from harness.engines.lanes import (
+    ARRIVAL,
     COMPLETION,
     EngineOutput,
     Lane,
@@ -25,13 +34,18 @@ from harness.engines.lanes import (
     TransitionHook,
 )
 from harness.errors import HarnessError
-from harness.events import Outcome
+from harness.events import BreakerState, Outcome
 from harness.format.scenario import Scenario
-from harness.upstreams.faults import FaultSampler, answer
+from harness.upstreams.faults import FaultSampler
 from harness.upstreams.mocked import respond
 from harness.upstreams.streams import stream
 
 __all__ = ["run_direct"]
+
+_NONE, _BUILTIN, _SYNC, _ASYNC = range(4)  # how a lane's guard is driven
+_UNFINISHED = -1  # SampleLog's mark of an open row (metrics.py)
+_SUCCESS, _SHORT, _DROPPED = Outcome.SUCCESS, Outcome.SHORT_CIRCUITED, Outcome.DROPPED
+_CLOSED, _NO_STATE = BreakerState.CLOSED, BreakerState.NONE
 
 
 def run_direct(
@@ -40,8 +54,8 @@ def run_direct(
     """Run ``scenario``'s traffic without the HTTP stack."""
     driver = _DirectDriver(scenario, seed, clock, on_transition)
     try:
-        if driver.start():
-            clock.run()
+        driver.start()
+        driver.run()
     finally:
         driver.close()
     return driver.output(driver.reached)
@@ -59,6 +73,49 @@ class _Wait:
         yield self
 
 
+class _Track:
+    """One lane's hot state, in slots: what every arrival and answer reads and writes."""
+
+    __slots__ = (
+        "answer_at",
+        "arrivals",
+        "breaker",
+        "cap",
+        "guard",
+        "in_flight",
+        "kind",
+        "lane",
+        "latency",
+        "minimum",
+        "outcome",
+        "reached",
+        "slow_ns",
+        "start",
+        "state",
+        "status",
+    )
+
+    def __init__(self, lane: Lane, sampler: FaultSampler) -> None:
+        self.lane = lane
+        self.guard = guard = lane.guard
+        self.arrivals = lane.arrivals
+        self.cap = lane.traffic.concurrency
+        self.answer_at = sampler.answers(lane.traffic.timeout)
+        self.in_flight = self.reached = 0
+        log = lane.log
+        self.start, self.latency, self.outcome = log.start_ns, log.latency_ns, log.outcome
+        self.status, self.state = log.status, log.state
+        self.breaker: Any = None
+        self.slow_ns = self.minimum = 0
+        if isinstance(guard, BuiltinGuard):
+            self.kind, self.breaker = _BUILTIN, guard.breaker
+            self.slow_ns, self.minimum = guard.breaker._slow_ns, guard.breaker._minimum
+        elif isinstance(guard, Unguarded):
+            self.kind = _NONE
+        else:  # a runtime Protocol check costs microseconds: made once per lane
+            self.kind = _SYNC if isinstance(guard, SyncGuard) else _ASYNC
+
+
 class _DirectDriver(LaneDriver):
     def __init__(
         self,
@@ -68,59 +125,192 @@ class _DirectDriver(LaneDriver):
         on_transition: TransitionHook | None,
     ) -> None:
         super().__init__(scenario, seed, clock, on_transition)
-        self.samplers = {
+        samplers = {
             name: FaultSampler(upstream, stream(seed, name, "faults"))
             for name, upstream in scenario.upstreams.items()
         }
         self.reached = dict.fromkeys(scenario.upstreams, 0)
+        self._tracks = {lane.name: _Track(lane, samplers[lane.name]) for lane in self.lanes}
+        self._queue, self._order, self._listeners = clock.internals()
         self._loop: VirtualEventLoop | None = None  # made when first needed: see _step
-        # Decided once per lane: a runtime Protocol check costs microseconds per call.
-        self._sync_guards: dict[str, SyncGuard | None] = {
-            lane.name: lane.guard if isinstance(lane.guard, SyncGuard) else None
-            for lane in self.lanes
-        }
 
     def close(self) -> None:
         """Release the loop lent to code under test, if one was made."""
         if self._loop is not None:
             self._loop.close()
 
-    def start_request(self, lane: Lane, row: int, start_ns: int) -> None:
-        guard = self._sync_guards[lane.name]
-        if guard is not None:
-            self._sync_request(lane, guard, row, start_ns)
-        else:
-            self._step(self.guarded_request(lane, row, start_ns, self._send(lane)))
+    def start(self) -> bool:
+        """Schedule every lane's first arrival; return False when there is no traffic at all."""
+        for track in self._tracks.values():
+            self._next_arrival(track)
+        return bool(self._queue)
 
-    def _reach(self, lane: Lane, at_ns: int) -> tuple[Outcome, int, int]:
-        """The request reaches the upstream: draw its fault; return (outcome, status, after)."""
-        self.reached[lane.name] += 1
-        fault = self.samplers[lane.name].draw(at_ns)
-        return answer(fault, lane.traffic.timeout)
+    def run(self) -> None:
+        """Fire every event in (time, priority, order) order, as ``VirtualClock.run`` does."""
+        clock, queue, listeners = self.clock, self._queue, self._listeners
+        pop, arrive, answer = heapq.heappop, self._arrival, self._answer
+        while queue:
+            event = pop(queue)
+            at = event[0]
+            if listeners:
+                clock.advance_to(at)
+            else:
+                clock.now_ns = at  # never earlier: the heap pops in time order
+            size = len(event)
+            if size == 5:
+                arrive(event[3], at)
+            elif size == 4:
+                event[3]()  # scheduled through the clock: a coroutine to resume
+            else:
+                answer(event, at)
+        for name, track in self._tracks.items():
+            self.reached[name] = track.reached
 
-    def _sync_request(self, lane: Lane, guard: SyncGuard, row: int, start_ns: int) -> None:
-        permit = guard.try_acquire()
-        if not permit:
-            self.finish_request(lane, row, start_ns, Outcome.SHORT_CIRCUITED, 0, guard.state())
+    def _next_arrival(self, track: _Track) -> None:
+        at = next(track.arrivals, None)
+        if at is not None:
+            heapq.heappush(self._queue, (at, ARRIVAL, next(self._order), track, None))
+
+    def _arrival(self, track: _Track, now: int) -> None:
+        """A request arrives: drop it, refuse it, or send it and schedule its answer."""
+        cap = track.cap
+        if cap is not None and track.in_flight >= cap:
+            _record(track, now, _DROPPED, 0, track.guard.state())
+            self._next_arrival(track)
             return
-        state = guard.state()
-        outcome, status, after_ns = self._reach(lane, start_ns)
-
-        def complete() -> None:
-            guard.on_result(outcome, status, after_ns, permit)
-            self.finish_request(lane, row, start_ns, outcome, status, state)
-
-        if after_ns:
-            self.clock.schedule(start_ns + after_ns, COMPLETION, complete)
+        # The next arrival takes its place in the queue before this request's answer does.
+        at = next(track.arrivals, None)
+        if at is not None:
+            heapq.heappush(self._queue, (at, ARRIVAL, next(self._order), track, None))
+        kind = track.kind
+        permit: object = True
+        if kind == _BUILTIN:
+            breaker = track.breaker
+            permit = breaker._fast_window  # a CLOSED count window permits every call
+            if permit is None:
+                permit = breaker.try_acquire_permission()
+                if permit is None:
+                    _record(track, now, _SHORT, 0, breaker.state)
+                    return
+                state = breaker.state
+            else:
+                state = _CLOSED
+        elif kind == _NONE:
+            state = _NO_STATE
+        elif kind == _SYNC:
+            guard = track.guard
+            permit = guard.try_acquire()  # type: ignore[attr-defined]
+            if not permit:
+                _record(track, now, _SHORT, 0, guard.state())
+                return
+            state = guard.state()
         else:
-            complete()
+            self._start_async(track, now)
+            return
+        track.reached += 1
+        outcome, status, after = track.answer_at(now)
+        if not after:  # answered at once (a refused connection)
+            self._settle(track, outcome, status, 0, permit, now)
+            _record(track, now, outcome, status, state)
+            return
+        starts = track.start
+        row = len(starts)
+        starts.append(now)  # an open row (SampleLog.open, inline)
+        track.latency.append(0)
+        track.outcome.append(_UNFINISHED)
+        track.status.append(0)
+        track.state.append(0)
+        track.in_flight += 1
+        heapq.heappush(
+            self._queue,
+            (
+                now + after,
+                COMPLETION,
+                next(self._order),
+                track,
+                row,
+                now,
+                outcome,
+                status,
+                state,
+                permit,
+            ),
+        )
 
-    def _send(self, lane: Lane) -> Callable[[], Awaitable[httpx.Response]]:
+    def _answer(self, event: tuple[Any, ...], now: int) -> None:
+        """A request's answer arrives: tell the breaker, fill the request's row."""
+        _, _, _, track, row, start, outcome, status, state, permit = event
+        duration = now - start
+        if track.kind == _BUILTIN:  # _settle's common case, inline
+            window = track.breaker._fast_window
+            if outcome is _SUCCESS and permit is window and duration <= track.slow_ns:
+                position = next(window.positions)
+                if position + 1 == track.minimum:
+                    track.breaker._reach_minimum(window, position, now)
+            else:
+                self._settle(track, outcome, status, duration, permit, now)
+        elif track.kind != _NONE:
+            self._settle(track, outcome, status, duration, permit, now)
+        track.latency[row] = duration
+        track.outcome[row] = outcome
+        track.status[row] = status
+        track.state[row] = state
+        track.in_flight -= 1
+
+    @staticmethod
+    def _settle(
+        track: _Track, outcome: Outcome, status: int, duration: int, permit: Any, now: int
+    ) -> None:
+        """Tell the lane's breaker how the call it admitted with ``permit`` ended."""
+        kind = track.kind
+        if kind == _BUILTIN:
+            breaker = track.breaker
+            window = breaker._fast_window
+            # BreakerCore.on_success's lock-free case, inline: a fast success in the CLOSED
+            # count window that admitted it only takes a position (and decides on the one that
+            # brings the window to its minimum).
+            if outcome is _SUCCESS and permit is window and duration <= track.slow_ns:
+                position = next(window.positions)
+                if position + 1 == track.minimum:
+                    breaker._reach_minimum(window, position, now)
+                return
+            track.guard.on_result(outcome, status, duration, permit)  # type: ignore[attr-defined]
+        elif kind == _SYNC:
+            track.guard.on_result(outcome, status, duration, permit)  # type: ignore[attr-defined]
+
+    # -- a guard driven through its async call -----------------------------------------------
+
+    def _start_async(self, track: _Track, now: int) -> None:
+        row = len(track.start)
+        _record(track, now, _UNFINISHED, 0, 0)
+        track.in_flight += 1
+        lane = track.lane
+        self._step(self.guarded_request(lane, row, now, self._send(track)))
+
+    def start_request(self, lane: Lane, row: int, start_ns: int) -> None:
+        """Not used: this engine starts its requests itself (see ``_arrive``)."""
+        raise NotImplementedError
+
+    def finish_request(
+        self,
+        lane: Lane,
+        row: int,
+        start_ns: int,
+        outcome: Outcome,
+        status: int,
+        state: BreakerState,
+    ) -> None:
+        """Record a request the async guard finished in its row, and free its slot."""
+        lane.log.close(row, self.clock.now_ns - start_ns, outcome, status, state)
+        self._tracks[lane.name].in_flight -= 1
+
+    def _send(self, track: _Track) -> Callable[[], Awaitable[httpx.Response]]:
         """Return how one request reaches the upstream here: a fault drawn, a clock wait."""
-        request = httpx.Request(lane.traffic.method, lane.url)
+        request = httpx.Request(track.lane.traffic.method, track.lane.url)
 
         async def send() -> httpx.Response:
-            outcome, status, after_ns = self._reach(lane, self.clock.now_ns)
+            track.reached += 1
+            outcome, status, after_ns = track.answer_at(self.clock.now_ns)
             if after_ns:
                 await _Wait(self.clock.now_ns + after_ns)
             return respond(request, outcome, status)
@@ -151,3 +341,12 @@ class _DirectDriver(LaneDriver):
                 f"drive ({waiting!r}); run this scenario with engine: http"
             )
         self.clock.schedule(waiting.at_ns, COMPLETION, lambda: self._step(coroutine))
+
+
+def _record(track: _Track, start: int, outcome: int, status: int, state: int) -> None:
+    """Append one row to the lane's log (SampleLog.record, without the method call)."""
+    track.start.append(start)
+    track.latency.append(0)
+    track.outcome.append(outcome)
+    track.status.append(status)
+    track.state.append(state)

@@ -93,10 +93,17 @@ class _HttpDriver(LaneDriver):
             scenario,
             seed,
             clock,
+            via_respx=False,  # nobody adds routes to the engine's own mocks: skip respx's cost
             on_attempt=None if self._recorder is None else self._recorder.attempt,
             on_unmocked=self._unmocked,
         )
         self._client = httpx.AsyncClient(transport=self._mocks.transport)
+        # Each lane's URL parsed and timeout built once: httpx would redo both per request, and
+        # the request it builds from them is the same.
+        self._targets = {
+            lane.name: (httpx.URL(lane.url), httpx.Timeout(lane.traffic.timeout / 1e9))
+            for lane in self.lanes
+        }
         self._httpx2: list[object] = []  # made by the first entry point that asks for it
         self._randoms = {lane: stream(seed, lane, "entry_point") for lane in self._entry_points}
         self._done: asyncio.Future[None] | None = None
@@ -152,10 +159,11 @@ class _HttpDriver(LaneDriver):
             coroutine = self._service_request(lane, row, start_ns, entry_point)
             asyncio.get_running_loop().create_task(coroutine)
             return
-        traffic, client = lane.traffic, self._client
+        method, client = lane.traffic.method, self._client
+        url, timeout = self._targets[lane.name]
 
         def send() -> Awaitable[httpx.Response]:
-            return client.request(traffic.method, lane.url, timeout=traffic.timeout / 1e9)
+            return client.request(method, url, timeout=timeout)
 
         asyncio.get_running_loop().create_task(self.guarded_request(lane, row, start_ns, send))
 

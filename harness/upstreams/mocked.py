@@ -6,9 +6,12 @@ the virtual clock, then answers with a status and a JSON body, or raises the exc
 failure raises in the client's library: ``ReadTimeout`` when the latency reaches the client's
 read timeout (or the upstream never answers), ``ConnectError`` for a refused connection,
 ``ReadError`` for a reset one. httpx clients are served by a respx router
-(:attr:`MockedUpstreams.transport`); httpx2 clients, which respx does not patch, by a transport
-of the harness's own (:attr:`MockedUpstreams.httpx2_transport`, see
-:mod:`harness.upstreams.httpx2_mock`) drawing from the same seeded streams.
+(:attr:`MockedUpstreams.transport`), where you can add and change routes; the HTTP engine,
+whose router nobody extends, has them served by the same handlers without respx
+(``via_respx=False``: respx's matching and call log cost a third of a request); httpx2
+clients, which respx does not patch, by a transport of the harness's own
+(:attr:`MockedUpstreams.httpx2_transport`, see :mod:`harness.upstreams.httpx2_mock`) drawing
+from the same seeded streams.
 
 A request to a host no upstream mocks is refused at once with
 :class:`~harness.upstreams.guard.UnmockedHostError`, naming the host and the mocked upstreams.
@@ -97,11 +100,14 @@ class MockedUpstreams:
         clock: VirtualClock,
         *,
         keep_calls: bool = False,
+        via_respx: bool = True,
         on_attempt: AttemptHook | None = None,
         on_unmocked: Callable[[str], None] | None = None,
     ) -> None:
         self.clock = clock
         self.keep_calls = keep_calls
+        self.via_respx = via_respx
+        self._handlers: dict[str, Callable[[httpx.Request], Awaitable[httpx.Response]]] = {}
         self.router = respx.MockRouter(assert_all_mocked=True, assert_all_called=False)
         self.reached: dict[str, int] = {}
         self.urls = {name: scenario.url_of(name) for name in scenario.upstreams}
@@ -113,9 +119,8 @@ class MockedUpstreams:
         for name, upstream in scenario.upstreams.items():
             self._samplers[name] = FaultSampler(upstream, stream(seed, name, "faults"))
             self.reached[name] = 0
-            self.router.route(url__startswith=self.urls[name], name=name).mock(
-                side_effect=self._handler(name)
-            )
+            handler = self._handlers[name] = self._handler(name)
+            self.router.route(url__startswith=self.urls[name], name=name).mock(side_effect=handler)
         self.transport = httpx.MockTransport(self._route)
         register_upstreams(self.urls)
 
@@ -167,8 +172,13 @@ class MockedUpstreams:
     async def _route(self, request: httpx.Request) -> httpx.Response:
         # The network guard's answer comes first: respx would wrap it in its own error.
         url = str(request.url)
-        if self.upstream_of(url) is None:
+        name = self.upstream_of(url)
+        if name is None:
             raise self.refusal(url, request.url.host)
+        if not self.via_respx:
+            # The route respx would pick (the first base URL the URL starts with) and the same
+            # handler, without respx's per-call matching, signature inspection and call log.
+            return await self._handlers[name](request)
         return await self.router.async_handler(request)
 
     def _count(self, name: str) -> None:
