@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from harness.format.answers import AnswerMap
 from harness.format.breaker_settings import BreakerConfig
 from harness.format.entry_points import ENTRY_POINT_PATTERN, entry_point_problem
 from harness.format.expectations import ExpectationField
@@ -152,6 +153,8 @@ class Upstream(_Strict):
     latency: Latency = FixedLatency(value="0s")
     failure_rate: Rate = 0.0
     errors: ErrorMix = Field(default_factory=lambda: {"500": 1.0})
+    answers: AnswerMap = Field(default_factory=dict)
+    """What the upstream answers, by kind (see :mod:`harness.format.answers`)."""
     timeline: tuple[Phase, ...] = ()
     traffic: Traffic | None = None
     breaker: BreakerConfig | None = None
