@@ -200,7 +200,7 @@ def _phases(
         [np.frombuffer(output.logs[lane].start_ns, dtype=np.int64) for lane in service.attempts]
     )
     attempts = np.frombuffer(service.attempt_logs[name].start_ns, dtype=np.int64)
-    windows = [(phase.label, phase.start, phase.end) for phase in timeline]
+    windows = [(phase.label, start, end) for phase in timeline for start, end in phase.windows]
     return phase_amplification(windows, calls, attempts)
 
 
