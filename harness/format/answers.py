@@ -56,7 +56,10 @@ class Answer(StrictModel):
     """A JSON value sent JSON-encoded; a string is sent as it is. Absent: the kind's default."""
     content_type: str | None = None
     """``application/json`` unless the body is a string (then ``text/plain; charset=utf-8``)."""
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        json_schema_extra={"propertyNames": {"pattern": f"^{_HEADER_NAME.pattern}$"}},
+    )
     retry_after: Latency | None = None
     """Sent as ``Retry-After`` in whole seconds (rounded up), fixed or drawn per answer."""
     retry_after_format: Literal["seconds", "date"] = "seconds"

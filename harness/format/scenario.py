@@ -18,9 +18,10 @@ from pydantic import Field, Strict, field_validator
 
 from harness.errors import ScenarioError
 from harness.format.cross_checks import cross_checks
-from harness.format.fields import Duration, exactly
+from harness.format.fields import Duration, Flag, exactly
 from harness.format.fields import StrictModel as _Strict
 from harness.format.messages import problems_of
+from harness.format.objectives import Objective, parse_objective
 from harness.format.overrides import apply_override
 from harness.format.upstream import Burst, Phase, Traffic, Upstream, normal_url
 from harness.format.yamlsource import SourceMap
@@ -32,6 +33,8 @@ FORMAT_VERSION: Literal[1] = 1
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
 """An upstream's name: 1-64 ASCII letters, digits, '_', '-' or '.'."""
 _NAME = re.compile(NAME_PATTERN)
+ALL_CALLED = "upstream.requests >= 1"
+"""The objective ``assert_all_called`` adds to every upstream: it was reached at least once."""
 
 
 class Scenario(_Strict):
@@ -44,6 +47,9 @@ class Scenario(_Strict):
     duration: Duration
     percentile_method: Literal["nearest_rank", "linear"] = "nearest_rank"
     engine: Literal["http", "direct"] = "http"
+    assert_all_called: Flag = False
+    """Every mocked upstream must be reached at least once, as respx's ``assert_all_called``
+    and pytest-httpx's ``assert_all_responses_were_requested`` check: see :meth:`objectives_of`."""
     upstreams: dict[str, Upstream]
 
     @field_validator("duration")
@@ -64,6 +70,14 @@ class Scenario(_Strict):
                     f"upstream name {name!r} must be 1-64 letters, digits, '_', '-' or '.'"
                 )
         return value
+
+    def objectives_of(self, upstream: str) -> tuple[Objective, ...]:
+        """Return the objectives ``upstream`` is held to: its ``slo``, and with
+        ``assert_all_called`` the objective :data:`ALL_CALLED` (unless the slo states it)."""
+        stated = self.upstreams[upstream].slo
+        if not self.assert_all_called or any(o.text == ALL_CALLED for o in stated):
+            return stated
+        return (*stated, parse_objective(ALL_CALLED))
 
     def url_of(self, upstream: str) -> str:
         """Return the base URL of ``upstream`` (``https://NAME.test/`` unless given), always

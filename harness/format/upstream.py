@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 import httpx
 from pydantic import (
+    ConfigDict,
     Field,
     PlainSerializer,
     PlainValidator,
@@ -47,9 +48,18 @@ ObjectiveField = Annotated[
 ]
 
 
+def _phase_schema(schema: dict[str, Any]) -> None:
+    # `to` or `for` (the loader fills `to` in from `for`); `every` and `times` go together.
+    schema["required"] = ["from"]
+    schema["anyOf"] = [{"required": ["to"]}, {"required": ["for"]}]
+    schema["dependentRequired"] = {"every": ["times"], "times": ["every"]}
+
+
 class Phase(_Strict):
     """A window of the run in which some fault settings are overridden; with ``every`` and
     ``times``, a window that repeats (``start``/``end`` are its first occurrence)."""
+
+    model_config = ConfigDict(**_Strict.model_config, json_schema_extra=_phase_schema)
 
     name: str | None = None
     start: Duration = Field(alias="from")
