@@ -87,18 +87,37 @@ def fault_profiles(max_latency_ms: int = 2_000) -> st.SearchStrategy[dict[str, A
 
 
 def phases(duration_ms: int, max_latency_ms: int = 2_000) -> st.SearchStrategy[dict[str, Any]]:
-    """Return a timeline phase inside ``[0, duration_ms]`` overriding some fault settings."""
+    """Return a timeline phase inside ``[0, duration_ms]`` overriding some fault settings;
+    sometimes a repeating one (``every``, ``times``)."""
     window = st.tuples(st.integers(0, duration_ms - 1), st.integers(1, duration_ms)).filter(
         lambda pair: pair[0] < pair[1]
     )
+
+    def repeats(pair: tuple[int, int]) -> st.SearchStrategy[dict[str, Any]]:
+        start, end = pair
+        if duration_ms - end <= end - start:  # no room for a second window
+            return st.just({"from": f"{start}ms", "to": f"{end}ms"})
+        every = st.integers(end - start + 1, duration_ms - end)
+        return st.one_of(
+            st.just({"from": f"{start}ms", "to": f"{end}ms"}),
+            every.flatmap(
+                lambda gap: st.integers(1, 1 + (duration_ms - end) // gap).map(
+                    lambda times: {
+                        "from": f"{start}ms",
+                        "for": f"{end - start}ms",
+                        "every": f"{gap}ms",
+                        "times": times,
+                    }
+                )
+            ),
+        )
+
     overrides = fault_profiles(max_latency_ms).flatmap(
         lambda profile: st.sets(st.sampled_from(sorted(profile)), min_size=1).map(
             lambda keys: {key: profile[key] for key in keys}
         )
     )
-    return st.tuples(window, overrides).map(
-        lambda pair: {"from": f"{pair[0][0]}ms", "to": f"{pair[0][1]}ms", **pair[1]}
-    )
+    return st.tuples(window.flatmap(repeats), overrides).map(lambda pair: {**pair[0], **pair[1]})
 
 
 def breakers() -> st.SearchStrategy[dict[str, Any]]:
@@ -168,14 +187,20 @@ def library_breakers(
 
 
 def traffic(max_rate_per_s: int = 20) -> st.SearchStrategy[dict[str, Any]]:
-    """Return traffic settings with a rate up to ``max_rate_per_s``."""
+    """Return traffic settings with a rate up to ``max_rate_per_s``, sometimes ramped by
+    ``stages``."""
+    rates = st.integers(1, max_rate_per_s).map(lambda r: f"{r}/s")
+    stage = st.fixed_dictionaries({"duration": durations(1, 60_000), "target": rates})
     return st.fixed_dictionaries(
         {
-            "rate": st.integers(1, max_rate_per_s).map(lambda r: f"{r}/s"),
+            "rate": rates,
             "arrivals": st.sampled_from(["constant", "poisson"]),
             "timeout": durations(1, 5_000),
         },
-        optional={"concurrency": st.integers(1, 50)},
+        optional={
+            "concurrency": st.integers(1, 50),
+            "stages": st.lists(stage, min_size=1, max_size=3),
+        },
     )
 
 

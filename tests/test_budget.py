@@ -97,3 +97,16 @@ def test_the_number_of_upstreams_is_bounded() -> None:
     body = "".join(f"  u{index}: {{}}\n" for index in range(1001))
     with pytest.raises(ScenarioError, match=r"x\.yaml:3:3: upstreams: 1,001 upstreams, over the"):
         parse_scenario("duration: 1s\nupstreams:\n" + body, "x.yaml")
+
+
+def test_a_ramp_is_budgeted_at_its_peak_not_at_its_start_rate() -> None:
+    # At its 100 000/s peak, 10 s answers hold ~1 000 000 requests in flight (~9 GB on the HTTP
+    # engine); the start rate alone would hold 10.
+    ramp = (
+        "duration: 10m\nupstreams:\n  t1:\n    latency: 10s\n    traffic:\n"
+        "      rate: 1/s\n      timeout: 30s\n"
+        "      stages: [{duration: 10m, target: 100000/s}]\n"
+    )
+    with pytest.raises(ScenarioError, match="requests in flight at once"):
+        parse_scenario(ramp)
+    parse_scenario(ramp.replace("100000/s", "2/s"))

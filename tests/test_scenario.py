@@ -81,8 +81,8 @@ upstreams:
         (
             "duration: 1m\nupstreams:\n  t1:\n    latncy: 5ms\n",
             "bad.yaml:4:5: upstreams.t1.latncy: unknown key 'latncy'; did you mean 'latency'? "
-            "(allowed here: breaker, errors, expect, failure_rate, latency, slo, timeline, "
-            "traffic, url)",
+            "(allowed here: answers, breaker, errors, expect, failure_rate, latency, slo, "
+            "timeline, traffic, url)",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    timeline:\n      - {from: 30s, to: 2m}\n",
@@ -221,9 +221,12 @@ def test_override_revalidates() -> None:
         (
             "upstreams.t1.failur_rate",
             "upstreams.t1 has no key 'failur_rate'; did you mean 'failure_rate'? (keys there: "
-            "breaker, errors, expect, failure_rate, latency, slo, timeline, traffic, url)",
+            "answers, breaker, errors, expect, failure_rate, latency, slo, timeline, traffic, url)",
         ),
-        ("slo.9", "the scenario has no key 'slo' (keys there: description, duration, engine, "),
+        (
+            "slo.9",
+            "the scenario has no key 'slo' (keys there: assert_all_called, description, duration, ",
+        ),
         ("upstreams.t1.slo.9", "upstreams.t1.slo has items 0-0, not an item 9"),
         ("upstreams.t1.slo.x", "upstreams.t1.slo is a list: expected an item's index, got 'x'"),
         ("duration.x", "duration holds the value '1m', which has no key 'x'"),

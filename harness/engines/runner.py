@@ -126,7 +126,7 @@ def _upstream_result(
     attempts = None if attempt_log is None else attempt_log.freeze()
     method = scenario.percentile_method
     latency_ms = samples.latency_ns / 1e6  # one array shared by the views and the time series
-    objectives = scenario.upstreams[name].slo
+    objectives = scenario.objectives_of(name)
     views = {
         view: view_stats(
             samples if attempts is None or view is View.CLIENT else attempts,
@@ -202,7 +202,7 @@ def _phases(
         [np.frombuffer(output.logs[lane].start_ns, dtype=np.int64) for lane in service.attempts]
     )
     attempts = np.frombuffer(service.attempt_logs[name].start_ns, dtype=np.int64)
-    windows = [(phase.label, phase.start, phase.end) for phase in timeline]
+    windows = [(phase.label, start, end) for phase in timeline for start, end in phase.windows]
     return phase_amplification(windows, calls, attempts)
 
 

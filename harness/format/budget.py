@@ -28,6 +28,7 @@ from fractions import Fraction
 from typing import Protocol
 
 from harness.errors import KeyPath
+from harness.format.load_shapes import expected_requests
 from harness.format.units import NS_PER_S
 from harness.format.upstream import Upstream
 
@@ -119,12 +120,14 @@ def _upstream_bytes(scenario: Whole, name: str, upstream: Upstream) -> tuple[int
     ]
     traffic = upstream.traffic
     if traffic is not None:
-        steady = math.ceil(traffic.rate * Fraction(scenario.duration, NS_PER_S))
+        # Stages ramp the rate: count what they send, and size what is in flight by the peak.
+        steady = math.ceil(expected_requests(traffic.rate, traffic.stages, scenario.duration))
+        peak = max([traffic.rate, *(stage.target for stage in traffic.stages)])
         bursts = sum(burst.requests for burst in traffic.bursts)
         where: KeyPath = ("upstreams", name, "traffic", "rate")
         parts.append(((steady + bursts) * SAMPLE_BYTES, f"{steady + bursts:,} requests", where))
         held = min(scenario.duration, traffic.timeout, _longest_held(upstream, traffic.timeout))
-        in_flight = math.ceil(traffic.rate * Fraction(held, NS_PER_S)) + bursts
+        in_flight = math.ceil(peak * Fraction(held, NS_PER_S)) + bursts
         if traffic.concurrency is not None and traffic.concurrency < in_flight:
             in_flight = traffic.concurrency
         if bursts > in_flight // 2:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from fractions import Fraction
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -17,7 +16,8 @@ from harness.errors import KeyPath
 from harness.format.breaker_settings import CustomBreakerSettings, factory_problem, library_problem
 from harness.format.budget import budget_problems
 from harness.format.expectations import expectation_problems
-from harness.format.units import NS_PER_S, format_duration
+from harness.format.load_shapes import expected_requests
+from harness.format.units import format_duration
 from harness.format.upstream import Upstream
 
 
@@ -66,11 +66,12 @@ def _window_checks(scenario: Whole, name: str, upstream: Upstream) -> Found:
     found: Found = []
     end = format_duration(scenario.duration)
     for index, phase in enumerate(upstream.timeline):
-        if phase.end > scenario.duration:
+        if phase.last_end > scenario.duration:
+            key = "to" if phase.times is None else "times"
             found.append(
                 (
-                    ("upstreams", name, "timeline", index, "to"),
-                    f"the phase ends at {format_duration(phase.end)}, after the scenario's "
+                    ("upstreams", name, "timeline", index, key),
+                    f"the phase ends at {format_duration(phase.last_end)}, after the scenario's "
                     f"duration of {end}",
                 )
             )
@@ -192,5 +193,5 @@ def _request_count(scenario: Whole) -> Found:
 def _expected_requests(upstream: Upstream, duration_ns: int) -> int:
     traffic = upstream.traffic
     assert traffic is not None
-    steady = math.ceil(traffic.rate * Fraction(duration_ns, NS_PER_S))
+    steady = math.ceil(expected_requests(traffic.rate, traffic.stages, duration_ns))
     return steady + sum(burst.requests for burst in traffic.bursts if burst.at < duration_ns)

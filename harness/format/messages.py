@@ -38,6 +38,9 @@ _FORMAT_KINDS = {
     "breaker",
     "breaker_impl",
     "expectation_kind",
+    "answer_kind",
+    "header",
+    "template",
     "value_error",
     "assertion_error",
 }
@@ -78,7 +81,7 @@ def problems_of(
         at_key = kind == "extra_forbidden" or loc[-1:] == ("[key]",)
         if kind in _FORMAT_KINDS and ctx.get("key") is not None:
             path = _extended(path, ctx["key"], data)  # the error is about one key in there
-            at_key = kind in ("expectation_kind", "error_kind")
+            at_key = kind in ("expectation_kind", "error_kind", "answer_kind")
         message = _message(detail, root)
         problems.append(source_map.problem(path, message, at_key=at_key))
     return sorted(problems, key=lambda problem: (problem.line or 0, problem.column or 0))
@@ -178,13 +181,21 @@ def _step(annotation: Any, part: int | str) -> Any:
     return None
 
 
-def _extended(path: KeyPath, key: str | int, data: Any) -> KeyPath:
-    """Return ``path`` and then ``key`` as the file spells it (``500`` or ``"500"``)."""
+def _extended(path: KeyPath, key: str | int | tuple[str | int, ...], data: Any) -> KeyPath:
+    """Return ``path`` and then ``key`` (or each key of a tuple, going down) as the file spells
+    it (``500`` or ``"500"``)."""
     node = data
     for part in path:
         node = node[part]
-    spelled = _matching_key(node, key)
-    return (*path, key if spelled is None else spelled)
+    extended = list(path)
+    for part in key if isinstance(key, tuple) else (key,):
+        spelled = _matching_key(node, part)
+        if spelled is None:
+            extended.append(part)
+            break
+        extended.append(spelled)
+        node = node[spelled]
+    return tuple(extended)
 
 
 def _data_path(loc: tuple[int | str, ...], data: Any) -> KeyPath:

@@ -18,9 +18,10 @@ from pydantic import Field, Strict, field_validator
 
 from harness.errors import KeyPath, Problem, ScenarioError
 from harness.format.cross_checks import cross_checks
-from harness.format.fields import Duration, exactly
+from harness.format.fields import Duration, Flag, exactly
 from harness.format.fields import StrictModel as _Strict
 from harness.format.messages import problems_of
+from harness.format.objectives import Objective, parse_objective
 from harness.format.overrides import apply_override
 from harness.format.units import shorten
 from harness.format.upstream import Burst, Phase, Traffic, Upstream, normal_url
@@ -36,6 +37,8 @@ _NAME = re.compile(NAME_PATTERN)
 MAX_UPSTREAMS = 1_000
 """The most upstreams a scenario may name: each is validated, mocked and reported on."""
 _SURROGATE = re.compile("[\ud800-\udfff]")
+ALL_CALLED = "upstream.requests >= 1"
+"""The objective ``assert_all_called`` adds to every upstream: it was reached at least once."""
 
 
 class Scenario(_Strict):
@@ -48,6 +51,9 @@ class Scenario(_Strict):
     duration: Duration
     percentile_method: Literal["nearest_rank", "linear"] = "nearest_rank"
     engine: Literal["http", "direct"] = "http"
+    assert_all_called: Flag = False
+    """Every mocked upstream must be reached at least once, as respx's ``assert_all_called``
+    and pytest-httpx's ``assert_all_responses_were_requested`` check: see :meth:`objectives_of`."""
     upstreams: dict[str, Upstream]
 
     @field_validator("duration")
@@ -68,6 +74,14 @@ class Scenario(_Strict):
                     f"upstream name {name!r} must be 1-64 letters, digits, '_', '-' or '.'"
                 )
         return value
+
+    def objectives_of(self, upstream: str) -> tuple[Objective, ...]:
+        """Return the objectives ``upstream`` is held to: its ``slo``, and with
+        ``assert_all_called`` the objective :data:`ALL_CALLED` (unless the slo states it)."""
+        stated = self.upstreams[upstream].slo
+        if not self.assert_all_called or any(o.text == ALL_CALLED for o in stated):
+            return stated
+        return (*stated, parse_objective(ALL_CALLED))
 
     def url_of(self, upstream: str) -> str:
         """Return the base URL of ``upstream`` (``https://NAME.test/`` unless given), always

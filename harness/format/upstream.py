@@ -4,11 +4,11 @@ objectives and expectations (the parts of :class:`harness.format.scenario.Scenar
 from __future__ import annotations
 
 import re
-from fractions import Fraction
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import httpx
 from pydantic import (
+    ConfigDict,
     Field,
     PlainSerializer,
     PlainValidator,
@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from harness.format.answers import AnswerMap
 from harness.format.breaker_settings import BreakerConfig
 from harness.format.entry_points import ENTRY_POINT_PATTERN, entry_point_problem
 from harness.format.expectations import ExpectationField
@@ -25,14 +26,9 @@ from harness.format.fault_settings import ErrorMix, FixedLatency, Latency
 from harness.format.fields import Count, Duration, Rate
 from harness.format.fields import StrictModel as _Strict
 from harness.format.fields import unit_field as _unit_field
+from harness.format.load_shapes import Stage, Throughput
 from harness.format.objectives import GRAMMAR_HINT, Objective, parse_objective
-from harness.format.units import (
-    NS_PER_S,
-    THROUGHPUT_PATTERN,
-    format_duration,
-    format_throughput,
-    parse_throughput,
-)
+from harness.format.units import NS_PER_S, format_duration, parse_duration
 
 __all__ = ["Burst", "Phase", "Traffic", "Upstream", "normal_url"]
 
@@ -44,19 +40,6 @@ _PATH = re.compile(r"(?!/?[A-Za-z][A-Za-z0-9+.-]*://)[^\s#]*", re.ASCII)
 _DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|\?|$)")
 
 
-Throughput = Annotated[
-    Fraction,
-    PlainValidator(_unit_field(parse_throughput, "throughput").func),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": THROUGHPUT_PATTERN,
-            "description": "a request rate up to 1000000/s",
-            "examples": ["20/s", "600/m", "90/h"],
-        }
-    ),
-    PlainSerializer(format_throughput, return_type=str),
-]
 ObjectiveField = Annotated[
     Objective,
     PlainValidator(_unit_field(parse_objective, "objective").func),
@@ -65,15 +48,45 @@ ObjectiveField = Annotated[
 ]
 
 
+def _phase_schema(schema: dict[str, Any]) -> None:
+    # `to` or `for` (the loader fills `to` in from `for`); `every` and `times` go together.
+    schema["required"] = ["from"]
+    schema["anyOf"] = [{"required": ["to"]}, {"required": ["for"]}]
+    schema["dependentRequired"] = {"every": ["times"], "times": ["every"]}
+
+
 class Phase(_Strict):
-    """A window of the run in which some fault settings are overridden."""
+    """A window of the run in which some fault settings are overridden; with ``every`` and
+    ``times``, a window that repeats (``start``/``end`` are its first occurrence)."""
+
+    model_config = ConfigDict(**_Strict.model_config, json_schema_extra=_phase_schema)
 
     name: str | None = None
     start: Duration = Field(alias="from")
     end: Duration = Field(alias="to")
+    length: Duration | None = Field(default=None, alias="for")
+    """The window's length: another way to give ``to`` (``to`` = ``from`` + ``for``)."""
+    every: Duration | None = None
+    """Repeat the window this long after each start, ``times`` times in all."""
+    times: Count | None = None
     latency: Latency | None = None
     failure_rate: Rate | None = None
     errors: ErrorMix | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _to_from_for(cls, data: Any) -> Any:
+        # `for` stands for `to`: fill `to` in when only `for` is given (and parses), so the
+        # window's end is always `end`; a bad `for` is reported by its own field.
+        if isinstance(data, dict) and "for" in data and "to" not in data and "end" not in data:
+            try:
+                end = parse_duration(data.get("from", data.get("start"))) + parse_duration(
+                    data["for"]
+                )
+            except (TypeError, ValueError):
+                return data
+            return {**data, "to": format_duration(end)}
+        return data
 
     @model_validator(mode="after")
     def _ordered(self) -> Phase:
@@ -82,7 +95,30 @@ class Phase(_Strict):
                 f"'to' ({format_duration(self.end)}) must be after 'from' "
                 f"({format_duration(self.start)})"
             )
+        if self.length is not None and self.length != self.end - self.start:
+            raise ValueError(
+                f"'for' ({format_duration(self.length)}) disagrees with 'from' and 'to' "
+                f"({format_duration(self.end - self.start)} apart): give one of 'to' or 'for'"
+            )
+        if (self.every is None) != (self.times is None):
+            raise ValueError("a repeating phase needs both 'every' and 'times'")
+        if self.every is not None and self.every <= self.end - self.start:
+            raise ValueError(
+                f"'every' ({format_duration(self.every)}) must be longer than the window "
+                f"({format_duration(self.end - self.start)}), or the repeats would overlap"
+            )
         return self
+
+    @property
+    def windows(self) -> tuple[tuple[int, int], ...]:
+        """Return every occurrence of the window, ``(start_ns, end_ns)``, in time order."""
+        every, times = self.every or 0, self.times or 1
+        return tuple((self.start + k * every, self.end + k * every) for k in range(times))
+
+    @property
+    def last_end(self) -> int:
+        """Return when the phase's last occurrence ends."""
+        return self.windows[-1][1]
 
     @property
     def label(self) -> str:
@@ -101,6 +137,9 @@ class Traffic(_Strict):
     """The requests the harness sends to one upstream."""
 
     rate: Throughput
+    """The request rate (at the start, when ``stages`` move it)."""
+    stages: tuple[Stage, ...] = ()
+    """Ramps of the rate, one after the other (see :mod:`harness.format.load_shapes`)."""
     arrivals: Literal["constant", "poisson"] = "constant"
     bursts: tuple[Burst, ...] = ()
     concurrency: Count | None = None
@@ -152,6 +191,8 @@ class Upstream(_Strict):
     latency: Latency = FixedLatency(value="0s")
     failure_rate: Rate = 0.0
     errors: ErrorMix = Field(default_factory=lambda: {"500": 1.0})
+    answers: AnswerMap = Field(default_factory=dict)
+    """What the upstream answers, by kind (see :mod:`harness.format.answers`)."""
     timeline: tuple[Phase, ...] = ()
     traffic: Traffic | None = None
     breaker: BreakerConfig | None = None

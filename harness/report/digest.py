@@ -63,21 +63,28 @@ def digest(result: Result) -> dict[str, Any]:
 def _upstream_digest(result: Result, name: str, upstream: UpstreamResult) -> dict[str, Any]:
     samples = upstream.samples
     return {
-        "phases": [_phase(phase) for phase in result.scenario.upstreams[name].timeline],
+        "phases": [
+            _phase(phase, window)
+            for phase in result.scenario.upstreams[name].timeline
+            for window in phase.windows  # each occurrence of a repeating phase
+        ],
         "histogram": histogram(samples.latency_ns, _groups(samples)),
         "rolling": _rolling(result, upstream),
         "display": _display(result, upstream),
     }
 
 
-def _phase(phase: Phase) -> dict[str, Any]:
+def _phase(phase: Phase, window: tuple[int, int]) -> dict[str, Any]:
     overrides = phase.model_dump(
-        mode="json", by_alias=True, exclude={"name", "start", "end"}, exclude_none=True
+        mode="json",
+        by_alias=True,
+        exclude={"name", "start", "end", "length", "every", "times"},
+        exclude_none=True,
     )
     return {
         "label": phase.label,
-        "from_ms": phase.start / 1e6,
-        "to_ms": phase.end / 1e6,
+        "from_ms": window[0] / 1e6,
+        "to_ms": window[1] / 1e6,
         "overrides": overrides,
     }
 

@@ -208,11 +208,13 @@ def _pick(errors: tuple[tuple[float, Outcome, int], ...], draw: float) -> tuple[
 
 def _segments(upstream: Upstream) -> tuple[list[int], list[_Profile]]:
     """Split time at every phase boundary; each segment gets the settings in force there."""
-    bounds = sorted({0} | {p.start for p in upstream.timeline} | {p.end for p in upstream.timeline})
+    windows = [(phase, window) for phase in upstream.timeline for window in phase.windows]
+    bounds = sorted({0} | {start for _, (start, _) in windows} | {end for _, (_, end) in windows})
     starts: list[int] = []
     profiles: list[_Profile] = []
     for start in bounds:
-        active = [p for p in upstream.timeline if p.start <= start < p.end]
+        # In file order (a repeating phase's windows never overlap): later phases win.
+        active = [p for p, (begin, end) in windows if begin <= start < end]
         starts.append(start)
         profiles.append(_merged(upstream, active))
     return starts, profiles

@@ -15,11 +15,10 @@ from typing import Protocol
 import httpx2
 
 from harness.events import Outcome
+from harness.upstreams.answers import Reply
 from harness.upstreams.faults import read_timeout_ns
 
 __all__ = ["Httpx2Mock", "classify_httpx2"]
-
-_JSON = {"content-type": "application/json"}
 
 
 class Upstreams(Protocol):
@@ -29,7 +28,7 @@ class Upstreams(Protocol):
 
     def refusal(self, url: str, host: str) -> Exception: ...
 
-    async def serve(self, name: str, read_timeout_ns: int) -> tuple[Outcome, int, bytes]: ...
+    async def serve(self, name: str, read_timeout_ns: int) -> tuple[Outcome, int, Reply | None]: ...
 
 
 class Httpx2Mock(httpx2.MockTransport):
@@ -45,7 +44,7 @@ class Httpx2Mock(httpx2.MockTransport):
         if name is None:
             raise self.mocks.refusal(url, str(request.url.host))
         timeout = read_timeout_ns(request.extensions.get("timeout"))
-        outcome, status, body = await self.mocks.serve(name, timeout)
+        outcome, status, reply = await self.mocks.serve(name, timeout)
         if outcome is Outcome.TIMEOUT:
             raise httpx2.ReadTimeout(
                 "no answer within the client's timeout (injected)", request=request
@@ -54,7 +53,11 @@ class Httpx2Mock(httpx2.MockTransport):
             raise httpx2.ConnectError("connection refused (injected)", request=request)
         if outcome is Outcome.CONNECTION_RESET:
             raise httpx2.ReadError("connection reset by peer (injected)", request=request)
-        return httpx2.Response(status, content=body, headers=_JSON, request=request)
+        if reply is None:
+            return httpx2.Response(status, request=request)
+        return httpx2.Response(
+            status, content=reply.body, headers=list(reply.headers), request=request
+        )
 
 
 def classify_httpx2(error: BaseException) -> tuple[Outcome, int] | None:

@@ -2,7 +2,8 @@
 
 Each upstream of a scenario is matched by its base URL. A request reaching it draws its fault
 (see :mod:`harness.upstreams.faults`) at the current virtual time, waits the drawn latency on
-the virtual clock, then answers with a status and a JSON body, or raises the exception a real
+the virtual clock, then answers with a status, a body and headers (see
+:mod:`harness.upstreams.answers`), or raises the exception a real
 failure raises in the client's library: ``ReadTimeout`` when the latency reaches the client's
 read timeout (or the upstream never answers), ``ConnectError`` for a refused connection,
 ``ReadError`` for a reset one. httpx clients are served by a respx router
@@ -23,7 +24,6 @@ A client without a read timeout waiting on an upstream that never answers gives 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from functools import partial
@@ -35,6 +35,7 @@ import respx
 from harness.clock import VirtualClock
 from harness.events import Outcome
 from harness.format.scenario import Scenario
+from harness.upstreams.answers import AnswerMaker, Reply
 from harness.upstreams.faults import HANG_LIMIT, Fault, FaultSampler, answer, read_timeout_ns
 from harness.upstreams.guard import UnmockedHostError, register_upstreams
 from harness.upstreams.streams import stream
@@ -45,8 +46,8 @@ __all__ = [
     "HANG_LIMIT",
     "AttemptHook",
     "MockedUpstreams",
+    "Reply",
     "clock_sleep",
-    "error_body",
     "read_timeout_ns",
     "respond",
 ]
@@ -62,8 +63,6 @@ AttemptHook = Callable[[str, str | None, int, int, Outcome, int], None]
 """Called as ``hook(upstream, caller, start_ns, latency_ns, outcome, status)`` per attempt."""
 
 _FORGET_CALLS_EVERY = 1024  # respx keeps every call in memory unless told to forget
-_JSON = {"content-type": "application/json"}
-_SUCCESS_BODY = b"{}"  # minimal: a JSON object SDKs parse; realistic bodies are for later
 
 
 def _wake(future: asyncio.Future[None]) -> None:
@@ -76,14 +75,6 @@ def clock_sleep(clock: VirtualClock, duration_ns: int) -> Awaitable[None]:
     future = asyncio.get_running_loop().create_future()
     clock.schedule(clock.now_ns + duration_ns, COMPLETION, partial(_wake, future))
     return future
-
-
-def error_body(status: int) -> bytes:
-    """Return the JSON body of an injected error status (the shape OpenAI and Google use)."""
-    message = f"HTTP {status} (injected by the harness)"
-    return json.dumps(
-        {"error": {"code": status, "message": message, "status": str(status)}}
-    ).encode()
 
 
 class MockedUpstreams:
@@ -114,10 +105,13 @@ class MockedUpstreams:
         self._on_attempt = on_attempt
         self._on_unmocked = on_unmocked
         self._samplers: dict[str, FaultSampler] = {}
+        self._answers: dict[str, AnswerMaker] = {}
         self._handled = 0
         self._httpx2: Any = None
         for name, upstream in scenario.upstreams.items():
             self._samplers[name] = FaultSampler(upstream, stream(seed, name, "faults"))
+            rng = stream(seed, name, "answers")
+            self._answers[name] = AnswerMaker(name, upstream.answers, rng)
             self.reached[name] = 0
             handler = self._handlers[name] = self._handler(name)
             self.router.route(url__startswith=self.urls[name], name=name).mock(side_effect=handler)
@@ -147,9 +141,10 @@ class MockedUpstreams:
             self._on_unmocked(str(error))
         return error
 
-    async def serve(self, name: str, read_timeout_ns: int) -> tuple[Outcome, int, bytes]:
+    async def serve(self, name: str, read_timeout_ns: int) -> tuple[Outcome, int, Reply | None]:
         """Serve one attempt reaching ``name``: draw its fault, wait in virtual time, and
-        return (outcome, status, body) as the client will see it."""
+        return (outcome, status, reply) as the client will see it (no reply without a status)."""
+        index = self.reached[name]
         self._count(name)
         start_ns = self.clock.now_ns
         fault: Fault = self._samplers[name].draw(start_ns)
@@ -158,14 +153,14 @@ class MockedUpstreams:
             await clock_sleep(self.clock, after_ns)
         if self._on_attempt is not None:
             self._on_attempt(name, CALLER.get(), start_ns, after_ns, outcome, status)
-        if outcome is Outcome.SUCCESS:
-            return outcome, status, _SUCCESS_BODY
-        return outcome, status, error_body(status) if status else b""
+        if not status:
+            return outcome, status, None
+        return outcome, status, self._answers[name].reply(index, status, self.clock.now_ns)
 
     def _handler(self, name: str) -> Callable[[httpx.Request], Awaitable[httpx.Response]]:
         async def handle(request: httpx.Request) -> httpx.Response:
-            outcome, status, body = await self.serve(name, _read_timeout_ns(request))
-            return respond(request, outcome, status, body)
+            outcome, status, reply = await self.serve(name, _read_timeout_ns(request))
+            return respond(request, outcome, status, reply)
 
         return handle
 
@@ -189,7 +184,7 @@ class MockedUpstreams:
 
 
 def respond(
-    request: httpx.Request, outcome: Outcome, status: int, body: bytes = b""
+    request: httpx.Request, outcome: Outcome, status: int, reply: Reply | None = None
 ) -> httpx.Response:
     """Return the response for ``outcome``, or raise the httpx exception a real failure raises."""
     if outcome is Outcome.TIMEOUT:
@@ -198,9 +193,9 @@ def respond(
         raise httpx.ConnectError("connection refused (injected)", request=request)
     if outcome is Outcome.CONNECTION_RESET:
         raise httpx.ReadError("connection reset by peer (injected)", request=request)
-    if not body:
+    if reply is None:
         return httpx.Response(status, request=request)
-    return httpx.Response(status, content=body, headers=_JSON, request=request)
+    return httpx.Response(status, content=reply.body, headers=reply.headers, request=request)
 
 
 def _read_timeout_ns(request: httpx.Request) -> int:

@@ -7,6 +7,18 @@
 - ``bursts``: on top of either, each burst adds its ``requests`` all at its ``at`` instant,
   after any steady arrival at that same instant.
 
+With ``stages`` the rate r(t) is piecewise linear and N(t) = ∫₀ᵗ r is the number of requests
+expected by t (see :mod:`harness.format.load_shapes`). Arrivals are placed by inverting N:
+
+- ``constant``: request k arrives at the instant N reaches k exactly, floored to whole
+  nanoseconds (on a ramp, the root of a quadratic, found exactly in rational arithmetic), so
+  any window [a, b) of whole nanoseconds holds exactly ⌈N(b)⌉ − ⌈N(a)⌉ requests — the integral
+  itself wherever N is whole at a and b (a ramp from 10/s to 100/s over 10 m sends exactly
+  870, 1410, … 5730 requests in its ten minutes). With no stages this is ``k / rate`` as above;
+- ``poisson``: a unit-rate Poisson process in N's units (exponential gaps of mean 1, from the
+  same seeded stream), each arrival placed where N reaches it: the time-change that makes a
+  Poisson process of rate r(t).
+
 Requests arrive in ``[0, duration)``; every request sent before the end is followed to its
 completion, even when that is after the end.
 """
@@ -17,7 +29,9 @@ import heapq
 import math
 import random
 from collections.abc import Iterator
+from fractions import Fraction
 
+from harness.format.load_shapes import RateSegment, rate_segments
 from harness.format.scenario import Traffic
 from harness.format.units import NS_PER_S
 
@@ -26,11 +40,12 @@ __all__ = ["arrivals"]
 
 def arrivals(traffic: Traffic, duration_ns: int, rng: random.Random) -> Iterator[int]:
     """Yield the arrival times, in nanoseconds, of every request in ``[0, duration_ns)``."""
-    steady = (
-        _constant(traffic, duration_ns)
-        if traffic.arrivals == "constant"
-        else _poisson(traffic, duration_ns, rng)
-    )
+    if traffic.stages:
+        steady = _staged(traffic, duration_ns, _staged_marks(traffic, rng))
+    elif traffic.arrivals == "constant":
+        steady = _constant(traffic, duration_ns)
+    else:
+        steady = _poisson(traffic, duration_ns, rng)
     if not traffic.bursts:
         return steady
     return heapq.merge(steady, _bursts(traffic, duration_ns))
@@ -59,3 +74,53 @@ def _poisson(traffic: Traffic, duration_ns: int, rng: random.Random) -> Iterator
         if at_ns >= duration_ns:
             return
         yield at_ns
+
+
+def _staged_marks(traffic: Traffic, rng: random.Random) -> Iterator[Fraction]:
+    """Yield the values of N at which requests arrive: 0, 1, 2, … or a unit Poisson process."""
+    if traffic.arrivals == "constant":
+        k = 0
+        while True:
+            yield Fraction(k)
+            k += 1
+    draw = rng.random
+    mark = 0.0
+    while True:
+        mark += -math.log(1.0 - draw())
+        yield Fraction(mark)
+
+
+def _staged(traffic: Traffic, duration_ns: int, marks: Iterator[Fraction]) -> Iterator[int]:
+    segments = rate_segments(traffic.rate, traffic.stages)
+    index = 0
+    for mark in marks:
+        while index + 1 < len(segments) and mark >= segments[index + 1].requests_before:
+            index += 1
+        at_ns = segments[index].start_ns + _offset_ns(segments[index], mark)
+        if at_ns >= duration_ns:
+            return
+        yield at_ns
+
+
+def _offset_ns(segment: RateSegment, mark: Fraction) -> int:
+    """Return ⌊x⌋ for the x (ns into ``segment``) where N reaches ``mark``, exactly.
+
+    Within the segment, N(x) − N(0) = (r0·x + (r1 − r0)·x²/2L) / 1e9; with a = r1 − r0,
+    b = 2L·r0 and c = 2L·1e9·(mark − N(0)), x is the root of a·x² + b·x − c = 0 that lies in
+    the segment, 2c / (b + √(b² + 4ac)) (the form that stays accurate as a → 0).
+    """
+    wanted = mark - segment.requests_before
+    r0, length = segment.rate_at_start, segment.length_ns
+    if length is None or segment.rate_at_end == r0:  # flat: x = wanted / r0 seconds
+        return math.floor(wanted * NS_PER_S / r0)
+    a, b, c = segment.rate_at_end - r0, 2 * length * r0, 2 * length * NS_PER_S * wanted
+    guess = math.floor(2 * c / (b + math.sqrt(float(b * b + 4 * a * c))))
+
+    def before(x: int) -> bool:  # N has not passed the mark by x: a·x² + b·x ≤ c
+        return a * x * x + b * x <= c
+
+    while guess > 0 and not before(guess):
+        guess -= 1
+    while before(guess + 1):
+        guess += 1
+    return guess

@@ -251,9 +251,9 @@ def _phases(scenario: Scenario, upstream: str) -> list[dict[str, object]]:
     """Return an upstream's fault phases: name, window in ms, and which settings they change."""
     return [
         {
-            "name": phase.label,
-            "from_ms": phase.start / 1e6,
-            "to_ms": phase.end / 1e6,
+            "name": phase.label if phase.times is None else f"{phase.label} #{number}",
+            "from_ms": start / 1e6,
+            "to_ms": end / 1e6,
             "overrides": sorted(
                 key
                 for key in ("latency", "failure_rate", "errors")
@@ -261,4 +261,5 @@ def _phases(scenario: Scenario, upstream: str) -> list[dict[str, object]]:
             ),
         }
         for phase in scenario.upstreams[upstream].timeline
+        for number, (start, end) in enumerate(phase.windows, 1)
     ]
