@@ -81,8 +81,8 @@ upstreams:
         (
             "duration: 1m\nupstreams:\n  t1:\n    latncy: 5ms\n",
             "bad.yaml:4:5: upstreams.t1.latncy: unknown key 'latncy'; did you mean 'latency'? "
-            "(allowed here: breaker, errors, expect, failure_rate, latency, slo, timeline, "
-            "traffic, url)",
+            "(allowed here: breaker, errors, expect, failure_rate, latency, slo, slo_period, "
+            "timeline, traffic, url)",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    timeline:\n      - {from: 30s, to: 2m}\n",
@@ -137,7 +137,7 @@ upstreams:
             "bad.yaml:5:11: upstreams.t1.slo[0]: unknown metric 'p95x'; did you mean 'p95'? "
             "(known: pNN such as p95 or p99.9, avg, mean, min, max, success_rate, error_rate, "
             "short_circuit_rate, requests, opens, time_open, final_state, amplification, "
-            "fallback_rate, dropped_rate, good_rate(BOUND) such as good_rate(800ms))",
+            "fallback_rate, dropped_rate, budget_spent, good_rate(BOUND) such as good_rate(800ms))",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    traffic: {rate: 1/s}\n"
@@ -221,7 +221,7 @@ def test_override_revalidates() -> None:
         (
             "upstreams.t1.failur_rate",
             "upstreams.t1 has no key 'failur_rate'; did you mean 'failure_rate'? (keys there: "
-            "breaker, errors, expect, failure_rate, latency, slo, timeline, traffic, url)",
+            "breaker, errors, expect, failure_rate, latency, slo, slo_period, timeline, traffic, url)",
         ),
         ("slo.9", "the scenario has no key 'slo' (keys there: description, duration, engine, "),
         ("upstreams.t1.slo.9", "upstreams.t1.slo has items 0-0, not an item 9"),
