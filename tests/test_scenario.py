@@ -221,7 +221,8 @@ def test_override_revalidates() -> None:
         (
             "upstreams.t1.failur_rate",
             "upstreams.t1 has no key 'failur_rate'; did you mean 'failure_rate'? (keys there: "
-            "breaker, errors, expect, failure_rate, latency, slo, slo_period, timeline, traffic, url)",
+            "breaker, errors, expect, failure_rate, latency, slo, slo_period, timeline, "
+            "traffic, url)",
         ),
         ("slo.9", "the scenario has no key 'slo' (keys there: description, duration, engine, "),
         ("upstreams.t1.slo.9", "upstreams.t1.slo has items 0-0, not an item 9"),
