@@ -58,14 +58,22 @@ def test_a_hand_computed_outage_fires_the_fast_alert_54_seconds_in() -> None:
     assert fired_seconds(samples, 12 * HOUR)[1] == [(435.0, 599.0)]
 
 
-def test_a_short_blip_fires_only_the_slow_alert_and_spends_a_hand_computed_budget() -> None:
-    # 30 bad seconds of 600: spent 30 / (600/16) = 0.8. Only 1x fires: the whole-run-so-far
-    # window at t in [300, 329] holds t-299 bad of t+1, above (t+1)/16 from t = 320; after the
-    # blip 30 bad stay above (t+1)/16 until t = 478; the 6m short window agrees throughout.
+def test_a_blip_spends_a_hand_computed_budget_and_fires_nothing_before_a_window_fills() -> None:
+    # 30 bad seconds of 600: spent 30 / (600/16) = 0.8. The burn over what there is since t = 0
+    # is above 1x from t = 320 s to 478 s, but the 1x long window (72m at 12h) never fills in a
+    # 10-minute run, and the faster alerts' windows never burn that hard.
     samples = one_per_second(600, 300, 330)
     budget = budget_of(TARGET, samples, 12 * HOUR)
     assert budget.spent == pytest.approx(0.8, abs=1e-15)
-    assert fired_seconds(samples, 12 * HOUR) == [[], [], [], [(320.0, 478.0)]]
+    assert burn_rate(TARGET, samples, 4320 * NS_PER_S, 320 * NS_PER_S) == pytest.approx(
+        21 / 321 * 16
+    )  # 1.0467 > 1
+    assert fired_seconds(samples, 12 * HOUR) == [[], [], [], []]
+
+
+def test_one_bad_first_request_fires_nothing() -> None:
+    # Over "what there is since t = 0" it would burn 16x at t = 0 and fire every alert.
+    assert fired_seconds(one_per_second(600, 0, 1), 12 * HOUR) == [[], [], [], []]
 
 
 def test_no_bad_events_fire_nothing_and_spend_nothing() -> None:

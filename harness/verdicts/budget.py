@@ -10,8 +10,8 @@ Alerts (only when the upstream names ``slo_period``): each pair of the workbook'
 for a 30-day period, is scaled by ``slo_period / 30d``. The burn rate over a window is
 ``bad / requests`` among requests *starting* in ``(t - window, t]``, divided by the allowed
 fraction. It is evaluated at each request's start time ``t``; an alert fires at ``t`` when the burn
-rate over both its long and its short window exceeds the factor. Before a window has elapsed it
-covers what there is since the start of the run.
+rate over both its long and its short window exceeds the factor, and not before its long window
+has filled (``t >= long window``): the run has no history before it starts.
 """
 
 from __future__ import annotations
@@ -129,6 +129,9 @@ def budget_of(target: Objective, samples: Samples, period_ns: int | None) -> Bud
         long_ns, short_ns = scaled(long_ns, period_ns), scaled(short_ns, period_ns)
         firing = _burning(samples.start_ns, cumulative, budget.allowed, factor, long_ns)
         firing &= _burning(samples.start_ns, cumulative, budget.allowed, factor, short_ns)
+        # A run has no history before t = 0: until its long window has filled, a window would be
+        # a few requests (one bad first request burns 1/allowed), so an alert waits for it.
+        firing &= samples.start_ns >= long_ns
         alerts.append(Alert(long_ns, short_ns, factor, _spans(samples.start_ns, firing)))
     return Budget(target, budget.requests, budget.bad, period_ns, tuple(alerts))
 
