@@ -82,6 +82,7 @@ upstreams:
             "duration: 1m\nupstreams:\n  t1:\n    latncy: 5ms\n",
             "bad.yaml:4:5: upstreams.t1.latncy: unknown key 'latncy'; did you mean 'latency'? "
             "(allowed here: answers, breaker, errors, expect, failure_rate, latency, slo, "
+            "slo_period, "
             "timeline, traffic, url)",
         ),
         (
@@ -137,7 +138,7 @@ upstreams:
             "bad.yaml:5:11: upstreams.t1.slo[0]: unknown metric 'p95x'; did you mean 'p95'? "
             "(known: pNN such as p95 or p99.9, avg, mean, min, max, success_rate, error_rate, "
             "short_circuit_rate, requests, opens, time_open, final_state, amplification, "
-            "fallback_rate, dropped_rate, good_rate(BOUND) such as good_rate(800ms))",
+            "fallback_rate, dropped_rate, budget_spent, good_rate(BOUND) such as good_rate(800ms))",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    traffic: {rate: 1/s}\n"
@@ -221,7 +222,8 @@ def test_override_revalidates() -> None:
         (
             "upstreams.t1.failur_rate",
             "upstreams.t1 has no key 'failur_rate'; did you mean 'failure_rate'? (keys there: "
-            "answers, breaker, errors, expect, failure_rate, latency, slo, timeline, traffic, url)",
+            "answers, breaker, errors, expect, failure_rate, latency, slo, slo_period, "
+            "timeline, traffic, url)",
         ),
         (
             "slo.9",

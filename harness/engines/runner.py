@@ -23,9 +23,11 @@ from harness.clock import VirtualClock, WallClockPatch
 from harness.engines import ENGINES, EngineOutput, TransitionHook, run_engine
 from harness.engines.service import EntryPoints, ServiceOutput
 from harness.errors import HarnessError
+from harness.format.error_budget import BUDGET_METRICS
 from harness.format.scenario import Scenario
 from harness.upstreams.guard import NetworkGuard
 from harness.upstreams.streams import stream
+from harness.verdicts.budget import evaluate_budget, upstream_budget
 from harness.verdicts.expectation_checks import check_expectations
 from harness.verdicts.metrics import SampleLog, View, breaker_summary, view_stats
 from harness.verdicts.objectives import evaluate
@@ -142,13 +144,16 @@ def _upstream_result(
     breaker = None
     if guard.impl is not None:
         breaker = breaker_summary(guard.impl, guard.initial_state, samples.transitions, end_ns)
+    upstream = scenario.upstreams[name]
+    budget = upstream_budget(objectives, samples, upstream.slo_period)
     verdicts = tuple(
-        evaluate_service(objective, samples, views, service)
+        evaluate_budget(objective, budget)
+        if objective.metric in BUDGET_METRICS
+        else evaluate_service(objective, samples, views, service)
         if objective.metric in SERVICE_METRICS
         else evaluate(objective, views, breaker)
         for objective in objectives
     )
-    upstream = scenario.upstreams[name]
     expectations = check_expectations(upstream.expect, samples, breaker, upstream.timeline)
     return UpstreamResult(
         name=name,
@@ -160,6 +165,7 @@ def _upstream_result(
         reached_upstream=reached,
         expectations=expectations,
         service=service,
+        budget=budget,
     )
 
 

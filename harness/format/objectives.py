@@ -12,6 +12,7 @@ An objective is ``[view.]metric op threshold``::
     good_rate(800ms) >= 99%        successes answered within 800ms, per client request
     fallback_rate < 5%             answers an entry point marked as a fallback
     dropped_rate == 0%             requests refused over the concurrency cap
+    budget_spent <= 25%            error budget spent (see :mod:`harness.verdicts.budget`)
     p95 < 500ms @ 95%              decided on 95% confidence bounds (see
                                    :mod:`harness.verdicts.confidence`); else INCONCLUSIVE
 
@@ -83,6 +84,8 @@ _METRICS: dict[str, Kind] = {
     "amplification": Kind.NUMBER,
     "fallback_rate": Kind.RATE,
     "dropped_rate": Kind.RATE,
+    # The error budget spent (evaluated by harness.verdicts.budget):
+    "budget_spent": Kind.RATE,
 }
 SERVICE_METRICS = {"amplification", "fallback_rate", "dropped_rate", "good_rate"}
 _GOOD_RATE = re.compile(r"good_rate\((?P<bound>[^()]+)\)")

@@ -21,6 +21,7 @@ from pydantic import (
 from harness.format.answers import AnswerMap
 from harness.format.breaker_settings import BreakerConfig
 from harness.format.entry_points import ENTRY_POINT_PATTERN, entry_point_problem
+from harness.format.error_budget import budget_problem
 from harness.format.expectations import ExpectationField
 from harness.format.fault_settings import ErrorMix, FixedLatency, Latency
 from harness.format.fields import Count, Duration, Rate
@@ -198,6 +199,15 @@ class Upstream(_Strict):
     breaker: BreakerConfig | None = None
     slo: tuple[ObjectiveField, ...] = ()
     expect: tuple[ExpectationField, ...] = ()
+    slo_period: Duration | None = None
+    """The error budget's period: burn-rate alert windows scale by it / 30d."""
+
+    @model_validator(mode="after")
+    def _budget(self) -> Upstream:
+        problem = budget_problem(self.slo, self.slo_period)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @field_validator("url")
     @classmethod

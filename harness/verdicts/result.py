@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.format.scenario import Scenario
+from harness.verdicts.budget import Budget
 from harness.verdicts.expectation_checks import ExpectationVerdict
 from harness.verdicts.metrics import BreakerSummary, Samples, View, ViewStats
 from harness.verdicts.objectives import Verdict
@@ -93,6 +94,8 @@ class UpstreamResult:
     expectations: tuple[ExpectationVerdict, ...] = ()
     service: ServiceStats | None = None
     """Attempts per request (see :mod:`harness.verdicts.service`)."""
+    budget: Budget | None = None
+    """Error budget and burn-rate alerts, when asked for (see :mod:`harness.verdicts.budget`)."""
 
     @property
     def client(self) -> ViewStats:
@@ -133,6 +136,8 @@ class UpstreamResult:
             "outcome": _outcome(self.passed, self.inconclusive),
             "timeseries": self.timeseries.to_dict(),
             **self._service_dict(),
+            # Only when the scenario asks for a budget: other runs keep their JSON as it was.
+            **({} if self.budget is None else {"budget": self.budget.to_dict()}),
         }
 
     def _service_dict(self) -> dict[str, object]:
