@@ -56,6 +56,7 @@ def cross_checks(scenario: Whole) -> Found:
         found += _objective_checks(name, upstream)
         found += _breaker_checks(name, upstream)
     found += _url_overlaps(scenario)
+    found += _entry_point_engine(scenario)
     found += _request_count(scenario)
     if not found:  # the estimate reads what the checks above hold valid
         found += budget_problems(scenario)
@@ -127,6 +128,22 @@ def _breaker_checks(name: str, upstream: Upstream) -> Found:
     if problem:
         found.append((("upstreams", name, "breaker", "impl"), problem))
     return found
+
+
+def _entry_point_engine(scenario: Whole) -> Found:
+    """Return a problem per entry point in a scenario set to the direct engine."""
+    if scenario.engine == "http":
+        return []
+    return [
+        (
+            ("upstreams", name, "traffic", "entry_point"),
+            f"entry points run on the http engine only, but this scenario sets engine: "
+            f"{scenario.engine} (your code needs the HTTP clients the direct engine does "
+            "without): remove engine: direct or the entry point",
+        )
+        for name, upstream in scenario.upstreams.items()
+        if upstream.traffic is not None and upstream.traffic.entry_point is not None
+    ]
 
 
 def _url_overlaps(scenario: Whole) -> Found:
