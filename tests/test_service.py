@@ -322,3 +322,54 @@ def test_direct_engine_with_an_entry_point_is_a_located_load_error(tmp_path: Any
     assert "upstreams.vertex.traffic.entry_point" in message
     assert f"{path}:10:" in message  # the entry point's line
     assert "engine: direct" in message
+
+
+PHASED = """
+name: phased
+duration: 6s
+upstreams:
+  vertex:
+    latency: 100ms
+    traffic: {{rate: 5/s, entry_point: "tests.services:retry_then_fallback"}}
+    timeline:
+      - {{name: down, from: 2s, to: 4s, failure_rate: 100%}}
+    slo: {slo}
+"""
+
+
+def test_objectives_per_phase_read_that_phase_only() -> None:
+    slo = (
+        '["upstream.amplification <= 1 during down", "upstream.amplification >= 2 during down",'
+        ' "upstream.requests <= 25 during down", "upstream.amplification <= 1.1"]'
+    )
+    up = run(scenario(PHASED.format(slo=slo))).upstreams["vertex"]
+    assert up.service is not None
+    (down,) = up.service.phases
+    tight, loose, requests, whole = up.verdicts
+    assert tight.observed == loose.observed == down.attempts / down.calls
+    assert not tight.passed
+    assert loose.passed
+    assert requests.observed == down.attempts > 25
+    assert not requests.passed
+    assert tight.objective.text == "upstream.amplification <= 1 during down"
+    assert whole.observed is not None
+    assert whole.observed < tight.observed
+
+
+@pytest.mark.parametrize(
+    ("objective", "message"),
+    [
+        ("upstream.requests <= 3 during dwon", r"no phase 'dwon'.*did you mean 'down'\?"),
+        ("amplification <= 3 during down", r"only upstream\.requests and upstream\.amplif"),
+        ("upstream.p95 < 1s during down", r"only upstream\.requests"),
+    ],
+)
+def test_objectives_per_phase_refused_at_load_with_location(
+    objective: str, message: str, tmp_path: Any
+) -> None:
+    path = tmp_path / "phased.yaml"
+    path.write_text(PHASED.format(slo=f'["{objective}"]'))
+    with pytest.raises(ScenarioError, match=message) as caught:
+        load_scenario(path)
+    assert f"{path}:10:" in str(caught.value)
+    assert "upstreams.vertex.slo" in str(caught.value)

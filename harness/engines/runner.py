@@ -34,6 +34,7 @@ from harness.verdicts.service import (
     SERVICE_METRICS,
     PhaseAmplification,
     ServiceStats,
+    evaluate_phase,
     evaluate_service,
     phase_amplification,
 )
@@ -143,7 +144,9 @@ def _upstream_result(
     if guard.impl is not None:
         breaker = breaker_summary(guard.impl, guard.initial_state, samples.transitions, end_ns)
     verdicts = tuple(
-        evaluate_service(objective, samples, views, service)
+        evaluate_phase(objective, service)
+        if objective.phase is not None
+        else evaluate_service(objective, samples, views, service)
         if objective.metric in SERVICE_METRICS
         else evaluate(objective, views, breaker)
         for objective in objectives

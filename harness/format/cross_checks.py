@@ -7,6 +7,7 @@ Each returns ``(key path, message)`` pairs; the loader locates them in the file.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping
 from fractions import Fraction
@@ -97,11 +98,31 @@ def _objective_checks(name: str, upstream: Upstream) -> Found:
                     f"{objective.text!r} needs a breaker, and upstream {name!r} has none",
                 )
             )
+    found += _phase_names(name, upstream)
     if upstream.slo and upstream.traffic is None:
         found.append(
             (
                 ("upstreams", name, "slo"),
                 f"upstream {name!r} has objectives but no traffic to measure them on",
+            )
+        )
+    return found
+
+
+def _phase_names(name: str, upstream: Upstream) -> Found:
+    """Return a problem per ``... during NAME`` objective naming no phase of the upstream."""
+    labels = [phase.label for phase in upstream.timeline]
+    found: Found = []
+    for index, objective in enumerate(upstream.slo):
+        if objective.phase is None or objective.phase in labels:
+            continue
+        close = difflib.get_close_matches(objective.phase, labels, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        known = ", ".join(repr(label) for label in labels) or "none: it has no timeline"
+        found.append(
+            (
+                ("upstreams", name, "slo", index),
+                f"no phase {objective.phase!r} in upstream {name!r}{hint}; its phases: {known}",
             )
         )
     return found
