@@ -102,6 +102,16 @@ class VirtualClock:
         for listener in self._listeners:
             listener(at_ns)
 
+    def block(self, duration_ns: int) -> None:
+        """Move time forward by ``duration_ns`` at once, firing nothing: a blocked event loop.
+
+        Events due meanwhile stay queued and fire afterwards, late, at the advanced time (the
+        clock never goes back), as callbacks do in a real loop after a blocking call.
+        """
+        if duration_ns < 0:
+            raise ValueError(f"cannot block for a negative duration ({duration_ns} ns)")
+        self.advance_to(self.now_ns + duration_ns)
+
     def add_listener(self, listener: Callable[[int], None]) -> None:
         """Call ``listener(now_ns)`` whenever time moves."""
         self._listeners.append(listener)

@@ -80,3 +80,23 @@ async def reads_time(ctx: ServiceContext) -> datetime.datetime:
     if now != expected:
         raise AssertionError(f"datetime.now() is {now}, not the virtual {expected}")
     return now
+
+
+def sync_httpx(ctx: ServiceContext) -> Any:
+    """A synchronous entry point: one blocking httpx request to vertex."""
+    return ctx.httpx_sync.get(ctx.urls["vertex"], timeout=1.0)
+
+
+def sync_httpx2(ctx: ServiceContext) -> Any:
+    """A synchronous entry point: one blocking httpx2 request to vertex."""
+    return ctx.httpx2_sync.get(ctx.urls["vertex"], timeout=1.0)
+
+
+async def async_httpx(ctx: ServiceContext) -> Any:
+    """The async twin of :func:`sync_httpx`."""
+    return await ctx.httpx.get(ctx.urls["vertex"], timeout=1.0)
+
+
+def sync_calls_the_internet(ctx: ServiceContext) -> Any:
+    """Reach a host no upstream mocks with a sync client."""
+    return ctx.httpx_sync.get("https://api.openai.com/v1/models")

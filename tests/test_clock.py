@@ -179,3 +179,29 @@ def test_wall_clock_patch_moves_in_whole_microseconds() -> None:
         second = time.time()
     assert first == VIRTUAL_EPOCH.timestamp() + 1e-6
     assert second == pytest.approx(VIRTUAL_EPOCH.timestamp() + 0.002, abs=1e-9)
+
+
+def test_a_blocking_call_delays_due_events_which_then_run_late() -> None:
+    fired: list[tuple[str, int]] = []
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        clock = loop.clock  # type: ignore[attr-defined]
+        clock.schedule(10_000_000, 0, lambda: fired.append(("clock", clock.now_ns)))
+        loop.call_later(0.02, lambda: fired.append(("timer", clock.now_ns)))
+        clock.block(50_000_000)  # a blocking call: nothing else may run meanwhile
+        fired.append(("unblocked", clock.now_ns))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0.001)
+        return int(clock.now_ns)
+
+    end, _clock = run(main)
+    assert fired[0] == ("unblocked", 50_000_000)
+    # Both were due during the block: they ran after it, late, at the advanced time.
+    assert sorted(fired[1:]) == [("clock", 50_000_000), ("timer", 50_000_000)]
+    assert end == 51_000_000
+
+
+def test_block_refuses_a_negative_duration() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        VirtualClock().block(-1)

@@ -13,6 +13,7 @@ import pytest
 
 from harness import Fallback, HarnessError, Outcome, ScenarioError, ServiceContext, View, run
 from harness.cli import main
+from harness.format.loader import load_scenario
 from tests.support import ROOT, scenario
 
 VERTEX = """
@@ -267,3 +268,108 @@ def test_wall_clock_follows_virtual_time_where_the_traffic_asks(wall_clock: bool
         assert up.samples.outcome_counts()["success"] == 50
     else:
         assert dict(up.service.exceptions) == {"AssertionError": 50}
+
+
+SYNC = """
+name: sync
+duration: 2s
+upstreams:
+  vertex:
+    latency: 300ms
+    failure_rate: 30%
+    traffic: {{rate: 5/s, entry_point: "tests.services:{entry}"}}
+"""
+
+
+@pytest.mark.parametrize("entry", ["sync_httpx", "sync_httpx2"])
+def test_sync_clients_share_the_fault_stream_and_block_the_loop(entry: str) -> None:
+    if entry == "sync_httpx2":
+        pytest.importorskip("httpx2")
+    blocking = run(scenario(SYNC.format(entry=entry))).upstreams["vertex"]
+    awaiting = run(scenario(SYNC.format(entry="async_httpx"))).upstreams["vertex"]
+    # One seeded fault stream: the same answers, attempt for attempt.
+    assert list(blocking.samples.status) == list(awaiting.samples.status)
+    assert 0 < blocking.samples.outcome_counts()["http_error"] < 10
+    assert blocking.reached_upstream == 10 == awaiting.reached_upstream
+    # Awaiting overlaps the 300 ms calls; blocking serialises them: each arrival (every 200 ms)
+    # waits for the previous call, and that queueing counts in its latency from its arrival.
+    assert set(awaiting.samples.latency_ns // 1_000_000) == {300}
+    assert list(blocking.samples.latency_ns // 1_000_000) == [300 + 100 * i for i in range(10)]
+
+
+def test_sync_client_times_out_at_its_timeout_blocking_that_long() -> None:
+    slow = SYNC.replace("latency: 300ms", "latency: 5s").replace("failure_rate: 30%", "")
+    up = run(scenario(slow.format(entry="sync_httpx"))).upstreams["vertex"]
+    assert up.samples.outcome_counts()["timeout"] == 10
+    assert list(up.samples.latency_ns[:3] // 1_000_000) == [1000, 1800, 2600]
+
+
+def test_sync_client_to_an_unmocked_host_stops_the_run_naming_it() -> None:
+    began = time.perf_counter()
+    with pytest.raises(
+        HarnessError, match=r"host 'api\.openai\.com'.*vertex \(https://vertex\.test/\)"
+    ):
+        run(vertex("tests.services:sync_calls_the_internet"))
+    assert time.perf_counter() - began < 1.0
+
+
+def test_direct_engine_with_an_entry_point_is_a_located_load_error(tmp_path: Any) -> None:
+    path = tmp_path / "direct.yaml"
+    path.write_text("engine: direct\n" + VERTEX.format(entry="tests.services:plain_sync", slo="[]"))
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    message = str(caught.value)
+    assert "upstreams.vertex.traffic.entry_point" in message
+    assert f"{path}:10:" in message  # the entry point's line
+    assert "engine: direct" in message
+
+
+PHASED = """
+name: phased
+duration: 6s
+upstreams:
+  vertex:
+    latency: 100ms
+    traffic: {{rate: 5/s, entry_point: "tests.services:retry_then_fallback"}}
+    timeline:
+      - {{name: down, from: 2s, to: 4s, failure_rate: 100%}}
+    slo: {slo}
+"""
+
+
+def test_objectives_per_phase_read_that_phase_only() -> None:
+    slo = (
+        '["upstream.amplification <= 1 during down", "upstream.amplification >= 2 during down",'
+        ' "upstream.requests <= 25 during down", "upstream.amplification <= 1.1"]'
+    )
+    up = run(scenario(PHASED.format(slo=slo))).upstreams["vertex"]
+    assert up.service is not None
+    (down,) = up.service.phases
+    tight, loose, requests, whole = up.verdicts
+    assert tight.observed == loose.observed == down.attempts / down.calls
+    assert not tight.passed
+    assert loose.passed
+    assert requests.observed == down.attempts > 25
+    assert not requests.passed
+    assert tight.objective.text == "upstream.amplification <= 1 during down"
+    assert whole.observed is not None
+    assert whole.observed < tight.observed
+
+
+@pytest.mark.parametrize(
+    ("objective", "message"),
+    [
+        ("upstream.requests <= 3 during dwon", r"no phase 'dwon'.*did you mean 'down'\?"),
+        ("amplification <= 3 during down", r"only upstream\.requests and upstream\.amplif"),
+        ("upstream.p95 < 1s during down", r"only upstream\.requests"),
+    ],
+)
+def test_objectives_per_phase_refused_at_load_with_location(
+    objective: str, message: str, tmp_path: Any
+) -> None:
+    path = tmp_path / "phased.yaml"
+    path.write_text(PHASED.format(slo=f'["{objective}"]'))
+    with pytest.raises(ScenarioError, match=message) as caught:
+        load_scenario(path)
+    assert f"{path}:10:" in str(caught.value)
+    assert "upstreams.vertex.slo" in str(caught.value)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -73,3 +75,21 @@ def test_an_unmocked_url_is_an_error() -> None:
             loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+@pytest.mark.parametrize("library", ["httpx", "httpx2"])
+def test_network_guard_refuses_sync_clients_without_dns(library: str, monkeypatch: Any) -> None:
+    import socket
+
+    from harness import NetworkGuard
+
+    module = pytest.importorskip(library)
+    lookups: list[object] = []
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: lookups.append(a) or [])
+    with (
+        NetworkGuard({"api": "https://api.test/"}),
+        module.Client() as client,
+        pytest.raises(UnmockedHostError, match=r"'elsewhere\.test'.*api \(https://api\.test/\)"),
+    ):
+        client.get("https://elsewhere.test/v1")
+    assert lookups == []

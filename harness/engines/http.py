@@ -105,6 +105,7 @@ class _HttpDriver(LaneDriver):
             for lane in self.lanes
         }
         self._httpx2: list[object] = []  # made by the first entry point that asks for it
+        self._sync: dict[str, Any] = {}  # sync clients, likewise
         self._randoms = {lane: stream(seed, lane, "entry_point") for lane in self._entry_points}
         self._done: asyncio.Future[None] | None = None
 
@@ -117,6 +118,8 @@ class _HttpDriver(LaneDriver):
             finally:
                 for client in self._httpx2:
                     await client.aclose()  # type: ignore[attr-defined]
+                for sync_client in self._sync.values():
+                    sync_client.close()
         service = None if self._recorder is None else self._recorder.output
         return self.output(self._mocks.reached, service)
 
@@ -183,6 +186,7 @@ class _HttpDriver(LaneDriver):
             httpx=self._client,
             _mocks=self._mocks,
             _httpx2=self._httpx2,
+            _sync=self._sync,
         )
         loop = asyncio.get_running_loop()
         spec = self._specs[lane.name]

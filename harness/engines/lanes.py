@@ -135,10 +135,13 @@ class LaneDriver:
             lane.exhausted = True
             self._maybe_finish(lane)
             return
-        self.clock.schedule(at_ns, ARRIVAL, lambda: self._arrive(lane))
+        # After a blocking call (VirtualClock.block) an arrival may be overdue: it is handled
+        # late, as a real blocked loop would, but keeps its arrival time, so the queueing delay
+        # counts in its latency (no coordinated omission).
+        fire_ns = max(at_ns, self.clock.now_ns)
+        self.clock.schedule(fire_ns, ARRIVAL, lambda: self._arrive(lane, at_ns))
 
-    def _arrive(self, lane: Lane) -> None:
-        now = self.clock.now_ns
+    def _arrive(self, lane: Lane, now: int) -> None:
         cap = lane.traffic.concurrency
         if cap is not None and lane.in_flight >= cap:
             lane.log.record(now, 0, Outcome.DROPPED, 0, lane.guard.state())

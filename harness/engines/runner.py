@@ -36,6 +36,7 @@ from harness.verdicts.service import (
     SERVICE_METRICS,
     PhaseAmplification,
     ServiceStats,
+    evaluate_phase,
     evaluate_service,
     phase_amplification,
 )
@@ -149,6 +150,8 @@ def _upstream_result(
     verdicts = tuple(
         evaluate_budget(objective, budget)
         if objective.metric in BUDGET_METRICS
+        else evaluate_phase(objective, service)
+        if objective.phase is not None
         else evaluate_service(objective, samples, views, service)
         if objective.metric in SERVICE_METRICS
         else evaluate(objective, views, breaker)

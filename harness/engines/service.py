@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import httpx
+from httpx import Client as SyncClient
 
 from harness.breakers.builtin import CircuitOpenError
 from harness.clock import VirtualClock
@@ -81,6 +82,7 @@ class ServiceContext:
     """An ``httpx.AsyncClient`` wired to the mocked upstreams (shared by the run's requests)."""
     _mocks: MockedUpstreams = field(repr=False)
     _httpx2: list[Any] = field(repr=False)
+    _sync: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def httpx2(self) -> Any:
@@ -94,6 +96,32 @@ class ServiceContext:
                 ) from None
             self._httpx2.append(httpx2.AsyncClient(transport=self._mocks.httpx2_transport))
         return self._httpx2[0]
+
+    @property
+    def httpx_sync(self) -> SyncClient:
+        """Return an ``httpx.Client`` wired to the mocked upstreams, for sync code.
+
+        Each request *blocks the event loop* for its drawn latency (or until the client's
+        timeout), as a blocking call does in a real asyncio service: nothing else runs
+        meanwhile, and events due then run late, afterwards.
+        """
+        if "httpx" not in self._sync:
+            self._sync["httpx"] = SyncClient(transport=self._mocks.sync_transport)
+        client: SyncClient = self._sync["httpx"]
+        return client
+
+    @property
+    def httpx2_sync(self) -> Any:
+        """Return an ``httpx2.Client`` wired to the mocked upstreams (blocking, as above)."""
+        if "httpx2" not in self._sync:
+            try:
+                import httpx2
+            except ImportError:
+                raise HarnessError(
+                    "ctx.httpx2_sync needs the httpx2 package (pip install 'slo-harness[service]')"
+                ) from None
+            self._sync["httpx2"] = httpx2.Client(transport=self._mocks.httpx2_sync_transport)
+        return self._sync["httpx2"]
 
     @property
     def now_ns(self) -> int:

@@ -7,6 +7,7 @@ Each returns ``(key path, message)`` pairs; the loader locates them in the file.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping
 from typing import Protocol
@@ -56,6 +57,7 @@ def cross_checks(scenario: Whole) -> Found:
         found += _objective_checks(name, upstream)
         found += _breaker_checks(name, upstream)
     found += _url_overlaps(scenario)
+    found += _entry_point_engine(scenario)
     found += _request_count(scenario)
     if not found:  # the estimate reads what the checks above hold valid
         found += budget_problems(scenario)
@@ -97,11 +99,31 @@ def _objective_checks(name: str, upstream: Upstream) -> Found:
                     f"{objective.text!r} needs a breaker, and upstream {name!r} has none",
                 )
             )
+    found += _phase_names(name, upstream)
     if upstream.slo and upstream.traffic is None:
         found.append(
             (
                 ("upstreams", name, "slo"),
                 f"upstream {name!r} has objectives but no traffic to measure them on",
+            )
+        )
+    return found
+
+
+def _phase_names(name: str, upstream: Upstream) -> Found:
+    """Return a problem per ``... during NAME`` objective naming no phase of the upstream."""
+    labels = [phase.label for phase in upstream.timeline]
+    found: Found = []
+    for index, objective in enumerate(upstream.slo):
+        if objective.phase is None or objective.phase in labels:
+            continue
+        close = difflib.get_close_matches(objective.phase, labels, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        known = ", ".join(repr(label) for label in labels) or "none: it has no timeline"
+        found.append(
+            (
+                ("upstreams", name, "slo", index),
+                f"no phase {objective.phase!r} in upstream {name!r}{hint}; its phases: {known}",
             )
         )
     return found
@@ -128,6 +150,22 @@ def _breaker_checks(name: str, upstream: Upstream) -> Found:
     if problem:
         found.append((("upstreams", name, "breaker", "impl"), problem))
     return found
+
+
+def _entry_point_engine(scenario: Whole) -> Found:
+    """Return a problem per entry point in a scenario set to the direct engine."""
+    if scenario.engine == "http":
+        return []
+    return [
+        (
+            ("upstreams", name, "traffic", "entry_point"),
+            f"entry points run on the http engine only, but this scenario sets engine: "
+            f"{scenario.engine} (your code needs the HTTP clients the direct engine does "
+            "without): remove engine: direct or the entry point",
+        )
+        for name, upstream in scenario.upstreams.items()
+        if upstream.traffic is not None and upstream.traffic.entry_point is not None
+    ]
 
 
 def _url_overlaps(scenario: Whole) -> Found:

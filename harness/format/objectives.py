@@ -124,6 +124,7 @@ class Objective:
     quantile: float | None = None
     bound_ms: float | None = None  # good_rate(BOUND): the latency a good answer is within
     confidence: float | None = None  # a fraction in (0, 1): decide on confidence bounds
+    phase: str | None = None  # "... during NAME": measured within that timeline phase only
 
     def __str__(self) -> str:
         return self.text
@@ -138,6 +139,9 @@ def parse_objective(text: object) -> Objective:
     """Parse ``text`` such as ``"p95 < 500ms"``; raise ValueError saying what is wrong."""
     if not isinstance(text, str):
         raise ValueError(f"expected {GRAMMAR_HINT}, got {text!r}")
+    during = _DURING.fullmatch(text)
+    if during is not None:
+        return _parse_during(during.group("objective"), during.group("phase"))
     text, at, level = text.partition("@")
     objective = _parse_plain(text)
     if not at:
@@ -145,6 +149,21 @@ def parse_objective(text: object) -> Objective:
     confidence = _parse_confidence(level, objective)
     normal = f"{objective.text} @ {level.strip()}"
     return dataclasses.replace(objective, text=normal, confidence=confidence)
+
+
+_DURING = re.compile(r"(?P<objective>.*\S)\s+during\s+(?P<phase>\S+)\s*", re.DOTALL)
+PHASE_METRICS = {"requests", "amplification"}
+"""Metrics an objective may measure within one phase (``... during NAME``), upstream view."""
+
+
+def _parse_during(text: str, phase: str) -> Objective:
+    objective = _parse_plain(text)
+    if objective.metric not in PHASE_METRICS or objective.view is not View.UPSTREAM:
+        raise ValueError(
+            f"only upstream.requests and upstream.amplification can be measured during a "
+            f"phase, got {text.strip()!r} (write e.g. 'upstream.amplification <= 3 during {phase}')"
+        )
+    return dataclasses.replace(objective, text=f"{objective.text} during {phase}", phase=phase)
 
 
 def _parse_plain(text: str) -> Objective:

@@ -18,7 +18,7 @@ from harness.events import Outcome
 from harness.upstreams.answers import Reply
 from harness.upstreams.faults import read_timeout_ns
 
-__all__ = ["Httpx2Mock", "classify_httpx2"]
+__all__ = ["Httpx2Mock", "Httpx2SyncMock", "classify_httpx2"]
 
 
 class Upstreams(Protocol):
@@ -30,6 +30,10 @@ class Upstreams(Protocol):
 
     async def serve(self, name: str, read_timeout_ns: int) -> tuple[Outcome, int, Reply | None]: ...
 
+    def serve_blocking(
+        self, name: str, read_timeout_ns: int
+    ) -> tuple[Outcome, int, Reply | None]: ...
+
 
 class Httpx2Mock(httpx2.MockTransport):
     """An httpx2 transport answering as the scenario's mocked upstreams do."""
@@ -39,25 +43,46 @@ class Httpx2Mock(httpx2.MockTransport):
         super().__init__(self._handle)
 
     async def _handle(self, request: httpx2.Request) -> httpx2.Response:
-        url = str(request.url)
-        name = self.mocks.upstream_of(url)
-        if name is None:
-            raise self.mocks.refusal(url, str(request.url.host))
+        name = _upstream(self.mocks, request)
         timeout = read_timeout_ns(request.extensions.get("timeout"))
-        outcome, status, reply = await self.mocks.serve(name, timeout)
-        if outcome is Outcome.TIMEOUT:
-            raise httpx2.ReadTimeout(
-                "no answer within the client's timeout (injected)", request=request
-            )
-        if outcome is Outcome.CONNECT_ERROR:
-            raise httpx2.ConnectError("connection refused (injected)", request=request)
-        if outcome is Outcome.CONNECTION_RESET:
-            raise httpx2.ReadError("connection reset by peer (injected)", request=request)
-        if reply is None:
-            return httpx2.Response(status, request=request)
-        return httpx2.Response(
-            status, content=reply.body, headers=list(reply.headers), request=request
+        return _respond(request, *await self.mocks.serve(name, timeout))
+
+
+class Httpx2SyncMock(httpx2.MockTransport):
+    """The same for sync ``httpx2.Client``\\s: each attempt blocks the loop for its latency."""
+
+    def __init__(self, mocks: Upstreams) -> None:
+        self.mocks = mocks
+        super().__init__(self._handle)
+
+    def _handle(self, request: httpx2.Request) -> httpx2.Response:
+        name = _upstream(self.mocks, request)
+        timeout = read_timeout_ns(request.extensions.get("timeout"))
+        return _respond(request, *self.mocks.serve_blocking(name, timeout))
+
+
+def _upstream(mocks: Upstreams, request: httpx2.Request) -> str:
+    url = str(request.url)
+    name = mocks.upstream_of(url)
+    if name is None:
+        raise mocks.refusal(url, str(request.url.host))
+    return name
+
+
+def _respond(
+    request: httpx2.Request, outcome: Outcome, status: int, reply: Reply | None
+) -> httpx2.Response:
+    if outcome is Outcome.TIMEOUT:
+        raise httpx2.ReadTimeout(
+            "no answer within the client's timeout (injected)", request=request
         )
+    if outcome is Outcome.CONNECT_ERROR:
+        raise httpx2.ConnectError("connection refused (injected)", request=request)
+    if outcome is Outcome.CONNECTION_RESET:
+        raise httpx2.ReadError("connection reset by peer (injected)", request=request)
+    if reply is None:
+        return httpx2.Response(status, request=request)
+    return httpx2.Response(status, content=reply.body, headers=list(reply.headers), request=request)
 
 
 def classify_httpx2(error: BaseException) -> tuple[Outcome, int] | None:

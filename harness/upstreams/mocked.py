@@ -144,18 +144,58 @@ class MockedUpstreams:
     async def serve(self, name: str, read_timeout_ns: int) -> tuple[Outcome, int, Reply | None]:
         """Serve one attempt reaching ``name``: draw its fault, wait in virtual time, and
         return (outcome, status, reply) as the client will see it (no reply without a status)."""
+        index, start_ns, outcome, status, after_ns = self._draw(name, read_timeout_ns)
+        if after_ns:
+            await clock_sleep(self.clock, after_ns)
+        return self._answered(name, index, start_ns, outcome, status, after_ns)
+
+    def serve_blocking(self, name: str, read_timeout_ns: int) -> tuple[Outcome, int, Reply | None]:
+        """Serve one attempt of a *sync* client: as :meth:`serve`, but the wait blocks the loop.
+
+        The clock jumps forward by the drawn latency (or to the client's timeout) without
+        running anything else (:meth:`VirtualClock.block`), as a blocking call in a real asyncio
+        service does; events due meanwhile run afterwards, late.
+        """
+        index, start_ns, outcome, status, after_ns = self._draw(name, read_timeout_ns)
+        self.clock.block(after_ns)
+        return self._answered(name, index, start_ns, outcome, status, after_ns)
+
+    @property
+    def sync_transport(self) -> httpx.MockTransport:
+        """Return the transport serving sync ``httpx.Client``\\s (blocking, see above)."""
+        return httpx.MockTransport(self._route_blocking)
+
+    @property
+    def httpx2_sync_transport(self) -> Any:
+        """Return the transport serving sync ``httpx2.Client``\\s (blocking, see above)."""
+        from harness.upstreams.httpx2_mock import Httpx2SyncMock
+
+        return Httpx2SyncMock(self)
+
+    def _draw(self, name: str, read_timeout_ns: int) -> tuple[int, int, Outcome, int, int]:
         index = self.reached[name]
         self._count(name)
         start_ns = self.clock.now_ns
         fault: Fault = self._samplers[name].draw(start_ns)
-        outcome, status, after_ns = answer(fault, read_timeout_ns)
-        if after_ns:
-            await clock_sleep(self.clock, after_ns)
+        return (index, start_ns, *answer(fault, read_timeout_ns))
+
+    def _answered(
+        self, name: str, index: int, start_ns: int, outcome: Outcome, status: int, after_ns: int
+    ) -> tuple[Outcome, int, Reply | None]:
         if self._on_attempt is not None:
             self._on_attempt(name, CALLER.get(), start_ns, after_ns, outcome, status)
         if not status:
             return outcome, status, None
         return outcome, status, self._answers[name].reply(index, status, self.clock.now_ns)
+
+    def _route_blocking(self, request: httpx.Request) -> httpx.Response:
+        # Sync clients bypass respx (its router is not told of these calls).
+        url = str(request.url)
+        name = self.upstream_of(url)
+        if name is None:
+            raise self.refusal(url, request.url.host)
+        outcome, status, reply = self.serve_blocking(name, _read_timeout_ns(request))
+        return respond(request, outcome, status, reply)
 
     def _handler(self, name: str) -> Callable[[httpx.Request], Awaitable[httpx.Response]]:
         async def handle(request: httpx.Request) -> httpx.Response:

@@ -139,6 +139,25 @@ def evaluate_service(
     )
 
 
+def evaluate_phase(objective: Objective, service: ServiceStats | None) -> Verdict:
+    """Check ``upstream.requests`` / ``upstream.amplification`` ``during`` one phase."""
+    phase = next(
+        (p for p in (service.phases if service else ()) if p.name == objective.phase), None
+    )
+    if phase is None:
+        note = "per-phase numbers are measured for entry-point traffic only"
+        return Verdict(objective, None, 0, False, note)
+    if objective.metric == "requests":
+        observed: float = phase.attempts
+    elif phase.calls:
+        observed = phase.attempts / phase.calls
+    else:
+        return Verdict(objective, None, 0, False, "no entry-point calls in this phase")
+    return Verdict(
+        objective, observed, phase.calls, OPERATORS[objective.op](observed, objective.threshold)
+    )
+
+
 def _amplification(objective: Objective, service: ServiceStats | None) -> Verdict:
     if service is None:
         return Verdict(objective, None, 0, False, "no traffic measured for this upstream")
