@@ -156,3 +156,65 @@ def test_compare_without_a_kept_green_run_is_a_clear_error(
     code = main(["compare", str(tmp_path / "r.json"), "--reports", str(tmp_path)])
     assert code == 2
     assert "no last green run in" in capsys.readouterr().err
+
+
+SEARCH_TESTS = """
+from hypothesis import strategies as st
+
+from harness import strategies
+from harness.engines.runner import run
+
+STEADY = "scenarios/steady.yaml"
+
+
+def test_a_range_finds_the_mildest_breaking_rate(slo_search):
+    found = slo_search(STEADY, vary={"upstreams.api.failure_rate": "0%..50%"}, max_examples=30)
+    assert found is not None
+    rate = found.upstreams["api"].failure_rate
+    assert not run(found).passed  # the scenario returned fails as returned (seed fixed in it)
+    milder = found.override({"upstreams.api.failure_rate": f"{rate * 100 - 0.05:.2f}%"})
+    assert run(milder).passed  # one step milder holds: it is the mildest
+    print("RATE", rate)
+
+
+def test_strategies_are_drawn_and_shrunk(slo_search):
+    percent = st.integers(0, 60).map(lambda p: f"{p}%")
+    found = slo_search(STEADY, vary={"upstreams.api.failure_rate": percent}, max_examples=40)
+    assert found is not None
+    assert not run(found).passed
+    rate = round(found.upstreams["api"].failure_rate * 100)
+    assert run(found.override({"upstreams.api.failure_rate": f"{rate - 1}%"})).passed
+
+
+def test_public_strategies_as_a_whole_profile(slo_search):
+    found = slo_search(
+        STEADY, vary={"upstreams.api": strategies.fault_profiles(max_latency_ms=50)},
+        max_examples=40,
+    )
+    assert found is not None and not run(found).passed
+
+
+def test_nothing_breaks_in_a_mild_range(slo_search):
+    assert slo_search(STEADY, vary={"upstreams.api.failure_rate": "0%..0.5%"}) is None
+"""
+
+
+def test_slo_search_returns_the_mildest_breaking_scenario_or_none(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(test_search=SEARCH_TESTS)
+    result = project.runpytest("test_search.py", "-p", "no:randomly", "-s")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*RATE 0.0*"])  # a mild rate: 50 calls, success_rate >= 99%
+
+
+def test_slo_search_refuses_a_path_the_format_lacks(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_bad="""
+def test_bad(slo_search):
+    slo_search("scenarios/steady.yaml", vary={"upstreams.api.failure_rat": "0%..50%"})
+"""
+    )
+    result = project.runpytest("test_bad.py")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*failure_rat*", "*failure_rate*"])

@@ -322,3 +322,31 @@ def mock_upstreams(request: pytest.FixtureRequest) -> Callable[..., MockedUpstre
         return MockedUpstreams(scenario, chosen, running_clock(), keep_calls=True)
 
     return mock
+
+
+@pytest.fixture
+def slo_search(request: pytest.FixtureRequest) -> Callable[..., Scenario | None]:
+    """Return ``search(scenario_or_path, vary, *, seed=None, engine="direct",
+    max_examples=100, budget_s=60.0, search_seed=0) -> Scenario | None``: the mildest scenario
+    whose run fails a check, with the ``vary`` values, seed and engine fixed in it, or None.
+
+    ``vary`` maps dotted paths to a range ``"FIRST..LAST"`` (mild end first) or a hypothesis
+    strategy, e.g. from :mod:`harness.strategies`::
+
+        found = slo_search("scenarios/api.yaml",
+                           vary={"upstreams.api.failure_rate": "0%..100%"})
+        assert found is None, found.upstreams["api"].failure_rate
+
+    See harness.explore.find.
+    """
+    from harness.explore.find import find_breaking
+    from harness.format.loader import load_scenario
+    from harness.format.scenario import Scenario
+
+    def search(scenario: Scenario | str | Path, vary: Mapping[str, Any], **options: Any) -> Any:
+        if not isinstance(scenario, Scenario):
+            path = Path(scenario)
+            scenario = load_scenario(path if path.is_absolute() else request.config.rootpath / path)
+        return find_breaking(scenario, vary, **options)
+
+    return search
