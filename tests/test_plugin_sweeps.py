@@ -88,6 +88,9 @@ def test_a_sweep_fails_on_any_failing_seed_and_lists_their_replays(
     seeds = {r["scenario"]["name"]: r["seed"] for r in results["results"]}
     assert seeds == {"tiny-flaky": failing[0], "steady": 1}
     assert not (project.path / "reports" / BASELINE_FILE).exists()  # not a green run
+    # A later session without sweeps replaces the set: no stale sweeps are left in it.
+    project.runpytest("scenarios/steady.yaml", "--slo-reports=reports").assert_outcomes(passed=1)
+    assert not (project.path / "reports" / "slo-sweeps.json").exists()
 
 
 def test_requirements_judge_the_sweep_instead_of_every_seed(project: pytest.Pytester) -> None:
