@@ -268,7 +268,25 @@ def _explore_commands(commands: Any) -> None:
         "compare", help="compare results (or sweeps) with a baseline: what got worse"
     )
     compare.add_argument("current", metavar="RESULTS.json", help="this run's results or sweep")
-    compare.add_argument("baseline", metavar="BASELINE.json", help="the stored results or sweep")
+    compare.add_argument(
+        "baseline",
+        nargs="?",
+        metavar="BASELINE.json",
+        help="the stored results or sweep (default: --baseline last-green)",
+    )
+    compare.add_argument(
+        "--baseline",
+        dest="baseline_option",
+        metavar="FILE|last-green",
+        help="the baseline; last-green (the default): the last green run kept in --reports",
+    )
+    compare.add_argument(
+        "--reports",
+        type=Path,
+        default=Path("reports"),
+        metavar="DIR",
+        help="the reports folder whose baseline/slo-results.json is the last green run",
+    )
     compare.add_argument(
         "--fail-on-regression",
         action="store_true",

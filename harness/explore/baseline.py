@@ -26,10 +26,30 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.explore.stats import Interval, clopper_pearson
 
-__all__ = ["compare", "load_runs"]
+__all__ = ["BASELINE_FILE", "LAST_GREEN", "compare", "load_runs", "resolve_baseline"]
+
+BASELINE_FILE = "baseline/slo-results.json"
+"""Where, inside a reports folder, the last green run's results are kept: the pytest plugin
+copies ``slo-results.json`` there after a session with ``--slo-reports`` in which every scenario
+passed. ``baseline/`` is not a report, so the next run's folder swap carries it over."""
+LAST_GREEN = "last-green"
 
 _LOWER_IS_WORSE = (">=", ">")
 _HIGHER_IS_WORSE = ("<=", "<")
+
+
+def resolve_baseline(given: str | None, reports: Path = Path("reports")) -> Path:
+    """Return the baseline file to compare with: ``given``, or for ``last-green`` (and when
+    none is given) the last green run kept in ``reports``; HarnessError when there is none."""
+    if given is not None and given != LAST_GREEN:
+        return Path(given)
+    kept = reports / BASELINE_FILE
+    if not kept.is_file():
+        raise HarnessError(
+            f"no last green run in {reports}: {kept} is written by a pytest session with "
+            "--slo-reports in which every scenario passed; or name a baseline file"
+        )
+    return kept
 
 
 def load_runs(path: Path) -> tuple[str, dict[tuple[str, ...], dict[str, Any]]]:

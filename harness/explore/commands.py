@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from harness.errors import HarnessError
-from harness.explore.baseline import compare
+from harness.explore.baseline import compare, resolve_baseline
 from harness.explore.executors import executor_for
 from harness.explore.search import Search, breaking_scenario, outcome, parse_vary, search
 from harness.explore.sweep import SweepPlan, parse_requirement, parse_seed_range, prepare, sweep
@@ -157,7 +157,10 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 def compare_command(arguments: argparse.Namespace) -> int:
     """Run ``python -m harness compare``: 1 on a real regression with --fail-on-regression."""
-    report = compare(Path(arguments.baseline), Path(arguments.current))
+    if arguments.baseline and arguments.baseline_option:
+        raise HarnessError("name the baseline once: as BASELINE.json or with --baseline")
+    given = arguments.baseline or arguments.baseline_option
+    report = compare(resolve_baseline(given, arguments.reports), Path(arguments.current))
     print(compare_text(report), end="")
     if arguments.json:
         write_json(arguments.json, report)

@@ -13,6 +13,8 @@
   Scenarios that failed to load or crashed are in them as errors, so they fail the verdict;
   both are rewritten at every session's end, and checked for writability when it starts
   (see harness.pytest_plugin.session_reports).
+- ``--slo-seeds FIRST..LAST`` (with ``--slo-require`` and ``--slo-workers``) runs every scenario
+  as a seed sweep (see harness.pytest_plugin.sweeps).
 - Hook ``pytest_slo_breaker_transition`` (see harness.pytest_plugin.hookspecs): told of every
   breaker transition as it happens in a scenario's run.
 - Fixtures: ``slo_run`` (run a scenario, get its Result) and ``mock_upstreams`` (a scenario's
@@ -48,6 +50,7 @@ from harness.pytest_plugin.collection import (
     until_decided_of,
 )
 from harness.pytest_plugin.session_reports import ERROR_ATTRIBUTE, SessionReports
+from harness.pytest_plugin.sweeps import requirements_of, seeds_of, workers_of
 
 if TYPE_CHECKING:
     from harness.format.scenario import Scenario
@@ -107,6 +110,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "with the duration doubled, up to MAX_FACTOR times it (default 16; ini: "
         "slo_until_decided)",
     )
+    group.addoption(
+        "--slo-seeds",
+        default=None,
+        metavar="FIRST..LAST",
+        help="run every scenario as a sweep over these seeds: it fails when a --slo-require "
+        "is not met or, without one, when any seed fails (ini: slo_seeds)",
+    )
+    group.addoption(
+        "--slo-require",
+        action="append",
+        default=[],
+        metavar="REQUIREMENT",
+        help="with --slo-seeds: a share of runs a check must pass in, e.g. "
+        "'vertex: p95 < 500ms in 99%%' or '95%%' (the whole scenario); repeatable "
+        "(ini: slo_require, one a line)",
+    )
+    group.addoption(
+        "--slo-workers",
+        default=None,
+        metavar="N",
+        help="with --slo-seeds: run each sweep's seeds on N processes (default 1; ini: "
+        "slo_workers)",
+    )
+    parser.addini("slo_seeds", "default for --slo-seeds", default="")
+    parser.addini("slo_require", "default for --slo-require", type="linelist", default=[])
+    parser.addini("slo_workers", "default for --slo-workers", default="")
     parser.addini("slo_until_decided", "default for --slo-until-decided", default="")
     parser.addini("slo_seed", "default for --slo-seed", default="")
     parser.addini("slo_inconclusive", "default for --slo-inconclusive", default="")
@@ -133,6 +162,9 @@ def pytest_configure(config: pytest.Config) -> None:
         engine_of(config)
         inconclusive_of(config)
         until_decided_of(config)
+        seeds_of(config)
+        requirements_of(config)
+        workers_of(config)
         config.pluginmanager.register(SessionReports(config), "slo-harness-results")
     if config.pluginmanager.hasplugin("asyncio"):
         config.pluginmanager.register(_VirtualTimeLoops(), "slo-harness-virtual-time")
@@ -290,3 +322,31 @@ def mock_upstreams(request: pytest.FixtureRequest) -> Callable[..., MockedUpstre
         return MockedUpstreams(scenario, chosen, running_clock(), keep_calls=True)
 
     return mock
+
+
+@pytest.fixture
+def slo_search(request: pytest.FixtureRequest) -> Callable[..., Scenario | None]:
+    """Return ``search(scenario_or_path, vary, *, seed=None, engine="direct",
+    max_examples=100, budget_s=60.0, search_seed=0) -> Scenario | None``: the mildest scenario
+    whose run fails a check, with the ``vary`` values, seed and engine fixed in it, or None.
+
+    ``vary`` maps dotted paths to a range ``"FIRST..LAST"`` (mild end first) or a hypothesis
+    strategy, e.g. from :mod:`harness.strategies`::
+
+        found = slo_search("scenarios/api.yaml",
+                           vary={"upstreams.api.failure_rate": "0%..100%"})
+        assert found is None, found.upstreams["api"].failure_rate
+
+    See harness.explore.find.
+    """
+    from harness.explore.find import find_breaking
+    from harness.format.loader import load_scenario
+    from harness.format.scenario import Scenario
+
+    def search(scenario: Scenario | str | Path, vary: Mapping[str, Any], **options: Any) -> Any:
+        if not isinstance(scenario, Scenario):
+            path = Path(scenario)
+            scenario = load_scenario(path if path.is_absolute() else request.config.rootpath / path)
+        return find_breaking(scenario, vary, **options)
+
+    return search

@@ -20,12 +20,19 @@ from harness.pytest_plugin.session_reports import (
     error_text,
     reports_dir,
 )
+from harness.pytest_plugin.sweeps import (
+    SWEEP_ATTRIBUTE,
+    SweepFailed,
+    representative_seed,
+    run_sweep,
+)
+from harness.pytest_plugin.sweeps import seeds_of as seeds_of_sweep
 
 if TYPE_CHECKING:
     from harness.errors import ScenarioError
     from harness.events import BreakerState
     from harness.format.scenario import Scenario
-    from harness.verdicts.result import Result
+    from harness.verdicts.result import Result, ScenarioSource
 
 __all__ = [
     "InvalidScenarioItem",
@@ -153,6 +160,7 @@ class ScenarioItem(pytest.Item):
         # Result holds every sample, so it must not live as long as the session.
         self.result: Result | None = None
         self.report_digest: dict[str, Any] | None = None
+        self.sweep_report: dict[str, Any] | None = None  # with --slo-seeds
 
     def runtest(self) -> None:
         from harness.engines.runner import run
@@ -175,19 +183,36 @@ class ScenarioItem(pytest.Item):
             )
 
         max_factor = until_decided_of(self.config)
-        if max_factor and asks_confidence(self.scenario):
-            self.result = run_until_decided(self.scenario, run_once, max_factor)
+        sweep = None
+        if seeds_of_sweep(self.config) is not None:
+            sweep, result = self._sweep(source)  # the result: its representative run
+        elif max_factor and asks_confidence(self.scenario):
+            result = run_until_decided(self.scenario, run_once, max_factor)
         else:
-            self.result = run_once(self.scenario)
+            result = run_once(self.scenario)
+        self.result = result
         if reports_dir(self.config) is not None:  # also set on xdist workers
             from harness.report.digest import digest
 
-            self.report_digest = digest(self.result)
-        self.user_properties.extend(_junit_properties(self.result))
-        if self.result.inconclusive and inconclusive_of(self.config) == "skip":
-            pytest.skip(f"inconclusive: {self.result.failure_text()}")
-        if not self.result.passed:
-            raise SLOViolation(self.result)
+            self.report_digest = digest(result)
+        self.user_properties.extend(_junit_properties(result))
+        if sweep is not None:
+            if sweep["verdict"] != "PASS":
+                raise SweepFailed(sweep)
+            return
+        if result.inconclusive and inconclusive_of(self.config) == "skip":
+            pytest.skip(f"inconclusive: {result.failure_text()}")
+        if not result.passed:
+            raise SLOViolation(result)
+
+    def _sweep(self, source: ScenarioSource) -> tuple[dict[str, Any], Result]:
+        """Sweep the scenario's seeds; return the sweep and one representative run to report."""
+        from harness.engines.runner import run
+
+        engine = engine_of(self.config) or "direct"
+        self.sweep_report = sweep = run_sweep(self.config, self.scenario, source, engine)
+        seed = representative_seed(sweep)
+        return sweep, run(self.scenario, seed=seed, engine=engine, source=source)
 
     def _transition(
         self, upstream: str, at_ns: int, source: BreakerState, target: BreakerState
@@ -205,7 +230,7 @@ class ScenarioItem(pytest.Item):
     ) -> str | Any:
         from harness.errors import HarnessError, SLOViolation
 
-        if isinstance(excinfo.value, SLOViolation):
+        if isinstance(excinfo.value, SLOViolation | SweepFailed):
             return str(excinfo.value)
         if isinstance(excinfo.value, HarnessError):
             return f"{type(excinfo.value).__name__}: {excinfo.value}"
@@ -229,9 +254,12 @@ class ScenarioItem(pytest.Item):
                 worker = hasattr(self.config, "workerinput")
                 shipped = digest_to_json(self.report_digest) if worker else self.report_digest
                 setattr(report, DIGEST_ATTRIBUTE, shipped)
+        if call.when == "call" and self.sweep_report is not None:
+            setattr(report, SWEEP_ATTRIBUTE, self.sweep_report)
         if call.when == "call":
-            self.result = self.report_digest = None
-        if report.failed and not (call.excinfo and isinstance(call.excinfo.value, SLOViolation)):
+            self.result = self.report_digest = self.sweep_report = None
+        judged = (SLOViolation, SweepFailed)
+        if report.failed and not (call.excinfo and isinstance(call.excinfo.value, judged)):
             failure = error_text(call.excinfo.value) if call.excinfo else report.longreprtext
             error = {"file": self.relative_path(), "name": self.name, "stage": call.when}
             setattr(report, ERROR_ATTRIBUTE, {**error, "error": failure})

@@ -29,7 +29,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from _pytest._code.code import ReprFileLocation, TerminalRepr
 
+from harness.explore.baseline import BASELINE_FILE
 from harness.options import REPORT_FILES, check_distinct, check_output_file, check_reports_folder
+
+SWEEPS_FILE = "slo-sweeps.json"
+"""The sweeps of a ``--slo-seeds`` session, beside its other reports."""
+SWEEP_ATTRIBUTE = "harness_sweep"  # a sweep's JSON form, on its item's call report
 
 if TYPE_CHECKING:
     from harness.errors import ScenarioError
@@ -106,6 +111,7 @@ class SessionReports:
         self.entries: list[dict[str, Any]] = []
         self.digests: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
+        self.sweeps: list[dict[str, Any]] = []
         self.written: Written | None = None
         self.failure: str | None = None
 
@@ -125,6 +131,9 @@ class SessionReports:
 
             self.entries.append(entry)
             self.digests.append({} if digest is None else digest_from_json(digest))
+        sweep = report.__dict__.pop(SWEEP_ATTRIBUTE, None)
+        if sweep is not None:
+            self.sweeps.append(sweep)
         error = report.__dict__.pop(ERROR_ATTRIBUTE, None)
         if error is not None and error not in self.errors:  # xdist: once per worker
             self.errors.append(error)
@@ -155,7 +164,34 @@ class SessionReports:
             if self.folder is not None:
                 pairs = zip(self.entries, self.digests, strict=True)
                 written = write_reports(self.folder, pairs, self.errors, staging=staging)
+        self._after_reports(written)
         return written
+
+    def _after_reports(self, written: Written | None) -> None:
+        """Write the sweeps beside the reports, and keep a green run as the next baseline."""
+        from harness.report import atomic_write
+
+        sweeps = sorted(self.sweeps, key=lambda s: (str(s["scenario"]["file"]), s["engine"]))
+        places = [p.parent for p in (self.json,) if p is not None]
+        if written is not None:
+            places.append(written.folder)
+        if sweeps:
+            from harness.explore.commands import json_text
+
+            for place in places:
+                written_file = atomic_write(place / SWEEPS_FILE, json_text({"sweeps": sweeps}))
+                if written is not None and place == written.folder:
+                    written.files.append(written_file)
+        if written is not None and self.entries and self._green():
+            results = written.folder / "slo-results.json"
+            baseline = written.folder / BASELINE_FILE
+            atomic_write(baseline, results.read_text(encoding="utf-8"))
+            written.files.append(baseline)
+
+    def _green(self) -> bool:
+        """Whether every scenario passed (and every sweep held): a run worth comparing with."""
+        passed = all(entry.get("passed") is True for entry in self.entries)
+        return passed and not self.errors and all(s["verdict"] == "PASS" for s in self.sweeps)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.entries or self.errors:

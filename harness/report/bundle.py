@@ -48,6 +48,7 @@ __all__ = ["EXTRA_HINT", "Written", "scenario_folders", "write_reports"]
 
 EXTRA_HINT = "pip install 'slo-harness[report]'"
 SESSION_FILES = ("junit.xml", "slo-metrics.txt", "slo-report.html", "slo-results.json")
+SWEEP_FILES = ("slo-sweeps.json",)  # the pytest plugin's --slo-seeds sweeps: replaced, not kept
 Pair = tuple[Mapping[str, Any], Mapping[str, Any]]
 Errors = Sequence[Mapping[str, Any]]
 
@@ -132,7 +133,7 @@ def _written_by_us(entry: Path) -> bool | None:
         return False
     if _is_scenario_folder(entry.parent):
         return is_monitor_file(entry.name)
-    return entry.name in SESSION_FILES
+    return entry.name in SESSION_FILES or entry.name in SWEEP_FILES
 
 
 def _is_scenario_folder(folder: Path) -> bool:
