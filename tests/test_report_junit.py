@@ -131,7 +131,9 @@ def test_failure_messages_read_like_the_terminal(outage: Result) -> None:
     assert out.text is not None
     failed = [f"  FAIL  {up}: {v.objective.text}  observed " for up, v in outage.failures]
     assert out.text.startswith(f"seed 11; {6 - len(failed)} of 6 checks held\n")
-    assert [line[: len(f)] for line, f in zip(out.text.splitlines()[1:], failed)] == failed
+    assert [
+        line[: len(f)] for line, f in zip(out.text.splitlines()[1:], failed, strict=False)
+    ] == failed
     check_failure = cases["api: success_rate"].find("failure")
     assert check_failure is not None
     [observed] = [
