@@ -173,7 +173,7 @@ def _latency_panel(
     if widened is not None and widened != series["p95_ms"]:
         # Few answers per bucket: a bucket's P95 is its slowest request and jumps about, so
         # the line to read is over ≥ 20 answers, with each bucket's own value faint behind it.
-        axes.plot(times, p95, drawstyle="steps-post", color=P95, linewidth=0.8, alpha=0.3,
+        axes.plot(times, p95, drawstyle="steps-post", color=P95, linewidth=0.9, alpha=0.45,
                   label="P95 per bucket")  # fmt: skip
         bold = _steps(widened)
         axes.plot(times, bold, drawstyle="steps-post", color=P95, linewidth=1.8,
