@@ -72,13 +72,15 @@ def test_an_upstream_view_objective_is_drawn_over_the_upstream_views_line() -> N
 
 def test_the_page_says_which_checks_are_not_drawn_and_where_p95_is_the_maximum() -> None:
     sparse = run_text(
-        "duration: 20s\nupstreams:\n  v:\n    latency: 5ms\n    traffic: {rate: 2/s}\n"
-        "    slo: [p99 < 1s, avg < 1s, p95 < 1s]\n",
+        "duration: 20s\nupstreams:\n  v:\n    latency: {dist: lognormal, p50: 6ms, p95: 11ms}\n"
+        "    traffic: {rate: 2/s}\n    slo: [p99 < 1s, upstream.p95 < 1s, avg < 1s, p95 < 1s]\n",
         "scenarios/sparse.yaml",
     )
     page = html.html_document([pair(sparse)])
-    assert "Not drawn (no such series on this chart): p99 &lt; 1s, avg &lt; 1s." in page
+    assert "Not drawn (no such series on this chart): upstream.p95 &lt; 1s." in page
     assert "4 of 4 buckets hold fewer than 20 requests: there P95 is simply the slowest" in page
+    assert "P95 over ≥20 answers" in page
+    assert "P95 per bucket" in page
 
 
 def test_an_hour_is_drawn_at_most_360_points_with_exact_statistics_per_point() -> None:

@@ -90,6 +90,7 @@ def test_reports_folder_holds_every_report(project: pytest.Pytester) -> None:
             "timeseries.csv",
             "p95-results.json",
             "status.json",
+            "status-series.jsonl",
         }
     suites = ET.parse(out / "junit.xml").getroot()
     assert [suite.get("name") for suite in suites] == [
@@ -111,7 +112,7 @@ def test_xdist_writes_the_same_reports_as_one_process(pytester: pytest.Pytester)
     assert sorted(one) == sorted(two)
     for name in one:
         assert one[name] == two[name], name
-    assert len(one) == 5 + 3 * 3  # five session files, three files per scenario
+    assert len(one) == 5 + 4 * 3  # five session files, four files per scenario
 
 
 def test_junitxml_and_reports_cannot_write_the_same_file(project: pytest.Pytester) -> None:

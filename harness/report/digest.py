@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from harness.events import BreakerState, Outcome
 from harness.format.scenario import Phase
+from harness.report.display_lines import objective_percentiles, widened_p95
 from harness.report.rolling import ROLLING_EVERY, ROLLING_WINDOW, rolling_latency
 from harness.verdicts.metrics import Samples, View, answered
 from harness.verdicts.result import Result, UpstreamResult
@@ -226,6 +227,9 @@ def _display(result: Result, upstream: UpstreamResult) -> dict[str, Any]:
         "requests": series.requests,
         "p50_ms": series.p50_ms,
         "p95_ms": series.p95_ms,
+        "avg_ms": series.avg_ms,
+        "percentiles_ms": objective_percentiles(result, upstream, len(series.t_ms), factor),
+        "widened_p95_ms": widened_p95(result, upstream, len(series.t_ms), factor),
         "success_rate": series.success_rate,
         "upstream_success_rate": [
             s / n if n else None for s, n in zip(successes, reached, strict=True)

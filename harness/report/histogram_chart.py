@@ -15,6 +15,7 @@ from harness.report.charts import (
     P50,
     P95,
     THRESHOLD,
+    VERDICT_COLOURS,
     duration_label,
     duration_ticks,
     is_number,
@@ -37,7 +38,7 @@ def histogram_svg(
     checks: Sequence[Check],
 ) -> str:
     """Return the latency histogram (log bins) stacked by outcome, with P50/P95 marked and the
-    client view's latency limits dashed."""
+    client view's latency limits dashed and labelled, coloured by their verdict."""
     with style(salt):
         figure = Figure(figsize=(5.2, 2.9))
         figure.subplots_adjust(left=0.13, right=0.97, top=0.87, bottom=0.17)
@@ -114,7 +115,23 @@ def _mark(axes: Axes, latency: Mapping[str, Any] | None, checks: Sequence[Check]
                     color=colour,
                     fontsize=8,
                 )
-    for check in checks:
+    limits = [
+        check
+        for check in checks
         # The histogram is the client view's: only its latency limits belong on it.
-        if check.unit == "ms" and view(check) == "client" and is_number(check.threshold):
-            axes.axvline(float(check.threshold), color=THRESHOLD, linestyle="--", linewidth=1)
+        if check.unit == "ms" and view(check) == "client" and is_number(check.threshold)
+    ]
+    for row, check in enumerate(sorted(limits, key=lambda c: float(c.threshold))):
+        colour = VERDICT_COLOURS.get(check.verdict, THRESHOLD)
+        axes.axvline(float(check.threshold), color=colour, linestyle="--", linewidth=1)
+        # Labels go down the line, one row each, so two limits close together stay readable.
+        axes.annotate(
+            f"SLO {check.text} ({check.verdict})",
+            xy=(float(check.threshold), 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(-2, -22 - 10 * row),
+            textcoords="offset points",
+            ha="right",
+            color=colour,
+            fontsize=7,
+        )

@@ -28,6 +28,7 @@ from markupsafe import Markup
 from harness.format.units import format_duration, format_rate
 from harness.format.values import format_value
 from harness.report.charts import STATE_COLOURS
+from harness.report.display_lines import MIN_ANSWERS
 from harness.report.files import atomic_write
 from harness.report.histogram_chart import histogram_svg
 from harness.report.json import error_order
@@ -191,7 +192,8 @@ def _chart_notes(upstream_checks: list[Check], display: Mapping[str, Any]) -> li
     if few:
         notes.append(
             f"{few} of {len(counts)} buckets hold fewer than {FEW_SAMPLES} requests: "
-            "there P95 is simply the slowest request."
+            "there P95 is simply the slowest request (drawn faint); the bold line is the "
+            f"P95 over buckets widened to ≥ {MIN_ANSWERS} answers."
         )
     undrawn = timeline_plan(upstream_checks, display).not_drawn
     if undrawn:

@@ -11,7 +11,8 @@
   10 requests, with the success rate over all 100, the breaker's state, the seed's "SLO
   consensus" and PASS/FAIL/NO_DATA against the upstream's P95 objective.
 - ``status.json``: each upstream's final status, shaped like the original
-  ``/api/circuit-breaker/status``.
+  ``/api/circuit-breaker/status``; ``status-series.jsonl`` the same every 5 s of virtual time
+  (:mod:`harness.report.status_series`).
 
 Everything is built from a result's JSON form and its digest (:mod:`harness.report.digest`).
 """
@@ -32,6 +33,7 @@ import numpy as np
 from harness.events import BreakerState
 from harness.format.objectives import OPERATORS
 from harness.report.files import Staging, csv_cell, staged
+from harness.report.status_series import STATUS_SERIES_FILE, status_series
 
 __all__ = [
     "DEFAULT_ROTATION",
@@ -293,7 +295,8 @@ def status(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 
 MONITOR_FILES = ("p95-results.json", "status.json")
-"""The monitor files besides the time series (``timeseries.csv``, ``timeseries.N.csv``)."""
+"""The monitor files besides the time series (``timeseries.csv``, ``timeseries.N.csv``) and
+``status-series.jsonl`` (not required to tell a scenario folder: older ones lack it)."""
 
 
 def write_monitor_files(
@@ -313,12 +316,18 @@ def write_monitor_files(
         staging.write(folder / "p95-results.json", lambda s: write_p95_results(s, entry, digest))
     )
     written.append(staging.write(folder / "status.json", _json(status(entry))))
+    written.append(
+        staging.write(folder / STATUS_SERIES_FILE, lambda s: s.writelines(status_series(entry)))
+    )
     return written
 
 
 def is_monitor_file(name: str) -> bool:
     """Return whether a file name is one :func:`write_monitor_files` writes."""
-    return name in MONITOR_FILES or re.fullmatch(r"timeseries(\.\d+)?\.csv", name) is not None
+    return (
+        name in (*MONITOR_FILES, STATUS_SERIES_FILE)
+        or re.fullmatch(r"timeseries(\.\d+)?\.csv", name) is not None
+    )
 
 
 def _json(document: Mapping[str, Any]) -> str:

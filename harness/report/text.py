@@ -146,6 +146,6 @@ def written_lines(written: Written) -> list[str]:
     lines = [f"reports written to {folder}/: {', '.join(top)}"]
     if scenarios:
         lines.append(f"  and per scenario ({', '.join(scenarios)}): timeseries.csv, "
-                     "p95-results.json, status.json")  # fmt: skip
+                     "p95-results.json, status.json, status-series.jsonl")  # fmt: skip
     lines += [f"{name} not written: {why}" for name, why in sorted(written.skipped.items())]
     return lines

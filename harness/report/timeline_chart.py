@@ -2,10 +2,14 @@
 
 It draws the digest's display series (:mod:`harness.report.digest`): at most 360 buckets, 5 s
 wide up to 30 minutes of virtual time and wider beyond, each with exact statistics. An SLO line
-is drawn only over the series it is about: client-view P50/P95 limits on the latency panel,
+is drawn only over the series it is about: client-view latency limits on the latency panel,
 success-rate limits over the client's line or the upstream view's (drawn when it differs).
-:func:`timeline_plan` says which checks are drawn and which have no series here (``p99``,
-``avg``, the upstream view's latency…), so the caption can name them.
+:func:`timeline_plan` says which checks are drawn and which have no series here (the
+upstream view's latency, a series from before these lines existed…), so the caption can name
+them. Each other percentile an objective uses (P99, P99.9) and the average get a line of their
+own, labelled in the legend. Where buckets hold fewer than 20 answers, the bold P95 is over
+buckets widened to 20 answers and each bucket's own P95 is drawn faint. Breaker transitions
+are dotted vertical lines across the latency and success panels.
 """
 
 from __future__ import annotations
@@ -37,9 +41,17 @@ from harness.report.charts import (
     thresholds,
     view,
 )
+from harness.report.display_lines import MIN_ANSWERS
 from harness.verdicts.checks import Check
 
-__all__ = ["FEW_SAMPLES", "TimelinePlan", "bucket_label", "timeline_plan", "timeline_svg"]
+__all__ = [
+    "FEW_SAMPLES",
+    "TimelinePlan",
+    "bucket_label",
+    "extra_lines",
+    "timeline_plan",
+    "timeline_svg",
+]
 
 FEW_SAMPLES = 20
 """Below this many requests in a bucket, its P95 is its slowest request."""
@@ -58,8 +70,9 @@ class TimelinePlan:
 
 def timeline_plan(checks: Sequence[Check], series: Mapping[str, Any]) -> TimelinePlan:
     """Return what the timeline of ``series`` (a display series) draws of ``checks``."""
+    drawable = {"p50", "p95", *extra_lines(series)}
     latency = [
-        c for c in checks if c.unit == "ms" and view(c) == "client" and metric(c) in ("p50", "p95")
+        c for c in checks if c.unit == "ms" and view(c) == "client" and metric(c) in drawable
     ]
     rates = [c for c in checks if c.unit == "ratio" and metric(c) == "success_rate"]
     upstream_line = bool(series["unsent"]) or any(view(c) == "upstream" for c in rates)
@@ -70,6 +83,18 @@ def timeline_plan(checks: Sequence[Check], series: Mapping[str, Any]) -> Timelin
         [c for c in latency if c in drawn], [c for c in success if c in drawn], upstream_line,
         not_drawn,
     )  # fmt: skip
+
+
+EXTRA_COLOURS = ("#b8860b", "#2a8c82", "#8e44ad", "#5d6d7e")
+"""Colours of the lines for the other percentiles and the average an objective uses."""
+
+
+def extra_lines(series: Mapping[str, Any]) -> dict[str, list[float | None]]:
+    """Return the series' latency lines besides P50/P95 that objectives use: ``p99``, ``avg``…"""
+    lines = dict(series.get("percentiles_ms") or {})
+    if series.get("avg_ms") is not None:
+        lines["avg"] = series["avg_ms"]
+    return lines
 
 
 def bucket_label(ms: float) -> str:
@@ -113,6 +138,8 @@ def timeline_svg(
             _shade_phases(axes, phases, scale, label=axes is latency)
             axes.set_xlim(0, end_ms / scale.ms)
         for axes in (latency, success):
+            _mark_transitions(axes, salt, transitions or (), scale, label=axes is latency)
+        for axes in (latency, success):
             axes.tick_params(labelbottom=False)
         band.set_xlabel(f"virtual time ({scale.unit})")
         return svg(figure)
@@ -141,10 +168,31 @@ def _latency_panel(
     axes: Axes, times: list[float], series: Mapping[str, Any], limits: Sequence[Check]
 ) -> None:
     p95, p50 = _steps(series["p95_ms"]), _steps(series["p50_ms"])
-    # P95 on top: where the two are equal, the line the SLO is about stays visible.
-    axes.plot(times, p95, drawstyle="steps-post", color=P95, linewidth=1.3, label="P95", zorder=3)
+    widened = series.get("widened_p95_ms")
+    drawn = p95 + p50
+    if widened is not None and widened != series["p95_ms"]:
+        # Few answers per bucket: a bucket's P95 is its slowest request and jumps about, so
+        # the line to read is over ≥ 20 answers, with each bucket's own value faint behind it.
+        axes.plot(times, p95, drawstyle="steps-post", color=P95, linewidth=0.9, alpha=0.45,
+                  label="P95 per bucket")  # fmt: skip
+        bold = _steps(widened)
+        axes.plot(times, bold, drawstyle="steps-post", color=P95, linewidth=1.8,
+                  label=f"P95 over ≥{MIN_ANSWERS} answers", zorder=3)  # fmt: skip
+        drawn += bold
+    else:
+        # P95 on top: where the two are equal, the line the SLO is about stays visible.
+        axes.plot(times, p95, drawstyle="steps-post", color=P95, linewidth=1.3, label="P95",
+                  zorder=3)  # fmt: skip
     axes.plot(times, p50, drawstyle="steps-post", color=P50, linewidth=1.0, label="P50")
-    known = [value for value in p95 + p50 if not math.isnan(value) and value > 0]
+    used = {metric(check) for check in limits}
+    extra = [(name, line) for name, line in extra_lines(series).items() if name in used]
+    for (name, line), colour in zip(extra, EXTRA_COLOURS * 4, strict=False):
+        values = _steps(line)
+        # Only the lines an objective is about: a P99 nobody checks would only add noise.
+        axes.plot(times, values, drawstyle="steps-post", color=colour, linewidth=1.0,
+                  label=name if name == "avg" else name.upper())  # fmt: skip
+        drawn += values
+    known = [value for value in drawn if not math.isnan(value) and value > 0]
     known += [float(check.threshold) for check in limits if float(check.threshold) > 0]
     if known and max(known) / min(known) > 30:
         axes.set_yscale("log")
@@ -256,4 +304,37 @@ def _shade_phases(
                 color=PHASE,
                 fontsize=8,
                 fontweight="bold",
+            )
+
+
+MAX_TRANSITION_LABELS = 12
+"""Above this many transitions the markers stay unlabelled: the state band names them."""
+
+
+def _mark_transitions(
+    axes: Axes,
+    salt: str,
+    transitions: Sequence[Mapping[str, Any]],
+    scale: _Scale,
+    *,
+    label: bool,
+) -> None:
+    """Draw each breaker transition as a dotted vertical line in the new state's colour (the
+    state band alone is far from the latency line a reader is looking at)."""
+    named = label and len(transitions) <= MAX_TRANSITION_LABELS
+    for number, move in enumerate(transitions):
+        at, state = float(move["at_ms"]) / scale.ms, str(move["to"])
+        colour = STATE_COLOURS.get(state, "#666")
+        line = axes.axvline(at, color=colour, linestyle=":", linewidth=1.1, zorder=2)
+        line.set_gid(f"{salt}-transition-{number}-{'latency' if label else 'success'}")
+        if named:
+            axes.annotate(
+                f"→{state}",
+                xy=(at, 0),
+                xycoords=("data", "axes fraction"),
+                xytext=(2, 2),
+                textcoords="offset points",
+                rotation=90,
+                color=colour,
+                fontsize=7,
             )
