@@ -11,7 +11,7 @@ import pytest
 
 from harness import Result
 from harness.report.bundle import EXTRA_HINT, write_reports
-from tests.reporting import hostile, outage, pair
+from tests.reporting import hostile, outage, pair, run_text
 
 __all__ = ["hostile", "outage"]  # fixtures
 
@@ -106,3 +106,16 @@ def test_threshold_labels_say_and_show_their_verdict(page: str) -> None:
 def test_every_check_passing_says_so(hostile: Result) -> None:
     document = str(html.html_document([pair(hostile)]))
     assert '<section class="card none" id="failed"><h2>Every check held</h2></section>' in document
+
+
+def test_an_undecided_scenario_is_inconclusive_not_fail_in_its_badges() -> None:
+    # 10 answers cannot bound a P95 at 95% confidence (that needs 59): undecided, not failed.
+    result = run_text(
+        "duration: 5s\nupstreams:\n  t1:\n    latency: 100ms\n    traffic: {rate: 2/s}\n"
+        "    slo: ['p95 < 500ms @ 95%']\n",
+        "scenarios/few.yaml",
+    )
+    assert result.to_dict()["outcome"] == "INCONCLUSIVE"
+    page = str(html.html_document([pair(result)]))
+    assert '<span class="badge big inconclusive">INCONCLUSIVE</span>' in page
+    assert '<span class="badge big fail">' not in page

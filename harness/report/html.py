@@ -18,7 +18,7 @@ own labels) is inserted as markup. Needs the ``report`` extra (jinja2, matplotli
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,10 +98,20 @@ def html_document(pairs: Iterable[Pair], errors: Iterable[Mapping[str, Any]] = (
         total=len(scenarios) + len(failures),
         failed=failed,
         passed=bool(scenarios) and not failed,
+        verdict=_overall(scenarios, failures),
         version=__version__,
         started_at=min((s["started_at"] for s in scenarios if s["started_at"]), default=None),
         state_colours=STATE_COLOURS,
     )
+
+
+def _overall(scenarios: Sequence[Mapping[str, Any]], errors: Sequence[object]) -> str:
+    """Return the page's verdict: FAIL if anything failed (or nothing ran), INCONCLUSIVE if
+    some scenario could not be decided and none failed, else PASS."""
+    verdicts = {scenario["verdict"] for scenario in scenarios}
+    if errors or not scenarios or "FAIL" in verdicts:
+        return "FAIL"
+    return "INCONCLUSIVE" if "INCONCLUSIVE" in verdicts else "PASS"
 
 
 def _failed_checks(scenarios: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -130,7 +140,7 @@ def _scenario(index: int, entry: Mapping[str, Any], digest: Mapping[str, Any]) -
         "file": scenario.get("file"),
         "sha256": scenario.get("sha256"),
         "passed": entry["passed"],
-        "verdict": "PASS" if entry["passed"] else "FAIL",
+        "verdict": entry.get("outcome") or ("PASS" if entry["passed"] else "FAIL"),
         "seed": entry["seed"],
         "engine": entry.get("engine"),
         "replay": replay_text(entry),
@@ -155,7 +165,7 @@ def _upstream(
         "anchor": anchor,
         "name": name,
         "passed": data["passed"],
-        "verdict": "PASS" if data["passed"] else "FAIL",
+        "verdict": data.get("outcome") or ("PASS" if data["passed"] else "FAIL"),
         "checks": upstream_checks,
         "requests": data["requests"],
         "client": client,
