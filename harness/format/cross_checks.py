@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from harness.errors import KeyPath
+from harness.format import budget
 from harness.format.breaker_settings import CustomBreakerSettings, factory_problem, library_problem
 from harness.format.budget import budget_problems
 from harness.format.expectations import expectation_problems
@@ -22,17 +22,9 @@ from harness.format.units import format_duration
 from harness.format.upstream import Upstream
 
 
-class Whole(Protocol):
-    """What these checks read of a scenario (the Scenario model, which calls them, has it)."""
-
-    @property
-    def duration(self) -> int: ...
-
-    @property
-    def engine(self) -> str: ...
-
-    @property
-    def upstreams(self) -> Mapping[str, Upstream]: ...
+class Whole(budget.Whole, Protocol):
+    """What these checks read of a scenario (the Scenario model, which calls them, has it):
+    what the memory estimate reads, and each upstream's base URL."""
 
     def url_of(self, upstream: str) -> str:
         """Return the base URL of ``upstream``, ending in ``/``."""
