@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import math
+import os
 import textwrap
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from harness import Scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
+DEEP = os.environ.get("SLO_TESTS_DEEP", "") == "1"
+
+
+@functools.cache
+def noxfile() -> ModuleType:
+    """The project's noxfile, loaded once (nox warns when a session is registered twice)."""
+    spec = importlib.util.spec_from_file_location("noxfile", ROOT / "noxfile.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def examples(deep: int, fast: int) -> int:
+    """How many examples a costly property test draws: ``deep`` under ``nox -s deep``
+    (``SLO_TESTS_DEEP=1``, run once in CI), ``fast`` on every other run of the suite."""
+    return deep if DEEP else fast
 
 
 def scenario(text: str, file: str = "test.yaml") -> Scenario:
