@@ -16,6 +16,7 @@ from harness.errors import KeyPath
 from harness.format import budget
 from harness.format.breaker_settings import CustomBreakerSettings, factory_problem, library_problem
 from harness.format.budget import budget_problems
+from harness.format.error_budget import target_objective
 from harness.format.expectations import expectation_problems
 from harness.format.load_shapes import expected_requests
 from harness.format.units import format_duration
@@ -130,6 +131,8 @@ def _breaker_checks(name: str, upstream: Upstream) -> Found:
             upstream.timeline,
             has_breaker=upstream.breaker is not None,
             has_traffic=upstream.traffic is not None,
+            slo_period=upstream.slo_period,
+            has_target=target_objective(upstream.slo) is not None,
         )
     ]
     breaker = upstream.breaker

@@ -201,12 +201,19 @@ class Upstream(_Strict):
     expect: tuple[ExpectationField, ...] = ()
     slo_period: Duration | None = None
     """The error budget's period: burn-rate alert windows scale by it / 30d."""
+    alert_min_requests: Count | None = None
+    """The fewest requests each of an alert's windows must hold before it may fire (default:
+    per alert, the fewest in which one bad request does not burn above its factor)."""
 
     @model_validator(mode="after")
     def _budget(self) -> Upstream:
         problem = budget_problem(self.slo, self.slo_period)
         if problem:
             raise ValueError(problem)
+        if self.alert_min_requests is not None and self.slo_period is None:
+            raise ValueError(
+                "alert_min_requests needs slo_period: without it no alert is evaluated"
+            )
         return self
 
     @field_validator("url")
