@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from harness import ScenarioError, run
+from harness import ScenarioError, load_scenario, run
 from harness.cli import main
 from harness.format.error_budget import target_objective
 from harness.format.objectives import parse_objective
 from harness.verdicts.budget import default_min_requests
-from tests.support import scenario
+from tests.support import SCENARIOS, scenario
 
 # One request a second (constant arrivals at k s), none failing but where a phase says 100%.
 # 93.75% allows 1/16 bad, exact in binary; slo_period 12h scales the windows by 1/60:
@@ -346,3 +346,15 @@ def test_every_report_shows_the_verdicts_and_when(
         assert "the 14.4× alert fires within 53s after" in text, kind
         assert fired in text, kind
         assert "no alert fired during" in text, kind
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 7])
+def test_the_shipped_scenario_passes_over_seeds(seed: int) -> None:
+    result = run(load_scenario(SCENARIOS / "api-burn-alerts.yaml"), seed=seed)
+    api = result.upstreams["api"]
+    assert result.passed
+    assert [verdict.check for verdict in api.expectations] == ["no_alert_during", "alert_fires"]
+    assert api.breaker is None
+    fired = api.expectations[1].observed
+    assert fired is not None
+    assert 10_000 <= fired <= 20_000  # 65 of the 30 s window's 150 requests: about 13 s in
