@@ -202,7 +202,8 @@ def test_a_minimum_the_windows_never_reach_suppresses_the_alert_and_says_why() -
         False,
         None,
         "the 14.4× alert never fired after 'outage' starts at 300s; the 14.4× alert needs both "
-        "its 1m and 5s windows above 14.4× with at least 101 request(s) in each",
+        "its 1m and 5s windows above 14.4× with at least 101 request(s) in each (its 5s window "
+        "held at most 100)",
     )
 
 

@@ -100,6 +100,11 @@ def _needs(alerts: Sequence[Alert]) -> str:
             f"the {alert.factor_text} alert needs both its {span(alert.long_ns)} and "
             f"{span(alert.short_ns)} windows above {alert.factor:g}× with at least "
             f"{alert.min_requests} request(s) in each"
+            + (
+                f" (its {span(alert.short_ns)} window held at most {alert.fullest})"
+                if alert.fullest < alert.min_requests
+                else ""
+            )
             for alert in alerts
         )
         or "no alert of that factor was evaluated (no requests)"

@@ -81,6 +81,7 @@ class Alert:
     factor: float
     fired: tuple[tuple[int, int], ...]  # (first, last) request start in ns of each firing span
     min_requests: int = 1  # the fewest requests each window must hold before it may fire
+    fullest: int = 0  # the most requests the short window held at any request's start
 
     @property
     def factor_text(self) -> str:
@@ -147,10 +148,12 @@ def budget_of(
         least = (
             default_min_requests(factor, budget.allowed) if min_requests is None else min_requests
         )
-        firing = _burning(samples.start_ns, cumulative, budget.allowed, factor, long_ns, least)
-        firing &= _burning(samples.start_ns, cumulative, budget.allowed, factor, short_ns, least)
-        fired = _spans(samples.start_ns, firing)
-        alerts.append(Alert(long_ns, short_ns, factor, fired, least))
+        firing, _ = _burning(samples.start_ns, cumulative, budget.allowed, factor, long_ns, least)
+        short, fullest = _burning(
+            samples.start_ns, cumulative, budget.allowed, factor, short_ns, least
+        )
+        fired = _spans(samples.start_ns, firing & short)
+        alerts.append(Alert(long_ns, short_ns, factor, fired, least, fullest))
     return Budget(target, budget.requests, budget.bad, period_ns, tuple(alerts))
 
 
@@ -172,16 +175,16 @@ def _burning(
     factor: float,
     window_ns: int,
     least: int,
-) -> npt.NDArray[np.bool_]:
+) -> tuple[npt.NDArray[np.bool_], int]:
     """Return, at each request's start t, whether the window (t - window, t] holds at least
-    ``least`` requests and burns above ``factor``."""
+    ``least`` requests and burns above ``factor``; and the most requests it ever held."""
     first = np.searchsorted(starts, starts - window_ns, side="right")
     last = np.searchsorted(starts, starts, side="right")  # ties at t all count
     requests = last - first
     bad = cumulative[last] - cumulative[first]
     # bad / requests / allowed > factor, multiplied out: no division by an empty window.
     burning: npt.NDArray[np.bool_] = (bad > factor * allowed * requests) & (requests >= least)
-    return burning
+    return burning, int(requests.max())
 
 
 def scaled(window_ns: int, period_ns: int) -> int:
