@@ -305,8 +305,12 @@ def test_alerts_need_an_error_budget() -> None:
 
 def test_alert_min_requests_needs_slo_period() -> None:
     no_period = OUTAGE.replace("    slo_period: 12h\n", "    alert_min_requests: 10\n")
-    with pytest.raises(ScenarioError, match="alert_min_requests needs slo_period"):
+    with pytest.raises(ScenarioError) as caught:
         scenario(no_period, "alerts.yaml")
+    assert str(caught.value) == (
+        "alerts.yaml:12:25: upstreams.api.alert_min_requests: alert_min_requests needs "
+        "slo_period: without it no alert is evaluated"
+    )
 
 
 def test_a_breaker_expectation_still_needs_a_breaker_beside_alert_ones() -> None:

@@ -135,6 +135,13 @@ def _breaker_checks(name: str, upstream: Upstream) -> Found:
             has_target=target_objective(upstream.slo) is not None,
         )
     ]
+    if upstream.alert_min_requests is not None and upstream.slo_period is None:
+        found.append(
+            (
+                ("upstreams", name, "alert_min_requests"),
+                "alert_min_requests needs slo_period: without it no alert is evaluated",
+            )
+        )
     breaker = upstream.breaker
     if breaker is None:
         return found

@@ -46,7 +46,6 @@ __all__ = [
     "EXPECTATION_MODELS",
     "WILDCARD",
     "AlertFires",
-    "BreakerExpectation",
     "Closes",
     "Expectation",
     "ExpectationField",
@@ -238,15 +237,6 @@ Expectation = (
     | Transitions
     | AlertFires
     | NoAlertDuring
-)
-BreakerExpectation = (
-    Opens
-    | Closes
-    | NoUpstreamCallsWhileOpen
-    | HalfOpenTrials
-    | OpenEpisodes
-    | TimeOpen
-    | Transitions
 )
 
 

@@ -210,10 +210,6 @@ class Upstream(_Strict):
         problem = budget_problem(self.slo, self.slo_period)
         if problem:
             raise ValueError(problem)
-        if self.alert_min_requests is not None and self.slo_period is None:
-            raise ValueError(
-                "alert_min_requests needs slo_period: without it no alert is evaluated"
-            )
         return self
 
     @field_validator("url")
