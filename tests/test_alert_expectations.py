@@ -363,3 +363,21 @@ def test_the_shipped_scenario_passes_over_seeds(seed: int) -> None:
     fired = api.expectations[1].observed
     assert fired is not None
     assert 10_000 <= fired <= 20_000  # 65 of the 30 s window's 150 requests: about 13 s in
+
+
+def test_alert_and_breaker_expectations_mix_on_an_upstream_with_a_breaker() -> None:
+    # Short-circuited requests are bad events too: the breaker sheds load, not the budget.
+    breaker = "    breaker: {sliding_window_size: 4, minimum_number_of_calls: 4}\n"
+    opens, fires = checked(
+        OUTAGE,
+        "opens: {within: 5s, after_start_of: outage}",
+        "alert_fires: {factor: 14.4, within: 54s, after_start_of: outage}",
+        extra=breaker,
+    )
+    assert opens.passed
+    assert opens.check == "opens"
+    assert summary(fires) == (
+        True,
+        54_000.0,
+        "the 14.4× alert fired at 354s, 54s after 'outage' starts at 300s",
+    )
