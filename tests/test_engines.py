@@ -7,13 +7,15 @@ from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import harness.engines.http
 import harness.engines.lanes
 from harness import HarnessError, ScenarioError, load_scenario, run
 from harness.breakers.adapters import BuiltinGuard, Guard
 from harness.events import BreakerState
-from harness.strategies import scenarios
+from harness.format.loader import scenario_from_data
+from harness.strategies import scenario_data, scenarios
 from tests.support import SCENARIOS, scenario
 
 T = TypeVar("T")
@@ -50,6 +52,44 @@ def test_shipped_scenarios_agree(path: Any) -> None:
 @given(scenarios(max_duration_s=20, max_rate_per_s=15))
 def test_any_scenario_agrees(generated: Any) -> None:
     assert_same(run(generated, engine="http"), run(generated, engine="direct"))
+
+
+def with_alerts(data: dict[str, Any], failure_rate: int, least: int | None) -> Any:
+    """Return ``data`` with an error budget, a named failing phase and alert expectations on
+    every upstream (breaker or none)."""
+    duration_ms = int(data["duration"].removesuffix("ms"))
+    for upstream in data["upstreams"].values():
+        hit = {"from": f"{duration_ms // 4}ms", "to": f"{duration_ms * 3 // 4}ms"}
+        upstream["timeline"] = [*upstream["timeline"], {"name": "hit", **hit}]
+        upstream["timeline"].append({**hit, "failure_rate": f"{failure_rate}%"})
+        upstream["slo"] = ["success_rate >= 99%"]
+        upstream["slo_period"] = "15m"  # the 14.4x alert's windows: 1.25s and 104ms
+        if least is not None:
+            upstream["alert_min_requests"] = least
+        upstream["expect"] = [
+            {"alert_fires": {"factor": 14.4, "within": "2s", "after_start_of": "hit"}},
+            {"alert_fires": {"within": "1s", "after_end_of": "hit"}},
+            {"no_alert_during": {"phase": "hit", "factor": 6}},
+            {"no_alert_during": {"phase": "hit"}},
+        ]
+    return scenario_from_data(data, "<generated>")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    scenario_data(max_duration_s=20, max_rate_per_s=15),
+    st.sampled_from([0, 5, 50, 100]),
+    st.sampled_from([None, 1, 20]),
+)
+def test_alert_expectations_agree(data: dict[str, Any], failure_rate: int, least: Any) -> None:
+    generated = with_alerts(data, failure_rate, least)
+    first, second = run(generated, engine="http"), run(generated, engine="direct")
+    assert_same(first, second)
+    for name, upstream in first.upstreams.items():
+        assert [e.check for e in upstream.expectations] == ["alert_fires"] * 2 + [
+            "no_alert_during"
+        ] * 2, name
+        assert upstream.budget is not None
 
 
 class AsyncOnlyGuard:

@@ -146,7 +146,7 @@ def _upstream_result(
     if guard.impl is not None:
         breaker = breaker_summary(guard.impl, guard.initial_state, samples.transitions, end_ns)
     upstream = scenario.upstreams[name]
-    budget = upstream_budget(objectives, samples, upstream.slo_period)
+    budget = upstream_budget(objectives, samples, upstream.slo_period, upstream.alert_min_requests)
     verdicts = tuple(
         evaluate_budget(objective, budget)
         if objective.metric in BUDGET_METRICS
@@ -157,7 +157,7 @@ def _upstream_result(
         else evaluate(objective, views, breaker)
         for objective in objectives
     )
-    expectations = check_expectations(upstream.expect, samples, breaker, upstream.timeline)
+    expectations = check_expectations(upstream.expect, samples, breaker, upstream.timeline, budget)
     return UpstreamResult(
         name=name,
         samples=samples,

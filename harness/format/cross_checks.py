@@ -16,6 +16,7 @@ from harness.errors import KeyPath
 from harness.format import budget
 from harness.format.breaker_settings import CustomBreakerSettings, factory_problem, library_problem
 from harness.format.budget import budget_problems
+from harness.format.error_budget import target_objective
 from harness.format.expectations import expectation_problems
 from harness.format.load_shapes import expected_requests
 from harness.format.units import format_duration
@@ -130,8 +131,17 @@ def _breaker_checks(name: str, upstream: Upstream) -> Found:
             upstream.timeline,
             has_breaker=upstream.breaker is not None,
             has_traffic=upstream.traffic is not None,
+            slo_period=upstream.slo_period,
+            has_target=target_objective(upstream.slo) is not None,
         )
     ]
+    if upstream.alert_min_requests is not None and upstream.slo_period is None:
+        found.append(
+            (
+                ("upstreams", name, "alert_min_requests"),
+                "alert_min_requests needs slo_period: without it no alert is evaluated",
+            )
+        )
     breaker = upstream.breaker
     if breaker is None:
         return found

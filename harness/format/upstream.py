@@ -201,6 +201,9 @@ class Upstream(_Strict):
     expect: tuple[ExpectationField, ...] = ()
     slo_period: Duration | None = None
     """The error budget's period: burn-rate alert windows scale by it / 30d."""
+    alert_min_requests: Count | None = None
+    """The fewest requests each of an alert's windows must hold before it may fire (default:
+    per alert, the fewest in which one bad request does not burn above its factor)."""
 
     @model_validator(mode="after")
     def _budget(self) -> Upstream:
