@@ -56,7 +56,16 @@ def latencies(max_ms: int = 2_000) -> st.SearchStrategy[Any]:
     return st.one_of(fixed, uniform, normal, lognormal)
 
 
-_ERROR_KINDS = ["500", "503", "429", "timeout", "connect_error", "connection_reset"]
+_ERROR_KINDS = [
+    "500",
+    "503",
+    "429",
+    "timeout",
+    "connect_error",
+    "connection_reset",
+    "dns_error",
+    "tls_error",
+]
 
 
 def error_mixes() -> st.SearchStrategy[dict[str, str]]:

@@ -111,13 +111,14 @@ upstreams:
         (
             "duration: 1m\nupstreams:\n  t1:\n    errors: {200: 100%}\n",
             "bad.yaml:4:14: upstreams.t1.errors[200]: unknown error kind 200 (expected an HTTP "
-            "status 400-599 or one of timeout, connect_error, connection_reset)",
+            "status 400-599 or one of timeout, connect_error, connection_reset, dns_error, "
+            "tls_error)",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    errors: {timout: 100%}\n",
             "bad.yaml:4:14: upstreams.t1.errors.timout: unknown error kind 'timout'; did you "
             "mean 'timeout'? (expected an HTTP status 400-599 or one of timeout, connect_error, "
-            "connection_reset)",
+            "connection_reset, dns_error, tls_error)",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    latency: {dist: gamma}\n",

@@ -29,11 +29,12 @@ from http import HTTPStatus
 from typing import Any
 
 from harness.clock import VIRTUAL_EPOCH
+from harness.events import Outcome
 from harness.format.answers import Answer, template_parts
 from harness.format.units import NS_PER_S
 from harness.upstreams.faults import latency_quantile
 
-__all__ = ["DEFAULT_SUCCESS_BODY", "AnswerMaker", "Reply", "default_error_body"]
+__all__ = ["DEFAULT_SUCCESS_BODY", "AnswerMaker", "Reply", "Served", "default_error_body"]
 
 DEFAULT_SUCCESS_BODY: dict[str, Any] = {
     "id": "chatcmpl-{id}",
@@ -105,6 +106,10 @@ class Reply:
 
     body: bytes
     headers: tuple[tuple[str, str], ...]
+
+
+Served = tuple[Outcome, int, Reply | None, str]
+"""An attempt as the client sees it: (outcome, status, reply, cause), see MockedUpstreams.serve."""
 
 
 class _Compiled:

@@ -15,8 +15,8 @@ from typing import Protocol
 import httpx2
 
 from harness.events import Outcome
-from harness.upstreams.answers import Reply
-from harness.upstreams.faults import read_timeout_ns
+from harness.upstreams.answers import Reply, Served
+from harness.upstreams.faults import connect_failure, read_timeout_ns
 
 __all__ = ["Httpx2Mock", "Httpx2SyncMock", "classify_httpx2"]
 
@@ -28,11 +28,9 @@ class Upstreams(Protocol):
 
     def refusal(self, url: str, host: str) -> Exception: ...
 
-    async def serve(self, name: str, read_timeout_ns: int) -> tuple[Outcome, int, Reply | None]: ...
+    async def serve(self, name: str, read_timeout_ns: int) -> Served: ...
 
-    def serve_blocking(
-        self, name: str, read_timeout_ns: int
-    ) -> tuple[Outcome, int, Reply | None]: ...
+    def serve_blocking(self, name: str, read_timeout_ns: int) -> Served: ...
 
 
 class Httpx2Mock(httpx2.MockTransport):
@@ -70,13 +68,16 @@ def _upstream(mocks: Upstreams, request: httpx2.Request) -> str:
 
 
 def _respond(
-    request: httpx2.Request, outcome: Outcome, status: int, reply: Reply | None
+    request: httpx2.Request, outcome: Outcome, status: int, reply: Reply | None, cause: str
 ) -> httpx2.Response:
     if outcome is Outcome.TIMEOUT:
         raise httpx2.ReadTimeout(
             "no answer within the client's timeout (injected)", request=request
         )
     if outcome is Outcome.CONNECT_ERROR:
+        real = connect_failure(cause)
+        if real is not None:
+            raise httpx2.ConnectError(str(real), request=request) from real
         raise httpx2.ConnectError("connection refused (injected)", request=request)
     if outcome is Outcome.CONNECTION_RESET:
         raise httpx2.ReadError("connection reset by peer (injected)", request=request)

@@ -5,12 +5,13 @@ Each upstream of a scenario is matched by its base URL. A request reaching it dr
 the virtual clock, then answers with a status, a body and headers (see
 :mod:`harness.upstreams.answers`), or raises the exception a real
 failure raises in the client's library: ``ReadTimeout`` when the latency reaches the client's
-read timeout (or the upstream never answers), ``ConnectError`` for a refused connection,
-``ReadError`` for a reset one. httpx clients are served by a respx router
-(:attr:`MockedUpstreams.transport`), where you can add and change routes; the HTTP engine,
-whose router nobody extends, has them served by the same handlers without respx
-(``via_respx=False``: respx's matching and call log cost a third of a request); httpx2
-clients, which respx does not patch, by a transport of the harness's own
+read timeout (or the upstream never answers), ``ConnectError`` for a refused connection (and,
+with the message a real resolver or TLS handshake gives, for a DNS or TLS failure: see
+:func:`~harness.upstreams.faults.connect_failure`), ``ReadError`` for a reset one. httpx
+clients are served by a respx router (:attr:`MockedUpstreams.transport`), where you can add
+and change routes; the HTTP engine, whose router nobody extends, has them served by the same
+handlers without respx (``via_respx=False``: respx's matching and call log cost a third of a
+request); httpx2 clients, which respx does not patch, by a transport of the harness's own
 (:attr:`MockedUpstreams.httpx2_transport`, see :mod:`harness.upstreams.httpx2_mock`) drawing
 from the same seeded streams.
 
@@ -29,14 +30,22 @@ from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
+import httpcore
 import httpx
 import respx
 
 from harness.clock import VirtualClock
 from harness.events import Outcome
 from harness.format.scenario import Scenario
-from harness.upstreams.answers import AnswerMaker, Reply
-from harness.upstreams.faults import HANG_LIMIT, Fault, FaultSampler, answer, read_timeout_ns
+from harness.upstreams.answers import AnswerMaker, Reply, Served
+from harness.upstreams.faults import (
+    HANG_LIMIT,
+    Fault,
+    FaultSampler,
+    answer,
+    connect_failure,
+    read_timeout_ns,
+)
 from harness.upstreams.guard import UnmockedHostError, register_upstreams
 from harness.upstreams.streams import stream
 
@@ -141,24 +150,25 @@ class MockedUpstreams:
             self._on_unmocked(str(error))
         return error
 
-    async def serve(self, name: str, read_timeout_ns: int) -> tuple[Outcome, int, Reply | None]:
+    async def serve(self, name: str, read_timeout_ns: int) -> Served:
         """Serve one attempt reaching ``name``: draw its fault, wait in virtual time, and
-        return (outcome, status, reply) as the client will see it (no reply without a status)."""
-        index, start_ns, outcome, status, after_ns = self._draw(name, read_timeout_ns)
+        return (outcome, status, reply, cause) as the client will see it (no reply without a
+        status; ``cause`` names a DNS or TLS failure among connect errors)."""
+        index, start_ns, outcome, status, after_ns, cause = self._draw(name, read_timeout_ns)
         if after_ns:
             await clock_sleep(self.clock, after_ns)
-        return self._answered(name, index, start_ns, outcome, status, after_ns)
+        return (*self._answered(name, index, start_ns, outcome, status, after_ns), cause)
 
-    def serve_blocking(self, name: str, read_timeout_ns: int) -> tuple[Outcome, int, Reply | None]:
+    def serve_blocking(self, name: str, read_timeout_ns: int) -> Served:
         """Serve one attempt of a *sync* client: as :meth:`serve`, but the wait blocks the loop.
 
         The clock jumps forward by the drawn latency (or to the client's timeout) without
         running anything else (:meth:`VirtualClock.block`), as a blocking call in a real asyncio
         service does; events due meanwhile run afterwards, late.
         """
-        index, start_ns, outcome, status, after_ns = self._draw(name, read_timeout_ns)
+        index, start_ns, outcome, status, after_ns, cause = self._draw(name, read_timeout_ns)
         self.clock.block(after_ns)
-        return self._answered(name, index, start_ns, outcome, status, after_ns)
+        return (*self._answered(name, index, start_ns, outcome, status, after_ns), cause)
 
     @property
     def sync_transport(self) -> httpx.MockTransport:
@@ -172,12 +182,12 @@ class MockedUpstreams:
 
         return Httpx2SyncMock(self)
 
-    def _draw(self, name: str, read_timeout_ns: int) -> tuple[int, int, Outcome, int, int]:
+    def _draw(self, name: str, read_timeout_ns: int) -> tuple[int, int, Outcome, int, int, str]:
         index = self.reached[name]
         self._count(name)
         start_ns = self.clock.now_ns
         fault: Fault = self._samplers[name].draw(start_ns)
-        return (index, start_ns, *answer(fault, read_timeout_ns))
+        return (index, start_ns, *answer(fault, read_timeout_ns), fault.cause)
 
     def _answered(
         self, name: str, index: int, start_ns: int, outcome: Outcome, status: int, after_ns: int
@@ -194,13 +204,11 @@ class MockedUpstreams:
         name = self.upstream_of(url)
         if name is None:
             raise self.refusal(url, request.url.host)
-        outcome, status, reply = self.serve_blocking(name, _read_timeout_ns(request))
-        return respond(request, outcome, status, reply)
+        return respond(request, *self.serve_blocking(name, _read_timeout_ns(request)))
 
     def _handler(self, name: str) -> Callable[[httpx.Request], Awaitable[httpx.Response]]:
         async def handle(request: httpx.Request) -> httpx.Response:
-            outcome, status, reply = await self.serve(name, _read_timeout_ns(request))
-            return respond(request, outcome, status, reply)
+            return respond(request, *await self.serve(name, _read_timeout_ns(request)))
 
         return handle
 
@@ -224,12 +232,22 @@ class MockedUpstreams:
 
 
 def respond(
-    request: httpx.Request, outcome: Outcome, status: int, reply: Reply | None = None
+    request: httpx.Request,
+    outcome: Outcome,
+    status: int,
+    reply: Reply | None = None,
+    cause: str = "",
 ) -> httpx.Response:
     """Return the response for ``outcome``, or raise the httpx exception a real failure raises."""
     if outcome is Outcome.TIMEOUT:
         raise httpx.ReadTimeout("no answer within the client's timeout (injected)", request=request)
     if outcome is Outcome.CONNECT_ERROR:
+        real = connect_failure(cause)
+        if real is not None:
+            # As httpx does: httpcore's ConnectError wraps the OS error, httpx's is raised from it.
+            low = httpcore.ConnectError(real)
+            low.__cause__ = real
+            raise httpx.ConnectError(str(real), request=request) from low
         raise httpx.ConnectError("connection refused (injected)", request=request)
     if outcome is Outcome.CONNECTION_RESET:
         raise httpx.ReadError("connection reset by peer (injected)", request=request)
