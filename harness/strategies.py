@@ -30,6 +30,7 @@ __all__ = [
     "phases",
     "scenario_data",
     "scenarios",
+    "streams",
     "traffic",
 ]
 
@@ -195,6 +196,28 @@ def library_breakers(
     return st.sampled_from(impls).flatmap(settings)
 
 
+def streams(max_chunks: int = 12) -> st.SearchStrategy[dict[str, Any]]:
+    """Return ``stream`` settings: SSE or chunked, with drops and stalls sometimes."""
+
+    def build(chunks: int) -> st.SearchStrategy[dict[str, Any]]:
+        return st.fixed_dictionaries(
+            {
+                "format": st.sampled_from(["sse", "chunked"]),
+                "chunks": st.just(chunks),
+                "chunk_latency": latencies(300),
+            },
+            optional={
+                "drop_rate": st.integers(0, 100).map(lambda p: f"{p}%"),
+                "drop_after": st.integers(0, chunks - 1),
+                "stall_rate": st.integers(0, 100).map(lambda p: f"{p}%"),
+                "stall": durations(0, 6_000),
+                "stall_after": st.integers(0, chunks - 1),
+            },
+        )
+
+    return st.integers(1, max_chunks).flatmap(build)
+
+
 def traffic(max_rate_per_s: int = 20) -> st.SearchStrategy[dict[str, Any]]:
     """Return traffic settings with a rate up to ``max_rate_per_s``, sometimes ramped by
     ``stages``."""
@@ -233,12 +256,14 @@ def scenario_data(
             st.lists(phases(duration_ms), max_size=2),
             traffic(max_rate_per_s),
             breaker_settings,
+            st.one_of(st.none(), streams()),
         ).map(
             lambda parts: {
                 **parts[0],
                 "timeline": parts[1],
                 "traffic": parts[2],
                 **({"breaker": parts[3]} if parts[3] else {}),
+                **({"stream": parts[4]} if parts[4] else {}),
             }
         )
         names = st.lists(

@@ -26,13 +26,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import format_datetime
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.clock import VIRTUAL_EPOCH
 from harness.events import Outcome
 from harness.format.answers import Answer, template_parts
 from harness.format.units import NS_PER_S
 from harness.upstreams.faults import latency_quantile
+
+if TYPE_CHECKING:
+    from harness.upstreams.streaming import StreamedBody
 
 __all__ = ["DEFAULT_SUCCESS_BODY", "AnswerMaker", "Reply", "Served", "default_error_body"]
 
@@ -106,6 +109,8 @@ class Reply:
 
     body: bytes
     headers: tuple[tuple[str, str], ...]
+    stream: StreamedBody | None = None
+    """The body sent in chunks over time, for a streamed answer (``body`` is then unused)."""
 
 
 Served = tuple[Outcome, int, Reply | None, str]

@@ -10,6 +10,7 @@ all of that in a few lines, with no plugin and no patching.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from typing import Protocol
 
 import httpx2
@@ -17,6 +18,7 @@ import httpx2
 from harness.events import Outcome
 from harness.upstreams.answers import Reply, Served
 from harness.upstreams.faults import connect_failure, read_timeout_ns
+from harness.upstreams.streaming import INCOMPLETE_CHUNKED, StreamedBody
 
 __all__ = ["Httpx2Mock", "Httpx2SyncMock", "classify_httpx2"]
 
@@ -83,7 +85,32 @@ def _respond(
         raise httpx2.ReadError("connection reset by peer (injected)", request=request)
     if reply is None:
         return httpx2.Response(status, request=request)
+    if reply.stream is not None:
+        stream = _Chunks(reply.stream, request)
+        return httpx2.Response(status, headers=list(reply.headers), stream=stream, request=request)
     return httpx2.Response(status, content=reply.body, headers=list(reply.headers), request=request)
+
+
+class _Chunks(httpx2.AsyncByteStream, httpx2.SyncByteStream):
+    """A streamed answer's body for httpx2, raising what httpx2 raises where the stream fails."""
+
+    def __init__(self, body: StreamedBody, request: httpx2.Request) -> None:
+        self._body = body
+        self._request = request
+
+    def _timed_out(self) -> Exception:
+        message = "no chunk within the client's timeout (injected)"
+        return httpx2.ReadTimeout(message, request=self._request)
+
+    def _dropped(self) -> Exception:
+        return httpx2.RemoteProtocolError(INCOMPLETE_CHUNKED, request=self._request)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for piece in self._body.chunks(self._timed_out, self._dropped):
+            yield piece
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._body.chunks_blocking(self._timed_out, self._dropped)
 
 
 def classify_httpx2(error: BaseException) -> tuple[Outcome, int] | None:

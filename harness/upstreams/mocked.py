@@ -25,7 +25,8 @@ A client without a read timeout waiting on an upstream that never answers gives 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from functools import partial
 from typing import Any
@@ -47,6 +48,15 @@ from harness.upstreams.faults import (
     read_timeout_ns,
 )
 from harness.upstreams.guard import UnmockedHostError, register_upstreams
+from harness.upstreams.streaming import (
+    INCOMPLETE_CHUNKED,
+    SSE_TYPE,
+    StreamedBody,
+    StreamPlan,
+    StreamPlanner,
+    split_body,
+    sse_pieces,
+)
 from harness.upstreams.streams import stream
 
 __all__ = [
@@ -115,12 +125,15 @@ class MockedUpstreams:
         self._on_unmocked = on_unmocked
         self._samplers: dict[str, FaultSampler] = {}
         self._answers: dict[str, AnswerMaker] = {}
+        self._planners: dict[str, StreamPlanner] = {}
         self._handled = 0
         self._httpx2: Any = None
         for name, upstream in scenario.upstreams.items():
             self._samplers[name] = FaultSampler(upstream, stream(seed, name, "faults"))
             rng = stream(seed, name, "answers")
             self._answers[name] = AnswerMaker(name, upstream.answers, rng)
+            if upstream.stream is not None:
+                self._planners[name] = StreamPlanner(upstream.stream, stream(seed, name, "stream"))
             self.reached[name] = 0
             handler = self._handlers[name] = self._handler(name)
             self.router.route(url__startswith=self.urls[name], name=name).mock(side_effect=handler)
@@ -154,10 +167,10 @@ class MockedUpstreams:
         """Serve one attempt reaching ``name``: draw its fault, wait in virtual time, and
         return (outcome, status, reply, cause) as the client will see it (no reply without a
         status; ``cause`` names a DNS or TLS failure among connect errors)."""
-        index, start_ns, outcome, status, after_ns, cause = self._draw(name, read_timeout_ns)
+        index, start_ns, outcome, status, after_ns, cause, plan = self._draw(name, read_timeout_ns)
         if after_ns:
             await clock_sleep(self.clock, after_ns)
-        return (*self._answered(name, index, start_ns, outcome, status, after_ns), cause)
+        return (*self._answered(name, index, start_ns, outcome, status, after_ns, plan), cause)
 
     def serve_blocking(self, name: str, read_timeout_ns: int) -> Served:
         """Serve one attempt of a *sync* client: as :meth:`serve`, but the wait blocks the loop.
@@ -166,9 +179,9 @@ class MockedUpstreams:
         running anything else (:meth:`VirtualClock.block`), as a blocking call in a real asyncio
         service does; events due meanwhile run afterwards, late.
         """
-        index, start_ns, outcome, status, after_ns, cause = self._draw(name, read_timeout_ns)
+        index, start_ns, outcome, status, after_ns, cause, plan = self._draw(name, read_timeout_ns)
         self.clock.block(after_ns)
-        return (*self._answered(name, index, start_ns, outcome, status, after_ns), cause)
+        return (*self._answered(name, index, start_ns, outcome, status, after_ns, plan), cause)
 
     @property
     def sync_transport(self) -> httpx.MockTransport:
@@ -182,21 +195,57 @@ class MockedUpstreams:
 
         return Httpx2SyncMock(self)
 
-    def _draw(self, name: str, read_timeout_ns: int) -> tuple[int, int, Outcome, int, int, str]:
+    def _draw(
+        self, name: str, read_timeout_ns: int
+    ) -> tuple[int, int, Outcome, int, int, str, StreamPlan | None]:
         index = self.reached[name]
         self._count(name)
         start_ns = self.clock.now_ns
         fault: Fault = self._samplers[name].draw(start_ns)
-        return (index, start_ns, *answer(fault, read_timeout_ns), fault.cause)
+        outcome, status, after_ns = answer(fault, read_timeout_ns)
+        planner = self._planners.get(name)
+        plan = None if planner is None else planner.plan(outcome, status, after_ns, read_timeout_ns)
+        return index, start_ns, outcome, status, after_ns, fault.cause, plan
 
     def _answered(
-        self, name: str, index: int, start_ns: int, outcome: Outcome, status: int, after_ns: int
+        self,
+        name: str,
+        index: int,
+        start_ns: int,
+        outcome: Outcome,
+        status: int,
+        after_ns: int,
+        plan: StreamPlan | None = None,
     ) -> tuple[Outcome, int, Reply | None]:
         if self._on_attempt is not None:
-            self._on_attempt(name, CALLER.get(), start_ns, after_ns, outcome, status)
+            # A streamed attempt ends as its plan says (when its body is read to the end).
+            ends = (after_ns, outcome, status) if plan is None else plan_end(plan)
+            self._on_attempt(name, CALLER.get(), start_ns, *ends)
         if not status:
             return outcome, status, None
-        return outcome, status, self._answers[name].reply(index, status, self.clock.now_ns)
+        reply = self._answers[name].reply(index, status, self.clock.now_ns)
+        if plan is not None:
+            reply = self._streamed(name, reply, plan)
+        return outcome, status, reply
+
+    def _streamed(self, name: str, reply: Reply, plan: StreamPlan) -> Reply:
+        """Return ``reply`` as a streamed answer: SSE events or its body in chunks."""
+        settings = self._planners[name].settings
+        headers = reply.headers
+        if settings.format == "sse":
+            try:
+                success = json.loads(reply.body)
+            except ValueError:
+                success = reply.body.decode("utf-8", "replace")
+            pieces = sse_pieces(success, plan.chunks)
+            headers = (("content-type", SSE_TYPE), *headers[1:])  # content-type comes first
+        else:
+            pieces = split_body(reply.body, plan.chunks)
+        clock = self.clock
+        body = StreamedBody(
+            plan, pieces, partial(clock_sleep, clock), clock.block, lambda: clock.now_ns
+        )
+        return Reply(b"", headers, body)
 
     def _route_blocking(self, request: httpx.Request) -> httpx.Response:
         # Sync clients bypass respx (its router is not told of these calls).
@@ -253,7 +302,38 @@ def respond(
         raise httpx.ReadError("connection reset by peer (injected)", request=request)
     if reply is None:
         return httpx.Response(status, request=request)
+    if reply.stream is not None:
+        stream = _Chunks(reply.stream, request)
+        return httpx.Response(status, headers=reply.headers, stream=stream, request=request)
     return httpx.Response(status, content=reply.body, headers=reply.headers, request=request)
+
+
+def plan_end(plan: StreamPlan) -> tuple[int, Outcome, int]:
+    """Return (after how long, outcome, status) of a streamed attempt read to its end."""
+    return plan.after_ns, plan.outcome, plan.status
+
+
+class _Chunks(httpx.AsyncByteStream, httpx.SyncByteStream):
+    """A streamed answer's body for httpx, raising what httpx raises where the stream fails."""
+
+    def __init__(self, body: StreamedBody, request: httpx.Request) -> None:
+        self._body = body
+        self._request = request
+
+    def _timed_out(self) -> Exception:
+        return httpx.ReadTimeout(
+            "no chunk within the client's timeout (injected)", request=self._request
+        )
+
+    def _dropped(self) -> Exception:
+        return httpx.RemoteProtocolError(INCOMPLETE_CHUNKED, request=self._request)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for piece in self._body.chunks(self._timed_out, self._dropped):
+            yield piece
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._body.chunks_blocking(self._timed_out, self._dropped)
 
 
 def _read_timeout_ns(request: httpx.Request) -> int:
