@@ -211,3 +211,31 @@ def test_bad_ttfb_objectives_are_located(objective: str, message: str) -> None:
     text = f"duration: 1m\nupstreams:\n  llm:\n{stream}    slo: [{objective!r}]\n"
     found = problems(text)
     assert any(message in problem for problem in found), found
+
+
+def test_reports_show_ttfb_only_where_answers_stream() -> None:
+    html = pytest.importorskip("harness.report.html", reason="needs the report extra")
+    openmetrics = pytest.importorskip("harness.report.openmetrics")
+    parser = pytest.importorskip("prometheus_client.openmetrics.parser")
+    from tests.reporting import pair, run_text
+
+    text = STEADY.format(extra="") + "    slo: ['ttfb.p95 < 200ms']\n"
+    streamed = run_text(text, "scenarios/streamed.yaml")
+    plain = run_text(
+        text.replace("ttfb.p95 < 200ms", "p95 < 200ms").replace(
+            "    stream: {chunks: 5, chunk_latency: 10ms}\n", ""
+        ),
+        "scenarios/plain.yaml",
+    )
+    metrics = openmetrics.openmetrics_text([pair(streamed)[0]])
+    samples = {
+        (sample.name, sample.labels.get("quantile")): sample.value
+        for family in parser.text_string_to_metric_families(metrics)
+        for sample in family.samples
+    }
+    assert samples["slo_ttfb_seconds", "0.95"] == pytest.approx(0.11)
+    assert samples["slo_ttfb_seconds_count", None] == 100
+    assert "slo_ttfb" not in openmetrics.openmetrics_text([pair(plain)[0]])
+    page = str(html.html_document([pair(streamed)]))
+    assert "time to first byte (streamed answers, n=100): P50 110ms, P95 110ms" in page
+    assert "time to first byte" not in str(html.html_document([pair(plain)]))
