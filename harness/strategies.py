@@ -21,6 +21,7 @@ from harness.format.loader import scenario_from_data
 from harness.format.scenario import Scenario
 
 __all__ = [
+    "body_faults",
     "breakers",
     "durations",
     "error_mixes",
@@ -218,6 +219,20 @@ def streams(max_chunks: int = 12) -> st.SearchStrategy[dict[str, Any]]:
     return st.integers(1, max_chunks).flatmap(build)
 
 
+def body_faults() -> st.SearchStrategy[dict[str, Any]]:
+    """Return ``body`` settings: a bandwidth limit, bodies cut short, resets after the headers."""
+    rates = st.integers(0, 50).map(lambda p: f"{p}%")
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "bandwidth": st.sampled_from(["200B/s", "2KB/s", "64KiB/s"]),
+            "cut_rate": rates,
+            "cut_at": st.integers(0, 99).map(lambda p: f"{p}%"),
+            "reset_rate": rates,
+        },
+    )
+
+
 def traffic(max_rate_per_s: int = 20) -> st.SearchStrategy[dict[str, Any]]:
     """Return traffic settings with a rate up to ``max_rate_per_s``, sometimes ramped by
     ``stages``."""
@@ -256,14 +271,18 @@ def scenario_data(
             st.lists(phases(duration_ms), max_size=2),
             traffic(max_rate_per_s),
             breaker_settings,
-            st.one_of(st.none(), streams()),
+            st.one_of(
+                st.none(),
+                streams().map(lambda s: {"stream": s}),
+                body_faults().map(lambda b: {"body": b}),
+            ),
         ).map(
             lambda parts: {
                 **parts[0],
                 "timeline": parts[1],
                 "traffic": parts[2],
                 **({"breaker": parts[3]} if parts[3] else {}),
-                **({"stream": parts[4]} if parts[4] else {}),
+                **(parts[4] or {}),
             }
         )
         names = st.lists(

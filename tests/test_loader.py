@@ -252,7 +252,7 @@ def test_a_base_url_has_no_query_or_fragment(url: str) -> None:
         ),
         (
             "duration: 1m\nupstreams: {t1: }\n",
-            "bad.yaml:2:16: upstreams.t1: expected a mapping with the keys answers, breaker, "
+            "bad.yaml:2:16: upstreams.t1: expected a mapping with the keys answers, body, breaker, "
             "errors, expect, failure_rate, latency, slo, slo_period, stream, timeline, traffic, "
             "url, got null",
         ),

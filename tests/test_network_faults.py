@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+from typing import Any
 
 import httpcore
 import httpx
@@ -98,3 +99,110 @@ def test_both_engines_count_them_as_connect_errors(kind: str, engine: str) -> No
     samples = result.upstreams["api"].samples
     assert samples.outcome_counts()["connect_error"] == 50
     assert set(samples.outcome) == {Outcome.CONNECT_ERROR}
+
+
+BODY = """\
+duration: 10s
+seed: 3
+upstreams:
+  api:
+    url: https://api.test/
+    latency: 40ms
+    answers: {{success: {{body: "{body}"}}}}
+    body: {{{faults}}}
+    traffic: {{rate: 5/s, timeout: 1s}}
+"""
+
+
+def _fetch(faults: str, body: str = "x" * 1000) -> tuple[Any, ...]:
+    loop = VirtualEventLoop()
+
+    async def main() -> tuple[Any, ...]:
+        text = BODY.format(faults=faults, body=body)
+        mocks = MockedUpstreams(scenario(text), 3, loop.clock, via_respx=False)
+        async with httpx.AsyncClient(transport=mocks.transport) as client:
+            try:
+                response = await client.get("https://api.test/x")
+            except httpx.HTTPError as error:
+                return type(error), str(error), loop.clock.now_ns
+            return response.status_code, len(response.content), loop.clock.now_ns
+
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+def test_a_bandwidth_limit_adds_size_over_bandwidth() -> None:
+    # 1000 bytes at 2 KB/s: 500 ms after the headers, exactly.
+    assert _fetch("bandwidth: 2KB/s") == (200, 1000, 40_000_000 + 500_000_000)
+    # 1000 bytes at 3 KiB/s: ceil(1000 / 3072 s) in ns.
+    assert _fetch("bandwidth: 3KiB/s")[2] == 40_000_000 + -(-1000 * 10**9 // 3072)
+
+
+def test_a_body_cut_short_raises_what_httpx_raises_on_a_short_body() -> None:
+    kind, message, at = _fetch("bandwidth: 1KB/s, cut_rate: 100%, cut_at: 30%")
+    assert kind is httpx.RemoteProtocolError
+    assert message == (
+        "peer closed connection without sending complete message body: "
+        "received 300 bytes, expected 1000"
+    )
+    assert at == 40_000_000 + 300_000_000
+
+
+def test_a_reset_after_the_headers_is_a_read_error() -> None:
+    assert _fetch("reset_rate: 100%") == (
+        httpx.ReadError,
+        "[Errno 104] Connection reset by peer",
+        40_000_000,
+    )
+
+
+@pytest.mark.parametrize("engine", ["http", "direct"])
+def test_body_faults_are_outcomes_and_timings_on_both_engines(engine: str) -> None:
+    text = BODY.format(faults="bandwidth: 2KB/s, cut_rate: 30%, reset_rate: 20%", body="y" * 1000)
+    samples = run(scenario(text), engine=engine).upstreams["api"].samples
+    counts = samples.outcome_counts()
+    assert counts["success"] + counts["connection_reset"] == 50
+    assert 10 <= counts["connection_reset"] <= 40
+    successes = samples.latency_ns[samples.outcome == Outcome.SUCCESS]
+    assert set(successes.tolist()) == {540_000_000}  # headers, then 1000 bytes at 2 KB/s
+    resets = samples.latency_ns[samples.outcome == Outcome.CONNECTION_RESET]
+    assert set(resets.tolist()) == {40_000_000, 40_000_000 + 250_000_000}  # reset, cut at 50%
+    assert samples.ttfb_ns is None  # a body sent whole has no time to first byte
+
+
+def test_engines_agree_on_body_faults() -> None:
+    from tests.test_engines import assert_same
+
+    text = BODY.format(faults="bandwidth: 9KB/s, cut_rate: 20%, reset_rate: 10%", body="{id}")
+    text = text.replace("latency: 40ms", "latency: {dist: uniform, min: 1ms, max: 1200ms}")
+    loaded = scenario(text)
+    assert_same(run(loaded, engine="http"), run(loaded, engine="direct"))
+
+
+@pytest.mark.parametrize(
+    ("faults", "message"),
+    [
+        ("bandwidth: 0B/s", "upstreams.api.body.bandwidth: a bandwidth must be above zero"),
+        ("bandwidth: 5", "upstreams.api.body.bandwidth: expected a bandwidth like 64KB/s"),
+        ("bandwidth: -5KB/s", "upstreams.api.body.bandwidth: expected a bandwidth"),
+        ("cut_at: 100%", "upstreams.api.body.cut_at: cut_at must be below 100%"),
+        ("cut_rate: 70%, reset_rate: 40%", "cut_rate and reset_rate add up to more than 100%"),
+        ("bandwith: 5KB/s", "did you mean 'bandwidth'?"),
+    ],
+)
+def test_bad_body_faults_are_located(faults: str, message: str) -> None:
+    from tests.test_scenario import problems
+
+    found = problems(f"duration: 1m\nupstreams:\n  api:\n    body: {{{faults}}}\n")
+    assert any(message in problem and problem.startswith("bad.yaml:4:") for problem in found), found
+
+
+def test_body_faults_and_a_stream_do_not_mix() -> None:
+    from tests.test_scenario import problems
+
+    found = problems(
+        "duration: 1m\nupstreams:\n  api:\n    body: {reset_rate: 1%}\n    stream: {chunks: 2}\n"
+    )
+    assert any("upstreams.api.body: body faults apply to answers sent whole" in p for p in found)

@@ -36,9 +36,16 @@ from harness.engines.lanes import (
 from harness.errors import HarnessError
 from harness.events import BreakerState, Outcome
 from harness.format.scenario import Scenario
+from harness.upstreams.answers import AnswerMaker
 from harness.upstreams.faults import FaultSampler
 from harness.upstreams.mocked import respond
-from harness.upstreams.streaming import NO_FIRST_BYTE, StreamPlanner, streamed_answers
+from harness.upstreams.streaming import (
+    NO_FIRST_BYTE,
+    BodyPlanner,
+    StreamPlanner,
+    body_answers,
+    streamed_answers,
+)
 from harness.upstreams.streams import stream
 
 __all__ = ["run_direct"]
@@ -135,7 +142,12 @@ class _DirectDriver(LaneDriver):
         self.reached = dict.fromkeys(scenario.upstreams, 0)
         self._tracks = {lane.name: _Track(lane, samplers[lane.name]) for lane in self.lanes}
         for track in self._tracks.values():  # streamed answers: planned as the mocks plan them
-            settings = scenario.upstreams[track.lane.name].stream
+            name, upstream = track.lane.name, scenario.upstreams[track.lane.name]
+            if upstream.body is not None:  # bodies made as the mocks make them, for their size
+                maker = AnswerMaker(name, upstream.answers, stream(seed, name, "answers"))
+                body = BodyPlanner(upstream.body, stream(seed, name, "body"), maker)
+                track.answer_at = body_answers(track.answer_at, body)
+            settings = upstream.stream
             if settings is not None:
                 planner = StreamPlanner(settings, stream(seed, track.lane.name, "stream"))
                 timeout = track.lane.traffic.timeout

@@ -30,7 +30,7 @@ from harness.format.fields import StrictModel as _Strict
 from harness.format.fields import unit_field as _unit_field
 from harness.format.load_shapes import Stage, Throughput
 from harness.format.objectives import GRAMMAR_HINT, Objective, parse_objective
-from harness.format.streaming import Stream
+from harness.format.streaming import BodyFaults, Stream
 from harness.format.units import NS_PER_S, format_duration, parse_duration
 
 __all__ = ["Burst", "Phase", "Traffic", "Upstream", "normal_url"]
@@ -198,6 +198,8 @@ class Upstream(_Strict):
     """What the upstream answers, by kind (see :mod:`harness.format.answers`)."""
     stream: Stream | None = None
     """Stream successful answers (see :mod:`harness.format.streaming`)."""
+    body: BodyFaults | None = None
+    """Slow, cut or reset the bodies of answers sent whole (see :mod:`harness.format.streaming`)."""
     timeline: tuple[Phase, ...] = ()
     traffic: Traffic | None = None
     breaker: BreakerConfig | None = None
@@ -211,6 +213,13 @@ class Upstream(_Strict):
         problem = budget_problem(self.slo, self.slo_period)
         if problem:
             raise ValueError(problem)
+        if self.body is not None and self.stream is not None:
+            raise PydanticCustomError(
+                "objective",
+                "body faults apply to answers sent whole; a stream has its own (drop_rate, "
+                "stall_rate): give the upstream one of 'body' or 'stream'",
+                {"key": "body"},
+            )
         if self.stream is None:
             for index, objective in enumerate(self.slo):
                 if objective.metric.startswith("ttfb."):

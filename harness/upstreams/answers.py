@@ -21,12 +21,12 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import format_datetime
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from harness.clock import VIRTUAL_EPOCH
 from harness.events import Outcome
@@ -34,10 +34,27 @@ from harness.format.answers import Answer, template_parts
 from harness.format.units import NS_PER_S
 from harness.upstreams.faults import latency_quantile
 
-if TYPE_CHECKING:
-    from harness.upstreams.streaming import StreamedBody
 
-__all__ = ["DEFAULT_SUCCESS_BODY", "AnswerMaker", "Reply", "Served", "default_error_body"]
+class BodyStream(Protocol):
+    """A body sent over time (:class:`harness.upstreams.streaming.StreamedBody`)."""
+
+    def chunks(
+        self, timed_out: Callable[[], Exception], failed: Callable[[Any], Exception]
+    ) -> AsyncIterator[bytes]: ...
+
+    def chunks_blocking(
+        self, timed_out: Callable[[], Exception], failed: Callable[[Any], Exception]
+    ) -> Iterator[bytes]: ...
+
+
+__all__ = [
+    "DEFAULT_SUCCESS_BODY",
+    "AnswerMaker",
+    "BodyStream",
+    "Reply",
+    "Served",
+    "default_error_body",
+]
 
 DEFAULT_SUCCESS_BODY: dict[str, Any] = {
     "id": "chatcmpl-{id}",
@@ -109,7 +126,7 @@ class Reply:
 
     body: bytes
     headers: tuple[tuple[str, str], ...]
-    stream: StreamedBody | None = None
+    stream: BodyStream | None = None
     """The body sent in chunks over time, for a streamed answer (``body`` is then unused)."""
 
 

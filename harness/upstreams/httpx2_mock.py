@@ -16,9 +16,9 @@ from typing import Protocol
 import httpx2
 
 from harness.events import Outcome
-from harness.upstreams.answers import Reply, Served
+from harness.upstreams.answers import BodyStream, Reply, Served
 from harness.upstreams.faults import connect_failure, read_timeout_ns
-from harness.upstreams.streaming import INCOMPLETE_CHUNKED, StreamedBody
+from harness.upstreams.streaming import StreamPlan, failure_of
 
 __all__ = ["Httpx2Mock", "Httpx2SyncMock", "classify_httpx2"]
 
@@ -94,7 +94,7 @@ def _respond(
 class _Chunks(httpx2.AsyncByteStream, httpx2.SyncByteStream):
     """A streamed answer's body for httpx2, raising what httpx2 raises where the stream fails."""
 
-    def __init__(self, body: StreamedBody, request: httpx2.Request) -> None:
+    def __init__(self, body: BodyStream, request: httpx2.Request) -> None:
         self._body = body
         self._request = request
 
@@ -102,15 +102,18 @@ class _Chunks(httpx2.AsyncByteStream, httpx2.SyncByteStream):
         message = "no chunk within the client's timeout (injected)"
         return httpx2.ReadTimeout(message, request=self._request)
 
-    def _dropped(self) -> Exception:
-        return httpx2.RemoteProtocolError(INCOMPLETE_CHUNKED, request=self._request)
+    def _failed(self, plan: StreamPlan) -> Exception:
+        kind, message = failure_of(plan)
+        if kind == "read":
+            return httpx2.ReadError(message, request=self._request)
+        return httpx2.RemoteProtocolError(message, request=self._request)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for piece in self._body.chunks(self._timed_out, self._dropped):
+        async for piece in self._body.chunks(self._timed_out, self._failed):
             yield piece
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._body.chunks_blocking(self._timed_out, self._dropped)
+        yield from self._body.chunks_blocking(self._timed_out, self._failed)
 
 
 def classify_httpx2(error: BaseException) -> tuple[Outcome, int] | None:

@@ -38,7 +38,7 @@ import respx
 from harness.clock import VirtualClock
 from harness.events import Outcome
 from harness.format.scenario import Scenario
-from harness.upstreams.answers import AnswerMaker, Reply, Served
+from harness.upstreams.answers import AnswerMaker, BodyStream, Reply, Served
 from harness.upstreams.faults import (
     HANG_LIMIT,
     Fault,
@@ -49,11 +49,13 @@ from harness.upstreams.faults import (
 )
 from harness.upstreams.guard import UnmockedHostError, register_upstreams
 from harness.upstreams.streaming import (
-    INCOMPLETE_CHUNKED,
+    RESET,
     SSE_TYPE,
+    BodyPlanner,
     StreamedBody,
     StreamPlan,
     StreamPlanner,
+    failure_of,
     split_body,
     sse_pieces,
 )
@@ -126,6 +128,7 @@ class MockedUpstreams:
         self._samplers: dict[str, FaultSampler] = {}
         self._answers: dict[str, AnswerMaker] = {}
         self._planners: dict[str, StreamPlanner] = {}
+        self._bodies: dict[str, BodyPlanner] = {}
         self._handled = 0
         self._httpx2: Any = None
         for name, upstream in scenario.upstreams.items():
@@ -134,6 +137,9 @@ class MockedUpstreams:
             self._answers[name] = AnswerMaker(name, upstream.answers, rng)
             if upstream.stream is not None:
                 self._planners[name] = StreamPlanner(upstream.stream, stream(seed, name, "stream"))
+            if upstream.body is not None:
+                body_rng = stream(seed, name, "body")
+                self._bodies[name] = BodyPlanner(upstream.body, body_rng, self._answers[name])
             self.reached[name] = 0
             handler = self._handlers[name] = self._handler(name)
             self.router.route(url__startswith=self.urls[name], name=name).mock(side_effect=handler)
@@ -203,8 +209,12 @@ class MockedUpstreams:
         start_ns = self.clock.now_ns
         fault: Fault = self._samplers[name].draw(start_ns)
         outcome, status, after_ns = answer(fault, read_timeout_ns)
-        planner = self._planners.get(name)
-        plan = None if planner is None else planner.plan(outcome, status, after_ns, read_timeout_ns)
+        planner, body = self._planners.get(name), self._bodies.get(name)
+        plan = None
+        if planner is not None:
+            plan = planner.plan(outcome, status, after_ns, read_timeout_ns)
+        elif body is not None:
+            plan = body.plan(index, outcome, status, after_ns, start_ns)
         return index, start_ns, outcome, status, after_ns, fault.cause, plan
 
     def _answered(
@@ -223,10 +233,22 @@ class MockedUpstreams:
             self._on_attempt(name, CALLER.get(), start_ns, *ends)
         if not status:
             return outcome, status, None
+        if plan is not None and plan.reply is not None:  # a body fault's: made on arrival
+            return outcome, status, self._faulty_body(plan, plan.reply)
         reply = self._answers[name].reply(index, status, self.clock.now_ns)
         if plan is not None:
             reply = self._streamed(name, reply, plan)
         return outcome, status, reply
+
+    def _faulty_body(self, plan: StreamPlan, reply: Reply) -> Reply:
+        """Return ``reply`` sent as ``plan`` says: slowly, cut short, or reset."""
+        pieces = [] if plan.end == RESET else [reply.body[: plan.sent]]
+        headers = (*reply.headers, ("content-length", str(plan.size)))
+        clock = self.clock
+        body = StreamedBody(
+            plan, pieces, partial(clock_sleep, clock), clock.block, lambda: clock.now_ns, False
+        )
+        return Reply(b"", headers, body)
 
     def _streamed(self, name: str, reply: Reply, plan: StreamPlan) -> Reply:
         """Return ``reply`` as a streamed answer: SSE events or its body in chunks."""
@@ -316,7 +338,7 @@ def plan_end(plan: StreamPlan) -> tuple[int, Outcome, int]:
 class _Chunks(httpx.AsyncByteStream, httpx.SyncByteStream):
     """A streamed answer's body for httpx, raising what httpx raises where the stream fails."""
 
-    def __init__(self, body: StreamedBody, request: httpx.Request) -> None:
+    def __init__(self, body: BodyStream, request: httpx.Request) -> None:
         self._body = body
         self._request = request
 
@@ -325,15 +347,18 @@ class _Chunks(httpx.AsyncByteStream, httpx.SyncByteStream):
             "no chunk within the client's timeout (injected)", request=self._request
         )
 
-    def _dropped(self) -> Exception:
-        return httpx.RemoteProtocolError(INCOMPLETE_CHUNKED, request=self._request)
+    def _failed(self, plan: StreamPlan) -> Exception:
+        kind, message = failure_of(plan)
+        if kind == "read":
+            return httpx.ReadError(message, request=self._request)
+        return httpx.RemoteProtocolError(message, request=self._request)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for piece in self._body.chunks(self._timed_out, self._dropped):
+        async for piece in self._body.chunks(self._timed_out, self._failed):
             yield piece
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._body.chunks_blocking(self._timed_out, self._dropped)
+        yield from self._body.chunks_blocking(self._timed_out, self._failed)
 
 
 def _read_timeout_ns(request: httpx.Request) -> int:

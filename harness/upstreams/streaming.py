@@ -1,4 +1,5 @@
-"""Streamed answers: when each chunk of a streamed answer arrives, and how its stream ends.
+"""Streamed answers and body faults: when each chunk of an answer's body arrives, and how the
+body ends.
 
 Every engine asks a :class:`StreamPlanner` for the plan of each successful answer of an upstream
 with ``stream:`` (see :mod:`harness.format.streaming`), in the order answers reach the upstream,
@@ -16,19 +17,32 @@ How a stream ends, as httpx sees it, each chunk read with the client's read time
   long after the previous chunk (or the headers);
 - a drop after ``drop_after`` chunks: ``RemoteProtocolError`` (``connection_reset``), as httpx
   raises on an incomplete chunked body, right after the last chunk sent.
+
+Body faults (``body:``) are planned the same way by a :class:`BodyPlanner`, for every answer
+with a status: two draws from the upstream's ``body`` stream (reset?, cut?), and the answer is
+made when the request arrives (its templates' ``{time}`` is then the arrival's), so both
+engines render the same bodies in the same order and agree on their sizes. The body arrives
+``ceil(size * 1e9 / bandwidth)`` ns after the headers (it is not subject to the read timeout:
+every read gets bytes); a cut body ends with ``RemoteProtocolError`` once ``cut_at`` of its
+bytes are in, as httpx raises when fewer bytes than ``content-length`` come; a reset one with
+``ReadError("[Errno 104] Connection reset by peer")`` right after the headers.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from harness.events import Outcome
-from harness.format.streaming import Stream
+from harness.format.streaming import BodyFaults, Stream
+from harness.format.units import NS_PER_S
+from harness.upstreams.answers import AnswerMaker, Reply
 from harness.upstreams.faults import latency_quantile
 
 __all__ = [
@@ -36,9 +50,13 @@ __all__ = [
     "INCOMPLETE_CHUNKED",
     "NO_FIRST_BYTE",
     "SSE_TYPE",
+    "BodyPlanner",
     "StreamPlan",
     "StreamPlanner",
     "StreamedBody",
+    "body_answers",
+    "cut_short",
+    "failure_of",
     "split_body",
     "sse_pieces",
     "streamed_answers",
@@ -52,6 +70,26 @@ INCOMPLETE_CHUNKED = (
 """What httpx (h11) says of a chunked body whose connection closed before its end."""
 
 COMPLETE, DROPPED, TIMED_OUT = "complete", "dropped", "timed_out"
+CUT, RESET = "cut", "reset"  # a body cut short; a connection reset after the headers
+RESET_BY_PEER = "[Errno 104] Connection reset by peer"
+
+
+def failure_of(plan: StreamPlan) -> tuple[str, str]:
+    """Return how a body that ends as ``plan`` fails: ("protocol" or "read", httpx's message)."""
+    if plan.end == RESET:
+        return "read", RESET_BY_PEER
+    if plan.end == CUT:
+        return "protocol", cut_short(plan.sent, plan.size)
+    return "protocol", INCOMPLETE_CHUNKED
+
+
+def cut_short(sent: int, size: int) -> str:
+    """Return what httpx (h11) says of a body whose connection closed before its length."""
+    return (
+        "peer closed connection without sending complete message body: "
+        f"received {sent} bytes, expected {size}"
+    )
+
 
 FIRST_BYTE: ContextVar[list[int] | None] = ContextVar("harness_first_byte", default=None)
 """Set by an engine in a request's task to a one-item list: a streamed answer read in that task
@@ -69,8 +107,11 @@ class StreamPlan:
     headers_ns: int  # when the headers arrive (the upstream's drawn latency)
     gaps: tuple[int, ...]  # the delay before each chunk that is sent
     chunks: int  # how many chunks a complete answer has
-    end: str  # COMPLETE, DROPPED or TIMED_OUT
+    end: str  # COMPLETE, DROPPED, TIMED_OUT, CUT or RESET
     timeout_ns: int
+    size: int = 0  # a body fault's: the body's length in bytes, and how many of them are sent
+    sent: int = 0
+    reply: Reply | None = None  # a body fault's: the answer, made when the request arrived
 
 
 class StreamPlanner:
@@ -115,6 +156,71 @@ class StreamPlanner:
         return StreamPlan(outcome, status, at, ttfb, after_ns, gaps, chunks, COMPLETE, timeout_ns)
 
 
+class BodyPlanner:
+    """Plan the body faults of one upstream's answers, from its ``body`` settings and ``rng``;
+    ``maker`` makes the answers (so their sizes are known)."""
+
+    def __init__(self, settings: BodyFaults, rng: random.Random, maker: AnswerMaker) -> None:
+        self.settings = settings
+        self._random = rng.random
+        self.maker = maker
+        self._bandwidth = settings.bandwidth
+
+    def plan(
+        self, index: int, outcome: Outcome, status: int, after_ns: int, now_ns: int
+    ) -> StreamPlan | None:
+        """Return the plan of answer ``index`` (with ``status``, headers after ``after_ns``,
+        the request arriving at ``now_ns``); None for a request answered without a status."""
+        if not status:
+            return None
+        settings, draw = self.settings, self._random
+        reply = self.maker.reply(index, status, now_ns)
+        size = len(reply.body)
+        reset, cut = draw() < settings.reset_rate, draw() < settings.cut_rate
+        if reset:
+            return StreamPlan(
+                Outcome.CONNECTION_RESET, 0, after_ns, NO_FIRST_BYTE, after_ns, (), 1, RESET,
+                0, size, 0, reply,
+            )  # fmt: skip
+        sent = math.floor(size * Fraction(str(settings.cut_at))) if cut else size
+        transfer = self._transfer_ns(sent)
+        end_ns = after_ns + transfer
+        if cut:
+            return StreamPlan(
+                Outcome.CONNECTION_RESET, 0, end_ns, NO_FIRST_BYTE, after_ns, (transfer,), 1, CUT,
+                0, size, sent, reply,
+            )  # fmt: skip
+        return StreamPlan(
+            outcome, status, end_ns, NO_FIRST_BYTE, after_ns, (transfer,), 1, COMPLETE, 0,
+            size, sent, reply,
+        )  # fmt: skip
+
+    def _transfer_ns(self, size: int) -> int:
+        if self._bandwidth is None:
+            return 0
+        return math.ceil(Fraction(size * NS_PER_S) / self._bandwidth)
+
+
+def body_answers(
+    answer_at: Callable[[int], tuple[Outcome, int, int]], planner: BodyPlanner
+) -> Callable[[int], tuple[Outcome, int, int]]:
+    """Return ``answer_at`` with its answers' body faults as ``planner`` plans them (the direct
+    engine's view of the bodies the mocks send)."""
+    reached = 0
+    plan_of = planner.plan
+
+    def answer(at_ns: int) -> tuple[Outcome, int, int]:
+        nonlocal reached
+        index, reached = reached, reached + 1
+        outcome, status, after_ns = answer_at(at_ns)
+        plan = plan_of(index, outcome, status, after_ns, at_ns)
+        if plan is None:
+            return outcome, status, after_ns
+        return plan.outcome, plan.status, plan.after_ns
+
+    return answer
+
+
 def streamed_answers(
     answer_at: Callable[[int], tuple[Outcome, int, int]], planner: StreamPlanner, timeout_ns: int
 ) -> tuple[Callable[[int], tuple[Outcome, int, int]], list[int]]:
@@ -152,11 +258,13 @@ class StreamedBody:
     block: Callable[[int], None]
     now: Callable[[], int]
 
+    streamed: bool = True  # False for a body fault's answer: it has no time to first byte
+
     async def chunks(
-        self, timed_out: Callable[[], Exception], dropped: Callable[[], Exception]
+        self, timed_out: Callable[[], Exception], failed: Callable[[StreamPlan], Exception]
     ) -> AsyncIterator[bytes]:
-        """Yield the pieces after their delays; raise ``timed_out()`` or ``dropped()`` where
-        the plan ends so."""
+        """Yield the pieces after their delays; raise ``timed_out()`` or ``failed(plan)``
+        where the plan ends so."""
         for index, (gap, piece) in enumerate(zip(self.plan.gaps, self.pieces, strict=False)):
             if gap:
                 await self.sleep(gap)
@@ -166,11 +274,11 @@ class StreamedBody:
         if self.plan.end == TIMED_OUT:
             await self.sleep(self.plan.timeout_ns)
             raise timed_out()
-        if self.plan.end == DROPPED:
-            raise dropped()
+        if self.plan.end != COMPLETE:
+            raise failed(self.plan)
 
     def chunks_blocking(
-        self, timed_out: Callable[[], Exception], dropped: Callable[[], Exception]
+        self, timed_out: Callable[[], Exception], failed: Callable[[StreamPlan], Exception]
     ) -> Iterator[bytes]:
         """The same for a sync client: each delay blocks the loop (see VirtualClock.block)."""
         for index, (gap, piece) in enumerate(zip(self.plan.gaps, self.pieces, strict=False)):
@@ -181,12 +289,12 @@ class StreamedBody:
         if self.plan.end == TIMED_OUT:
             self.block(self.plan.timeout_ns)
             raise timed_out()
-        if self.plan.end == DROPPED:
-            raise dropped()
+        if self.plan.end != COMPLETE:
+            raise failed(self.plan)
 
     def _first_byte(self) -> None:
         holder = FIRST_BYTE.get()
-        if holder is not None:
+        if holder is not None and self.streamed:
             holder[0] = self.now()
 
 
