@@ -21,6 +21,7 @@ from harness.format.loader import scenario_from_data
 from harness.format.scenario import Scenario
 
 __all__ = [
+    "body_faults",
     "breakers",
     "durations",
     "error_mixes",
@@ -30,6 +31,7 @@ __all__ = [
     "phases",
     "scenario_data",
     "scenarios",
+    "streams",
     "traffic",
 ]
 
@@ -56,7 +58,16 @@ def latencies(max_ms: int = 2_000) -> st.SearchStrategy[Any]:
     return st.one_of(fixed, uniform, normal, lognormal)
 
 
-_ERROR_KINDS = ["500", "503", "429", "timeout", "connect_error", "connection_reset"]
+_ERROR_KINDS = [
+    "500",
+    "503",
+    "429",
+    "timeout",
+    "connect_error",
+    "connection_reset",
+    "dns_error",
+    "tls_error",
+]
 
 
 def error_mixes() -> st.SearchStrategy[dict[str, str]]:
@@ -186,6 +197,42 @@ def library_breakers(
     return st.sampled_from(impls).flatmap(settings)
 
 
+def streams(max_chunks: int = 12) -> st.SearchStrategy[dict[str, Any]]:
+    """Return ``stream`` settings: SSE or chunked, with drops and stalls sometimes."""
+
+    def build(chunks: int) -> st.SearchStrategy[dict[str, Any]]:
+        return st.fixed_dictionaries(
+            {
+                "format": st.sampled_from(["sse", "chunked"]),
+                "chunks": st.just(chunks),
+                "chunk_latency": latencies(300),
+            },
+            optional={
+                "drop_rate": st.integers(0, 100).map(lambda p: f"{p}%"),
+                "drop_after": st.integers(0, chunks - 1),
+                "stall_rate": st.integers(0, 100).map(lambda p: f"{p}%"),
+                "stall": durations(0, 6_000),
+                "stall_after": st.integers(0, chunks - 1),
+            },
+        )
+
+    return st.integers(1, max_chunks).flatmap(build)
+
+
+def body_faults() -> st.SearchStrategy[dict[str, Any]]:
+    """Return ``body`` settings: a bandwidth limit, bodies cut short, resets after the headers."""
+    rates = st.integers(0, 50).map(lambda p: f"{p}%")
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "bandwidth": st.sampled_from(["200B/s", "2KB/s", "64KiB/s"]),
+            "cut_rate": rates,
+            "cut_at": st.integers(0, 99).map(lambda p: f"{p}%"),
+            "reset_rate": rates,
+        },
+    )
+
+
 def traffic(max_rate_per_s: int = 20) -> st.SearchStrategy[dict[str, Any]]:
     """Return traffic settings with a rate up to ``max_rate_per_s``, sometimes ramped by
     ``stages``."""
@@ -224,12 +271,18 @@ def scenario_data(
             st.lists(phases(duration_ms), max_size=2),
             traffic(max_rate_per_s),
             breaker_settings,
+            st.one_of(
+                st.none(),
+                streams().map(lambda s: {"stream": s}),
+                body_faults().map(lambda b: {"body": b}),
+            ),
         ).map(
             lambda parts: {
                 **parts[0],
                 "timeline": parts[1],
                 "traffic": parts[2],
                 **({"breaker": parts[3]} if parts[3] else {}),
+                **(parts[4] or {}),
             }
         )
         names = st.lists(

@@ -36,6 +36,9 @@ def assert_same(first: Any, second: Any) -> None:
         assert a.outcome.tolist() == b.outcome.tolist(), name
         assert a.status.tolist() == b.status.tolist(), name
         assert a.state.tolist() == b.state.tolist(), name
+        assert (a.ttfb_ns is None) == (b.ttfb_ns is None), name
+        if a.ttfb_ns is not None and b.ttfb_ns is not None:
+            assert a.ttfb_ns.tolist() == b.ttfb_ns.tolist(), name
         assert a.transitions == b.transitions, name
     assert comparable(first) == comparable(second)
 

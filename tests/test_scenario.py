@@ -81,8 +81,8 @@ upstreams:
         (
             "duration: 1m\nupstreams:\n  t1:\n    latncy: 5ms\n",
             "bad.yaml:4:5: upstreams.t1.latncy: unknown key 'latncy'; did you mean 'latency'? "
-            "(allowed here: alert_min_requests, answers, breaker, errors, expect, failure_rate, "
-            "latency, slo, slo_period, timeline, traffic, url)",
+            "(allowed here: alert_min_requests, answers, body, breaker, errors, expect, "
+            "failure_rate, latency, slo, slo_period, stream, timeline, traffic, url)",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    timeline:\n      - {from: 30s, to: 2m}\n",
@@ -110,13 +110,14 @@ upstreams:
         (
             "duration: 1m\nupstreams:\n  t1:\n    errors: {200: 100%}\n",
             "bad.yaml:4:14: upstreams.t1.errors[200]: unknown error kind 200 (expected an HTTP "
-            "status 400-599 or one of timeout, connect_error, connection_reset)",
+            "status 400-599 or one of timeout, connect_error, connection_reset, dns_error, "
+            "tls_error)",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    errors: {timout: 100%}\n",
             "bad.yaml:4:14: upstreams.t1.errors.timout: unknown error kind 'timout'; did you "
             "mean 'timeout'? (expected an HTTP status 400-599 or one of timeout, connect_error, "
-            "connection_reset)",
+            "connection_reset, dns_error, tls_error)",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    latency: {dist: gamma}\n",
@@ -221,8 +222,8 @@ def test_override_revalidates() -> None:
         (
             "upstreams.t1.failur_rate",
             "upstreams.t1 has no key 'failur_rate'; did you mean 'failure_rate'? (keys there: "
-            "alert_min_requests, answers, breaker, errors, expect, failure_rate, latency, slo, "
-            "slo_period, timeline, traffic, url)",
+            "alert_min_requests, answers, body, breaker, errors, expect, failure_rate, latency, "
+            "slo, slo_period, stream, timeline, traffic, url)",
         ),
         (
             "slo.9",

@@ -36,8 +36,16 @@ from harness.engines.lanes import (
 from harness.errors import HarnessError
 from harness.events import BreakerState, Outcome
 from harness.format.scenario import Scenario
+from harness.upstreams.answers import AnswerMaker
 from harness.upstreams.faults import FaultSampler
 from harness.upstreams.mocked import respond
+from harness.upstreams.streaming import (
+    NO_FIRST_BYTE,
+    BodyPlanner,
+    StreamPlanner,
+    body_answers,
+    streamed_answers,
+)
 from harness.upstreams.streams import stream
 
 __all__ = ["run_direct"]
@@ -81,6 +89,7 @@ class _Track:
         "arrivals",
         "breaker",
         "cap",
+        "first_byte",
         "guard",
         "in_flight",
         "kind",
@@ -101,6 +110,7 @@ class _Track:
         self.arrivals = lane.arrivals
         self.cap = lane.traffic.concurrency
         self.answer_at = sampler.answers(lane.traffic.timeout)
+        self.first_byte: list[int] | None = None  # set for a streamed upstream (streaming.py)
         self.in_flight = self.reached = 0
         log = lane.log
         self.start, self.latency, self.outcome = log.start_ns, log.latency_ns, log.outcome
@@ -131,6 +141,19 @@ class _DirectDriver(LaneDriver):
         }
         self.reached = dict.fromkeys(scenario.upstreams, 0)
         self._tracks = {lane.name: _Track(lane, samplers[lane.name]) for lane in self.lanes}
+        for track in self._tracks.values():  # streamed answers: planned as the mocks plan them
+            name, upstream = track.lane.name, scenario.upstreams[track.lane.name]
+            if upstream.body is not None:  # bodies made as the mocks make them, for their size
+                maker = AnswerMaker(name, upstream.answers, stream(seed, name, "answers"))
+                body = BodyPlanner(upstream.body, stream(seed, name, "body"), maker)
+                track.answer_at = body_answers(track.answer_at, body)
+            settings = upstream.stream
+            if settings is not None:
+                planner = StreamPlanner(settings, stream(seed, track.lane.name, "stream"))
+                timeout = track.lane.traffic.timeout
+                track.answer_at, track.first_byte = streamed_answers(
+                    track.answer_at, planner, timeout
+                )
         self._queue, self._order, self._listeners = clock.internals()
         self._loop: VirtualEventLoop | None = None  # made when first needed: see _step
 
@@ -215,6 +238,8 @@ class _DirectDriver(LaneDriver):
             return
         starts = track.start
         row = len(starts)
+        if track.first_byte is not None and track.first_byte[0] != NO_FIRST_BYTE:
+            track.lane.log.ttfb_ns[row] = track.first_byte[0] - now
         starts.append(now)  # an open row (SampleLog.open, inline)
         track.latency.append(0)
         track.outcome.append(_UNFINISHED)
@@ -285,7 +310,11 @@ class _DirectDriver(LaneDriver):
         _record(track, now, _UNFINISHED, 0, 0)
         track.in_flight += 1
         lane = track.lane
-        self._step(self.guarded_request(lane, row, now, self._send(track)))
+        self._step(self.guarded_request(lane, row, now, self._send(track, row, now)))
+
+    def watch_first_byte(self) -> list[int] | None:
+        """Not used: ``_send`` records the first byte its plan says (no stream is read here)."""
+        return None
 
     def start_request(self, lane: Lane, row: int, start_ns: int) -> None:
         """Not used: this engine starts its requests itself (see ``_arrive``)."""
@@ -304,13 +333,16 @@ class _DirectDriver(LaneDriver):
         lane.log.close(row, self.clock.now_ns - start_ns, outcome, status, state)
         self._tracks[lane.name].in_flight -= 1
 
-    def _send(self, track: _Track) -> Callable[[], Awaitable[httpx.Response]]:
+    def _send(self, track: _Track, row: int, start: int) -> Callable[[], Awaitable[httpx.Response]]:
         """Return how one request reaches the upstream here: a fault drawn, a clock wait."""
         request = httpx.Request(track.lane.traffic.method, track.lane.url)
 
         async def send() -> httpx.Response:
             track.reached += 1
             outcome, status, after_ns = track.answer_at(self.clock.now_ns)
+            first_byte = track.first_byte
+            if first_byte is not None and first_byte[0] != NO_FIRST_BYTE:
+                track.lane.log.ttfb_ns[row] = first_byte[0] - start
             if after_ns:
                 await _Wait(self.clock.now_ns + after_ns)
             return respond(request, outcome, status)

@@ -196,6 +196,7 @@ class _HttpDriver(LaneDriver):
         )
         admitted = BreakerState.NONE
         guard = lane.guard
+        first_byte = self.watch_first_byte()
 
         async def through_guard(invoke: Callable[[], Awaitable[object]]) -> object:
             async def attempt() -> object:
@@ -214,4 +215,5 @@ class _HttpDriver(LaneDriver):
             hang.cancel()
         if outcome is Outcome.SHORT_CIRCUITED:
             admitted = guard.state()
+        self.record_first_byte(lane, row, start_ns, first_byte)
         self.finish_request(lane, row, start_ns, outcome, status, admitted)

@@ -29,7 +29,7 @@ from harness.upstreams.guard import NetworkGuard
 from harness.upstreams.streams import stream
 from harness.verdicts.budget import evaluate_budget, upstream_budget
 from harness.verdicts.expectation_checks import check_expectations
-from harness.verdicts.metrics import SampleLog, View, breaker_summary, view_stats
+from harness.verdicts.metrics import SampleLog, View, breaker_summary, ttfb_stats, view_stats
 from harness.verdicts.objectives import evaluate
 from harness.verdicts.result import Result, RunInfo, ScenarioSource, UpstreamResult
 from harness.verdicts.service import (
@@ -136,7 +136,11 @@ def _upstream_result(
             view,
             method,
             latency_ms if attempts is None or view is View.CLIENT else None,
-            [o.quantile for o in objectives if o.view is view and o.quantile is not None],
+            [
+                o.quantile
+                for o in objectives
+                if o.view is view and o.quantile is not None and not o.metric.startswith("ttfb.")
+            ],
         )
         for view in View
         # The issued view (shed requests at ~0 ms) only when an objective names it: a pass less.
@@ -147,6 +151,7 @@ def _upstream_result(
         breaker = breaker_summary(guard.impl, guard.initial_state, samples.transitions, end_ns)
     upstream = scenario.upstreams[name]
     budget = upstream_budget(objectives, samples, upstream.slo_period, upstream.alert_min_requests)
+    ttfb = ttfb_stats(samples, method)
     verdicts = tuple(
         evaluate_budget(objective, budget)
         if objective.metric in BUDGET_METRICS
@@ -154,7 +159,7 @@ def _upstream_result(
         if objective.phase is not None
         else evaluate_service(objective, samples, views, service)
         if objective.metric in SERVICE_METRICS
-        else evaluate(objective, views, breaker)
+        else evaluate(objective, views, breaker, ttfb)
         for objective in objectives
     )
     expectations = check_expectations(upstream.expect, samples, breaker, upstream.timeline, budget)
@@ -169,6 +174,7 @@ def _upstream_result(
         expectations=expectations,
         service=service,
         budget=budget,
+        ttfb=ttfb,
     )
 
 

@@ -17,6 +17,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from harness.format.answers import AnswerMap
 from harness.format.breaker_settings import BreakerConfig
@@ -29,6 +30,7 @@ from harness.format.fields import StrictModel as _Strict
 from harness.format.fields import unit_field as _unit_field
 from harness.format.load_shapes import Stage, Throughput
 from harness.format.objectives import GRAMMAR_HINT, Objective, parse_objective
+from harness.format.streaming import BodyFaults, Stream
 from harness.format.units import NS_PER_S, format_duration, parse_duration
 
 __all__ = ["Burst", "Phase", "Traffic", "Upstream", "normal_url"]
@@ -194,6 +196,10 @@ class Upstream(_Strict):
     errors: ErrorMix = Field(default_factory=lambda: {"500": 1.0})
     answers: AnswerMap = Field(default_factory=dict)
     """What the upstream answers, by kind (see :mod:`harness.format.answers`)."""
+    stream: Stream | None = None
+    """Stream successful answers (see :mod:`harness.format.streaming`)."""
+    body: BodyFaults | None = None
+    """Slow, cut or reset the bodies of answers sent whole (see :mod:`harness.format.streaming`)."""
     timeline: tuple[Phase, ...] = ()
     traffic: Traffic | None = None
     breaker: BreakerConfig | None = None
@@ -210,6 +216,22 @@ class Upstream(_Strict):
         problem = budget_problem(self.slo, self.slo_period)
         if problem:
             raise ValueError(problem)
+        if self.body is not None and self.stream is not None:
+            raise PydanticCustomError(
+                "objective",
+                "body faults apply to answers sent whole; a stream has its own (drop_rate, "
+                "stall_rate): give the upstream one of 'body' or 'stream'",
+                {"key": "body"},
+            )
+        if self.stream is None:
+            for index, objective in enumerate(self.slo):
+                if objective.metric.startswith("ttfb."):
+                    raise PydanticCustomError(
+                        "objective",
+                        "{text} measures time to first byte, which only streamed answers have: "
+                        "give the upstream a 'stream', such as 'stream: {chunks: 20}'",
+                        {"text": repr(objective.text), "key": ("slo", index)},
+                    )
         return self
 
     @field_validator("url")

@@ -157,7 +157,10 @@ def thresholds(axes: Axes, levels: Sequence[tuple[float, str, str]]) -> None:
 
 
 def view(check: Check) -> str:
-    """Return the view a check counts (``client`` or ``upstream``)."""
+    """Return the view a check counts (``client`` or ``upstream``; ``ttfb`` for a time to
+    first byte, which no latency chart draws)."""
+    if check.text.startswith("ttfb."):
+        return "ttfb"
     return "upstream" if check.text.startswith("upstream.") else "client"
 
 

@@ -170,6 +170,7 @@ def _upstream(
         "requests": data["requests"],
         "client": client,
         "reached": data["views"]["upstream"],
+        "ttfb": data.get("ttfb_ms"),  # only where the upstream streams
         "breaker": breaker,
         "phases": [{**p, "text": _phase_text(p["overrides"])} for p in digest["phases"]],
         "bucket": bucket_label(display["bucket_ms"]),

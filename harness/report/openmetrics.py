@@ -118,6 +118,8 @@ class _Results(Collector):
             for name, upstream in entry["upstreams"].items():
                 labels = [*scenario, name]
                 _add_traffic(families, labels, upstream)
+                if upstream.get("ttfb_ms"):
+                    _add_ttfb(families, labels, upstream["ttfb_ms"])
                 if upstream["breaker"] is not None:
                     _add_breaker(families, labels, upstream["breaker"])
             _add_checks(families, scenario, entry)
@@ -126,7 +128,8 @@ class _Results(Collector):
         for scenario in identities[len(self.entries) :]:
             families["passed"].add_metric(scenario, 0.0, timestamp=latest)
             families["error"].add_metric(scenario, 1.0, timestamp=latest)
-        yield from families.values()
+        # Only where some upstream streams: other reports keep their series as they were.
+        yield from (f for key, f in families.items() if key != "ttfb" or f.samples)
 
 
 def _stamp(families: Mapping[str, Metric], at: float | None, before: Mapping[str, int]) -> None:
@@ -169,6 +172,8 @@ def _families() -> dict[str, Any]:
                                      labels=[*_UPSTREAM, "view"], unit="ratio"),
         "latency": Metric("slo_latency", "Latency of a view: quantiles, count and sum.",
                           "summary", unit="seconds"),
+        "ttfb": Metric("slo_ttfb", "Time to first byte of streamed answers: quantiles, count "
+                       "and sum.", "summary", unit="seconds"),
         "max": GaugeMetricFamily("slo_latency_max", "Slowest request of a view.",
                                  labels=[*_UPSTREAM, "view"], unit="seconds"),
         "state": GaugeMetricFamily("slo_breaker_state",
@@ -222,6 +227,15 @@ def _add_traffic(families: Mapping[str, Any], labels: list[str], upstream: Any) 
             "slo_latency_seconds_sum", names, latency["avg_ms"] * latency["samples"] / 1000
         )
         families["max"].add_metric([*labels, view], latency["max_ms"] / 1000)
+
+
+def _add_ttfb(families: Mapping[str, Any], labels: list[str], ttfb: Mapping[str, Any]) -> None:
+    names = dict(zip(_UPSTREAM, labels, strict=True))
+    summary = families["ttfb"]
+    for quantile, key in _QUANTILES:
+        summary.add_sample("slo_ttfb_seconds", names | {"quantile": quantile}, ttfb[key] / 1000)
+    summary.add_sample("slo_ttfb_seconds_count", names, ttfb["samples"])
+    summary.add_sample("slo_ttfb_seconds_sum", names, ttfb["avg_ms"] * ttfb["samples"] / 1000)
 
 
 def _add_breaker(families: Mapping[str, Any], labels: list[str], breaker: Any) -> None:

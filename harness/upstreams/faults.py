@@ -13,8 +13,9 @@ Latency distributions, all sampled by inverting their CDF and rounded to whole n
   (σ = ln(p95/p50) / 1.6449), the usual shape of service latency.
 
 Error kinds: an HTTP status answers after the drawn latency; ``connection_reset`` drops the
-connection after the drawn latency; ``connect_error`` fails at once; ``timeout`` never answers,
-so the client gives up at its own timeout.
+connection after the drawn latency; ``connect_error``, ``dns_error`` and ``tls_error`` fail at
+once (all three are connect errors; :attr:`Fault.cause` tells the mocks which exception to raise);
+``timeout`` never answers, so the client gives up at its own timeout.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from __future__ import annotations
 import bisect
 import math
 import random
+import socket
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -51,6 +54,7 @@ __all__ = [
     "Fault",
     "FaultSampler",
     "answer",
+    "connect_failure",
     "latency_quantile",
     "read_timeout_ns",
 ]
@@ -66,7 +70,10 @@ _ERROR_OUTCOMES = {
     "timeout": Outcome.TIMEOUT,
     "connect_error": Outcome.CONNECT_ERROR,
     "connection_reset": Outcome.CONNECTION_RESET,
+    "dns_error": Outcome.CONNECT_ERROR,
+    "tls_error": Outcome.CONNECT_ERROR,
 }
+_CAUSES = {"dns_error", "tls_error"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +83,7 @@ class Fault:
     outcome: Outcome
     status: int  # the HTTP status answered; 0 when no response is sent
     latency_ns: int  # NEVER for a request that is never answered
+    cause: str = ""  # a connect error's kind when it is not a refusal: dns_error, tls_error
 
 
 def read_timeout_ns(timeouts: dict[str, float | None] | None) -> int:
@@ -96,11 +104,27 @@ def answer(fault: Fault, timeout_ns: int) -> tuple[Outcome, int, int]:
     return fault.outcome, fault.status, latency
 
 
+def connect_failure(cause: str) -> OSError | None:
+    """Return the error a real DNS (``dns_error``) or TLS handshake (``tls_error``) failure
+    raises under httpcore, or None for a refused connection; its text is what httpx's
+    ``ConnectError`` says (as on Linux with glibc and OpenSSL 3)."""
+    if cause == "dns_error":
+        return socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    if cause == "tls_error":
+        error = ssl.SSLError(
+            1, "[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure (_ssl.c:1000)"
+        )
+        error.library, error.reason = "SSL", "SSLV3_ALERT_HANDSHAKE_FAILURE"
+        return error
+    return None
+
+
 @dataclass(frozen=True)
 class _Profile:
     latency: Callable[[float], int]
     failure_rate: float
-    errors: tuple[tuple[float, Outcome, int], ...]  # (cumulative share, outcome, status)
+    errors: tuple[tuple[float, Outcome, int, str], ...]  # (cumulative share, outcome, status,
+    # cause)
 
 
 def latency_quantile(latency: Latency) -> Callable[[float], int]:
@@ -133,17 +157,23 @@ def latency_quantile(latency: Latency) -> Callable[[float], int]:
 _TINY = 2.0**-54  # random() can return exactly 0.0, where the inverse normal CDF is -inf
 
 
-def _error_table(errors: dict[str, float]) -> tuple[tuple[float, Outcome, int], ...]:
-    table: list[tuple[float, Outcome, int]] = []
+def _error_table(errors: dict[str, float]) -> tuple[tuple[float, Outcome, int, str], ...]:
+    table: list[tuple[float, Outcome, int, str]] = []
     cumulative = 0.0
     for kind, share in errors.items():
         cumulative += share
         if kind in _ERROR_OUTCOMES:
-            table.append((cumulative, _ERROR_OUTCOMES[kind], 0))
+            cause = kind if kind in _CAUSES else ""
+            table.append((cumulative, _ERROR_OUTCOMES[kind], 0, cause))
         else:
-            table.append((cumulative, Outcome.HTTP_ERROR, int(kind)))
-    _, last_outcome, last_status = table[-1]
-    table[-1] = (math.inf, last_outcome, last_status)  # shares may sum to 0.999…; never fall off
+            table.append((cumulative, Outcome.HTTP_ERROR, int(kind), ""))
+    _, last_outcome, last_status, last_cause = table[-1]
+    table[-1] = (
+        math.inf,
+        last_outcome,
+        last_status,
+        last_cause,
+    )  # shares may sum to 0.999…; never fall off
     return tuple(table)
 
 
@@ -166,11 +196,11 @@ class FaultSampler:
         latency = profile.latency(u_latency)
         if u_fail >= profile.failure_rate:
             return Fault(Outcome.SUCCESS, 200, latency)
-        outcome, status = _pick(profile.errors, u_kind)
+        outcome, status, cause = _pick(profile.errors, u_kind)
         if outcome is Outcome.TIMEOUT:
             return Fault(outcome, 0, NEVER)
         if outcome is Outcome.CONNECT_ERROR:
-            return Fault(outcome, 0, 0)
+            return Fault(outcome, 0, 0, cause)
         return Fault(outcome, status, latency)
 
     def answers(self, timeout_ns: int) -> Callable[[int], tuple[Outcome, int, int]]:
@@ -187,7 +217,7 @@ class FaultSampler:
             if u_fail >= profile.failure_rate:
                 outcome, status = success, 200
             else:
-                outcome, status = _pick(profile.errors, u_kind)
+                outcome, status, _ = _pick(profile.errors, u_kind)
                 if outcome is timeout:
                     return timeout, 0, timeout_ns
                 if outcome is connect_error:
@@ -199,10 +229,12 @@ class FaultSampler:
         return answer_at
 
 
-def _pick(errors: tuple[tuple[float, Outcome, int], ...], draw: float) -> tuple[Outcome, int]:
-    for cumulative, outcome, status in errors:
+def _pick(
+    errors: tuple[tuple[float, Outcome, int, str], ...], draw: float
+) -> tuple[Outcome, int, str]:
+    for cumulative, outcome, status, cause in errors:
         if draw < cumulative:
-            return outcome, status
+            return outcome, status, cause
     raise AssertionError("the last share is infinite")  # pragma: no cover
 
 

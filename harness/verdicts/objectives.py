@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from harness.format.objectives import (
     BREAKER_METRICS,
     OPERATORS,
+    TTFB_PREFIX,
     Kind,
     Objective,
     View,
@@ -78,12 +79,20 @@ class Verdict:
 
 
 def evaluate(
-    objective: Objective, views: Mapping[View, ViewStats], breaker: BreakerSummary | None
+    objective: Objective,
+    views: Mapping[View, ViewStats],
+    breaker: BreakerSummary | None,
+    ttfb: ViewStats | None = None,
 ) -> Verdict:
-    """Check ``objective`` against one upstream's statistics and breaker summary."""
+    """Check ``objective`` against one upstream's statistics and breaker summary (and, for a
+    ``ttfb.`` metric, the time to first byte of its streamed answers)."""
     if objective.metric in BREAKER_METRICS:
         return _evaluate_breaker(objective, breaker, views[View.CLIENT].requests)
     stats = views[objective.view]
+    if objective.metric.startswith(TTFB_PREFIX):
+        if ttfb is None or ttfb.latency is None:
+            return Verdict(objective, None, 0, False, "no streamed answer sent a first chunk")
+        stats = ttfb
     found = _observe(objective, stats)
     if found is None:
         population = "answered requests" if objective.kind is Kind.LATENCY else "requests"
@@ -125,7 +134,8 @@ def _observe(objective: Objective, stats: ViewStats) -> tuple[float, bool] | Non
         return None if value is None else (value, True)
     if stats.latency is None:
         return None
-    key = {"avg": "avg_ms", "mean": "avg_ms", "min": "min_ms", "max": "max_ms"}[metric]
+    stat = metric.removeprefix(TTFB_PREFIX)
+    key = {"avg": "avg_ms", "mean": "avg_ms", "min": "min_ms", "max": "max_ms"}[stat]
     return float(getattr(stats.latency, key)), key not in stats.latency.lower_bound
 
 
