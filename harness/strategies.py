@@ -28,6 +28,7 @@ __all__ = [
     "latencies",
     "library_breakers",
     "phases",
+    "ramps",
     "scenario_data",
     "scenarios",
     "traffic",
@@ -117,7 +118,29 @@ def phases(duration_ms: int, max_latency_ms: int = 2_000) -> st.SearchStrategy[d
             lambda keys: {key: profile[key] for key in keys}
         )
     )
-    return st.tuples(window.flatmap(repeats), overrides).map(lambda pair: {**pair[0], **pair[1]})
+    settings = st.one_of(overrides, ramps(max_latency_ms))
+    return st.tuples(window.flatmap(repeats), settings).map(lambda pair: {**pair[0], **pair[1]})
+
+
+def ramps(max_latency_ms: int = 2_000) -> st.SearchStrategy[dict[str, Any]]:
+    """Return a phase's ramped settings: a failure-rate ramp, a latency ramp (both ends of one
+    distribution), or both."""
+    rate = st.integers(0, 100).map(lambda p: f"{p}%")
+    rate_ramp = st.tuples(rate, rate).map(lambda ends: {"from": ends[0], "to": ends[1]})
+    latency_ramp = st.sampled_from(["fixed", "uniform", "normal", "lognormal"]).flatmap(
+        lambda dist: st.tuples(*[_one_latency(dist, max_latency_ms)] * 2).map(
+            lambda ends: {"from": ends[0], "to": ends[1]}
+        )
+    )
+    return st.fixed_dictionaries(
+        {}, optional={"failure_rate": rate_ramp, "latency": latency_ramp}
+    ).filter(bool)
+
+
+def _one_latency(dist: str, max_ms: int) -> st.SearchStrategy[Any]:
+    return latencies(max_ms).filter(
+        lambda latency: (latency.get("dist") if isinstance(latency, dict) else "fixed") == dist
+    )
 
 
 def breakers() -> st.SearchStrategy[dict[str, Any]]:

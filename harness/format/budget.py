@@ -29,6 +29,7 @@ from typing import Protocol
 
 from harness.errors import KeyPath
 from harness.format.load_shapes import expected_requests
+from harness.format.ramps import LatencyRamp, RateRamp
 from harness.format.units import NS_PER_S
 from harness.format.upstream import Upstream
 
@@ -144,15 +145,16 @@ def _longest_held(upstream: Upstream, timeout: int) -> int:
     """Return how long a request can stay in flight: the latency's far tail (about its 99.9th
     percentile, which Little's law turns into requests in flight), or the timeout where an
     error is a timeout or the tail reaches it."""
-    settings: list[tuple[object | None, float | None, Mapping[str, float] | None]]
+    settings: list[tuple[object | None, float | RateRamp | None, Mapping[str, float] | None]]
     settings = [(upstream.latency, upstream.failure_rate, upstream.errors)]
     settings += [(phase.latency, phase.failure_rate, phase.errors) for phase in upstream.timeline]
     longest = 0
     for latency, failure_rate, errors in settings:
-        if errors and "timeout" in errors and (failure_rate is None or failure_rate > 0):
+        highest = failure_rate.highest if isinstance(failure_rate, RateRamp) else failure_rate
+        if errors and "timeout" in errors and (highest is None or float(highest) > 0):
             return timeout
-        if latency is not None:
-            longest = max(longest, _tail(latency))
+        ends = (latency.start, latency.end) if isinstance(latency, LatencyRamp) else (latency,)
+        longest = max([longest, *(_tail(end) for end in ends if end is not None)])
     return min(longest, timeout)
 
 

@@ -29,6 +29,7 @@ from harness.format.fields import StrictModel as _Strict
 from harness.format.fields import unit_field as _unit_field
 from harness.format.load_shapes import Stage, Throughput
 from harness.format.objectives import GRAMMAR_HINT, Objective, parse_objective
+from harness.format.ramps import PhaseLatency, PhaseRate
 from harness.format.units import NS_PER_S, format_duration, parse_duration
 
 __all__ = ["Burst", "Phase", "Traffic", "Upstream", "normal_url"]
@@ -70,8 +71,10 @@ class Phase(_Strict):
     every: Duration | None = None
     """Repeat the window this long after each start, ``times`` times in all."""
     times: Count | None = None
-    latency: Latency | None = None
-    failure_rate: Rate | None = None
+    latency: PhaseLatency | None = None
+    """The latency in the window, or a ramp ``{from: 50ms, to: 2s}`` across it."""
+    failure_rate: PhaseRate | None = None
+    """The failure rate in the window, or a ramp ``{from: 1%, to: 30%}`` across it."""
     errors: ErrorMix | None = None
 
     @model_validator(mode="before")
@@ -201,6 +204,16 @@ class Upstream(_Strict):
     expect: tuple[ExpectationField, ...] = ()
     slo_period: Duration | None = None
     """The error budget's period: burn-rate alert windows scale by it / 30d."""
+
+    @field_validator("latency", "failure_rate", mode="before")
+    @classmethod
+    def _no_ramp_outside_a_phase(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "dist" not in value and {"from", "to"} & set(value):
+            raise ValueError(
+                "a ramp ({from: …, to: …}) moves over a window: write it in a timeline phase, "
+                "e.g. timeline: [{from: 0s, to: 10m, failure_rate: {from: 1%, to: 30%}}]"
+            )
+        return value
 
     @model_validator(mode="after")
     def _budget(self) -> Upstream:
