@@ -211,20 +211,34 @@ def library_breakers(
 
 def traffic(max_rate_per_s: int = 20) -> st.SearchStrategy[dict[str, Any]]:
     """Return traffic settings with a rate up to ``max_rate_per_s``, sometimes ramped by
-    ``stages``."""
+    ``stages`` or following a ``diurnal`` curve."""
     rates = st.integers(1, max_rate_per_s).map(lambda r: f"{r}/s")
     stage = st.fixed_dictionaries({"duration": durations(1, 60_000), "target": rates})
-    return st.fixed_dictionaries(
-        {
-            "rate": rates,
-            "arrivals": st.sampled_from(["constant", "poisson"]),
-            "timeout": durations(1, 5_000),
-        },
+    common = {
+        "arrivals": st.sampled_from(["constant", "poisson"]),
+        "timeout": durations(1, 5_000),
+    }
+    staged = st.fixed_dictionaries(
+        {"rate": rates, **common},
         optional={
             "concurrency": st.integers(1, 50),
             "stages": st.lists(stage, min_size=1, max_size=3),
         },
     )
+    curve = st.tuples(rates, rates, st.integers(1, 120)).flatmap(
+        lambda parts: st.integers(0, parts[2] - 1).map(
+            lambda peak: {
+                "min": min(parts[:2], key=lambda rate: int(rate[:-2])),
+                "max": max(parts[:2], key=lambda rate: int(rate[:-2])),
+                "period": f"{parts[2]}s",
+                "peak_at": f"{peak}s",
+            }
+        )
+    )
+    diurnal = st.fixed_dictionaries(
+        {"diurnal": curve, **common}, optional={"concurrency": st.integers(1, 50)}
+    )
+    return st.one_of(staged, diurnal)
 
 
 def scenario_data(

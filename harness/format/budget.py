@@ -28,7 +28,6 @@ from fractions import Fraction
 from typing import Protocol
 
 from harness.errors import KeyPath
-from harness.format.load_shapes import expected_requests
 from harness.format.ramps import LatencyRamp, RateRamp
 from harness.format.units import NS_PER_S
 from harness.format.upstream import Upstream
@@ -122,8 +121,8 @@ def _upstream_bytes(scenario: Whole, name: str, upstream: Upstream) -> tuple[int
     traffic = upstream.traffic
     if traffic is not None:
         # Stages ramp the rate: count what they send, and size what is in flight by the peak.
-        steady = math.ceil(expected_requests(traffic.rate, traffic.stages, scenario.duration))
-        peak = max([traffic.rate, *(stage.target for stage in traffic.stages)])
+        steady = traffic.requests_until(scenario.duration)
+        peak = traffic.peak_rate
         bursts = sum(burst.requests for burst in traffic.bursts)
         where: KeyPath = ("upstreams", name, "traffic", "rate")
         parts.append(((steady + bursts) * SAMPLE_BYTES, f"{steady + bursts:,} requests", where))
