@@ -29,6 +29,7 @@ __all__ = [
     "latencies",
     "library_breakers",
     "phases",
+    "ramps",
     "scenario_data",
     "scenarios",
     "streams",
@@ -128,7 +129,29 @@ def phases(duration_ms: int, max_latency_ms: int = 2_000) -> st.SearchStrategy[d
             lambda keys: {key: profile[key] for key in keys}
         )
     )
-    return st.tuples(window.flatmap(repeats), overrides).map(lambda pair: {**pair[0], **pair[1]})
+    settings = st.one_of(overrides, ramps(max_latency_ms))
+    return st.tuples(window.flatmap(repeats), settings).map(lambda pair: {**pair[0], **pair[1]})
+
+
+def ramps(max_latency_ms: int = 2_000) -> st.SearchStrategy[dict[str, Any]]:
+    """Return a phase's ramped settings: a failure-rate ramp, a latency ramp (both ends of one
+    distribution), or both."""
+    rate = st.integers(0, 100).map(lambda p: f"{p}%")
+    rate_ramp = st.tuples(rate, rate).map(lambda ends: {"from": ends[0], "to": ends[1]})
+    latency_ramp = st.sampled_from(["fixed", "uniform", "normal", "lognormal"]).flatmap(
+        lambda dist: st.tuples(*[_one_latency(dist, max_latency_ms)] * 2).map(
+            lambda ends: {"from": ends[0], "to": ends[1]}
+        )
+    )
+    return st.fixed_dictionaries(
+        {}, optional={"failure_rate": rate_ramp, "latency": latency_ramp}
+    ).filter(bool)
+
+
+def _one_latency(dist: str, max_ms: int) -> st.SearchStrategy[Any]:
+    return latencies(max_ms).filter(
+        lambda latency: (latency.get("dist") if isinstance(latency, dict) else "fixed") == dist
+    )
 
 
 def breakers() -> st.SearchStrategy[dict[str, Any]]:
@@ -235,20 +258,34 @@ def body_faults() -> st.SearchStrategy[dict[str, Any]]:
 
 def traffic(max_rate_per_s: int = 20) -> st.SearchStrategy[dict[str, Any]]:
     """Return traffic settings with a rate up to ``max_rate_per_s``, sometimes ramped by
-    ``stages``."""
+    ``stages`` or following a ``diurnal`` curve."""
     rates = st.integers(1, max_rate_per_s).map(lambda r: f"{r}/s")
     stage = st.fixed_dictionaries({"duration": durations(1, 60_000), "target": rates})
-    return st.fixed_dictionaries(
-        {
-            "rate": rates,
-            "arrivals": st.sampled_from(["constant", "poisson"]),
-            "timeout": durations(1, 5_000),
-        },
+    common = {
+        "arrivals": st.sampled_from(["constant", "poisson"]),
+        "timeout": durations(1, 5_000),
+    }
+    staged = st.fixed_dictionaries(
+        {"rate": rates, **common},
         optional={
             "concurrency": st.integers(1, 50),
             "stages": st.lists(stage, min_size=1, max_size=3),
         },
     )
+    curve = st.tuples(rates, rates, st.integers(1, 120)).flatmap(
+        lambda parts: st.integers(0, parts[2] - 1).map(
+            lambda peak: {
+                "min": min(parts[:2], key=lambda rate: int(rate[:-2])),
+                "max": max(parts[:2], key=lambda rate: int(rate[:-2])),
+                "period": f"{parts[2]}s",
+                "peak_at": f"{peak}s",
+            }
+        )
+    )
+    diurnal = st.fixed_dictionaries(
+        {"diurnal": curve, **common}, optional={"concurrency": st.integers(1, 50)}
+    )
+    return st.one_of(staged, diurnal)
 
 
 def scenario_data(

@@ -8,7 +8,6 @@ Each returns ``(key path, message)`` pairs; the loader locates them in the file.
 from __future__ import annotations
 
 import difflib
-import math
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -18,7 +17,6 @@ from harness.format.breaker_settings import CustomBreakerSettings, factory_probl
 from harness.format.budget import budget_problems
 from harness.format.error_budget import target_objective
 from harness.format.expectations import expectation_problems
-from harness.format.load_shapes import expected_requests
 from harness.format.units import format_duration
 from harness.format.upstream import Upstream
 
@@ -233,5 +231,5 @@ def _request_count(scenario: Whole) -> Found:
 def _expected_requests(upstream: Upstream, duration_ns: int) -> int:
     traffic = upstream.traffic
     assert traffic is not None
-    steady = math.ceil(expected_requests(traffic.rate, traffic.stages, duration_ns))
+    steady = traffic.requests_until(duration_ns)
     return steady + sum(burst.requests for burst in traffic.bursts if burst.at < duration_ns)

@@ -3,7 +3,9 @@ objectives and expectations (the parts of :class:`harness.format.scenario.Scenar
 
 from __future__ import annotations
 
+import math
 import re
+from fractions import Fraction
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -28,9 +30,10 @@ from harness.format.fault_settings import ErrorMix, FixedLatency, Latency
 from harness.format.fields import Count, Duration, Rate
 from harness.format.fields import StrictModel as _Strict
 from harness.format.fields import unit_field as _unit_field
-from harness.format.load_shapes import Stage, Throughput
+from harness.format.load_shapes import Diurnal, Stage, Throughput, expected_requests
 from harness.format.objectives import GRAMMAR_HINT, Objective, parse_objective
 from harness.format.streaming import BodyFaults, Stream
+from harness.format.ramps import PhaseLatency, PhaseRate
 from harness.format.units import NS_PER_S, format_duration, parse_duration
 
 __all__ = ["Burst", "Phase", "Traffic", "Upstream", "normal_url"]
@@ -72,8 +75,10 @@ class Phase(_Strict):
     every: Duration | None = None
     """Repeat the window this long after each start, ``times`` times in all."""
     times: Count | None = None
-    latency: Latency | None = None
-    failure_rate: Rate | None = None
+    latency: PhaseLatency | None = None
+    """The latency in the window, or a ramp ``{from: 50ms, to: 2s}`` across it."""
+    failure_rate: PhaseRate | None = None
+    """The failure rate in the window, or a ramp ``{from: 1%, to: 30%}`` across it."""
     errors: ErrorMix | None = None
 
     @model_validator(mode="before")
@@ -136,13 +141,22 @@ class Burst(_Strict):
     requests: Annotated[int, Strict(), Field(ge=1, le=1_000_000)]
 
 
+def _traffic_schema(schema: dict[str, Any]) -> None:
+    # One of `rate` and `diurnal` sets the rate.
+    schema["oneOf"] = [{"required": ["rate"]}, {"required": ["diurnal"]}]
+
+
 class Traffic(_Strict):
     """The requests the harness sends to one upstream."""
 
-    rate: Throughput
-    """The request rate (at the start, when ``stages`` move it)."""
+    model_config = ConfigDict(**_Strict.model_config, json_schema_extra=_traffic_schema)
+
+    rate: Throughput | None = None
+    """The request rate (at the start, when ``stages`` move it); None with ``diurnal``."""
     stages: tuple[Stage, ...] = ()
     """Ramps of the rate, one after the other (see :mod:`harness.format.load_shapes`)."""
+    diurnal: Diurnal | None = None
+    """A day's curve of the rate instead of ``rate`` (see :mod:`harness.format.load_shapes`)."""
     arrivals: Literal["constant", "poisson"] = "constant"
     bursts: tuple[Burst, ...] = ()
     concurrency: Count | None = None
@@ -160,6 +174,38 @@ class Traffic(_Strict):
     wall_clock: Annotated[bool, Strict()] = False
     """Make ``time.*`` and ``datetime.now`` follow the virtual clock for the run (freezegun),
     for code under test that reads them (an entry point's own timeouts or breaker)."""
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> Traffic:
+        if self.diurnal is None and self.rate is None:
+            raise ValueError("give the request rate: 'rate' (e.g. 10/s) or 'diurnal'")
+        if self.diurnal is not None and self.rate is not None:
+            raise ValueError("give 'rate' or 'diurnal', not both: diurnal sets the rate")
+        if self.diurnal is not None and self.stages:
+            raise ValueError("give 'stages' or 'diurnal', not both: each shapes the rate")
+        return self
+
+    @property
+    def start_rate(self) -> Fraction:
+        """Return the rate at the start, in requests per second (a diurnal's, to the 1e-9)."""
+        if self.diurnal is not None:
+            return Fraction(round(self.diurnal.rate_at(0) * 10**9), 10**9)
+        assert self.rate is not None
+        return self.rate
+
+    @property
+    def peak_rate(self) -> Fraction:
+        """Return the highest rate the traffic reaches, in requests per second."""
+        if self.diurnal is not None:
+            return self.diurnal.high
+        return max([self.start_rate, *(stage.target for stage in self.stages)])
+
+    def requests_until(self, at_ns: int) -> int:
+        """Return how many steady requests (no bursts) arrive in ``[0, at_ns)`` at most: the
+        rate's integral, rounded up."""
+        if self.diurnal is not None:
+            return math.ceil(self.diurnal.requests_until(at_ns))
+        return math.ceil(expected_requests(self.start_rate, self.stages, at_ns))
 
     @field_validator("timeout")
     @classmethod
@@ -210,6 +256,16 @@ class Upstream(_Strict):
     alert_min_requests: Count | None = None
     """The fewest requests each of an alert's windows must hold before it may fire (default:
     per alert, the fewest in which one bad request does not burn above its factor)."""
+
+    @field_validator("latency", "failure_rate", mode="before")
+    @classmethod
+    def _no_ramp_outside_a_phase(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "dist" not in value and {"from", "to"} & set(value):
+            raise ValueError(
+                "a ramp ({from: …, to: …}) moves over a window: write it in a timeline phase, "
+                "e.g. timeline: [{from: 0s, to: 10m, failure_rate: {from: 1%, to: 30%}}]"
+            )
+        return value
 
     @model_validator(mode="after")
     def _budget(self) -> Upstream:

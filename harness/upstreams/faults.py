@@ -2,7 +2,9 @@
 
 Each request that reaches an upstream takes exactly three uniform draws from the upstream's
 fault stream (fail?, which error?, latency), whatever the branch, so changing a failure rate
-does not shift the latencies drawn for later requests.
+does not shift the latencies drawn for later requests. A phase that ramps its latency or its
+failure rate (see :mod:`harness.format.ramps`) only moves what those draws are compared with,
+by the instant the request reaches the upstream.
 
 Latency distributions, all sampled by inverting their CDF and rounded to whole nanoseconds:
 
@@ -45,6 +47,7 @@ from harness.format.fault_settings import (
     NormalLatency,
     UniformLatency,
 )
+from harness.format.ramps import LatencyRamp, RateRamp
 from harness.format.scenario import Phase, Upstream
 from harness.format.units import NS_PER_S
 
@@ -55,6 +58,7 @@ __all__ = [
     "FaultSampler",
     "answer",
     "connect_failure",
+    "interpolated",
     "latency_quantile",
     "read_timeout_ns",
 ]
@@ -125,6 +129,8 @@ class _Profile:
     failure_rate: float
     errors: tuple[tuple[float, Outcome, int, str], ...]  # (cumulative share, outcome, status,
     # cause)
+    ramp: Callable[[int], _Profile] | None = None
+    """Where a phase ramps a setting: the settings in force at a given instant."""
 
 
 def latency_quantile(latency: Latency) -> Callable[[float], int]:
@@ -191,6 +197,8 @@ class FaultSampler:
     def draw(self, at_ns: int) -> Fault:
         """Return the fault for a request reaching the upstream at ``at_ns``."""
         profile = self.profile_at(at_ns)
+        if profile.ramp is not None:
+            profile = profile.ramp(at_ns)
         draw = self._random
         u_fail, u_kind, u_latency = draw(), draw(), draw()
         latency = profile.latency(u_latency)
@@ -212,6 +220,8 @@ class FaultSampler:
 
         def answer_at(at_ns: int) -> tuple[Outcome, int, int]:
             profile = only or profiles[bisect.bisect_right(starts, at_ns) - 1]
+            if profile.ramp is not None:
+                profile = profile.ramp(at_ns)
             u_fail, u_kind, u_latency = draw(), draw(), draw()
             latency = profile.latency(u_latency)
             if u_fail >= profile.failure_rate:
@@ -246,17 +256,93 @@ def _segments(upstream: Upstream) -> tuple[list[int], list[_Profile]]:
     profiles: list[_Profile] = []
     for start in bounds:
         # In file order (a repeating phase's windows never overlap): later phases win.
-        active = [p for p, (begin, end) in windows if begin <= start < end]
+        active = [(p, (begin, end)) for p, (begin, end) in windows if begin <= start < end]
         starts.append(start)
         profiles.append(_merged(upstream, active))
     return starts, profiles
 
 
-def _merged(upstream: Upstream, phases: list[Phase]) -> _Profile:
-    """Apply ``phases`` in file order over the upstream's settings; later phases win."""
-    latency, failure_rate, errors = upstream.latency, upstream.failure_rate, upstream.errors
-    for phase in phases:
-        latency = phase.latency if phase.latency is not None else latency
-        failure_rate = phase.failure_rate if phase.failure_rate is not None else failure_rate
+_Window = tuple[int, int]
+
+
+def _merged(upstream: Upstream, phases: list[tuple[Phase, _Window]]) -> _Profile:
+    """Apply ``phases`` in file order over the upstream's settings; later phases win. A ramp
+    that wins moves over the window of the phase occurrence it belongs to."""
+    latency: Latency | LatencyRamp = upstream.latency
+    failure_rate: float | RateRamp = upstream.failure_rate
+    errors = upstream.errors
+    latency_window = rate_window = (0, 1)
+    for phase, window in phases:
+        if phase.latency is not None:
+            latency, latency_window = phase.latency, window
+        if phase.failure_rate is not None:
+            failure_rate, rate_window = phase.failure_rate, window
         errors = phase.errors if phase.errors is not None else errors
-    return _Profile(latency_quantile(latency), failure_rate, _error_table(errors))
+    table = _error_table(errors)
+    if isinstance(latency, LatencyRamp) or isinstance(failure_rate, RateRamp):
+        return _Profile(
+            _no_latency,
+            0.0,
+            table,
+            _ramped(latency, latency_window, failure_rate, rate_window, table),
+        )
+    return _Profile(latency_quantile(latency), failure_rate, table)
+
+
+def _no_latency(_u: float) -> int:  # pragma: no cover - a ramped profile is never drawn from
+    raise AssertionError("a ramped profile's settings are read at each instant")
+
+
+def _ramped(
+    latency: Latency | LatencyRamp,
+    latency_window: _Window,
+    failure_rate: float | RateRamp,
+    rate_window: _Window,
+    table: tuple[tuple[float, Outcome, int, str], ...],
+) -> Callable[[int], _Profile]:
+    """Return ``at_ns -> the settings in force then`` for settings of which some ramp."""
+    fixed_latency = None if isinstance(latency, LatencyRamp) else latency_quantile(latency)
+
+    def at(at_ns: int) -> _Profile:
+        if isinstance(latency, LatencyRamp):
+            quantile = latency_quantile(interpolated(latency, _fraction(at_ns, latency_window)))
+        else:
+            assert fixed_latency is not None
+            quantile = fixed_latency
+        rate = failure_rate
+        if isinstance(rate, RateRamp):
+            rate = rate.at(_fraction(at_ns, rate_window))
+        return _Profile(quantile, rate, table)
+
+    return at
+
+
+def _fraction(at_ns: int, window: _Window) -> float:
+    """Return how far through ``window`` the instant ``at_ns`` is, from 0 to 1."""
+    begin, end = window
+    return min(1.0, max(0.0, (at_ns - begin) / (end - begin)))
+
+
+def interpolated(ramp: LatencyRamp, fraction: float) -> Latency:
+    """Return the latency ``fraction`` (0 to 1) of the way along ``ramp``: each parameter of
+    its distribution on its own line, rounded to whole nanoseconds."""
+    start, end = ramp.start, ramp.end
+
+    def mix(a: int, b: int) -> int:
+        return round(a + (b - a) * fraction)
+
+    if isinstance(start, UniformLatency) and isinstance(end, UniformLatency):
+        return UniformLatency.model_construct(
+            dist="uniform", min=mix(start.min, end.min), max=mix(start.max, end.max)
+        )
+    if isinstance(start, NormalLatency) and isinstance(end, NormalLatency):
+        return NormalLatency.model_construct(
+            dist="normal", mean=mix(start.mean, end.mean), stddev=mix(start.stddev, end.stddev)
+        )
+    if isinstance(start, LognormalLatency) and isinstance(end, LognormalLatency):
+        return LognormalLatency.model_construct(
+            dist="lognormal", p50=mix(start.p50, end.p50), p95=mix(start.p95, end.p95)
+        )
+    assert isinstance(start, FixedLatency)
+    assert isinstance(end, FixedLatency)
+    return FixedLatency.model_construct(dist="fixed", value=mix(start.value, end.value))
