@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from harness.breakers.adapters import BuiltinGuard, SyncGuard, Unguarded
+from harness.engines.policies import Answer, LanePolicy, policy_request
 from harness.clock import VirtualClock, VirtualEventLoop
 from harness.engines.lanes import (
     ARRIVAL,
@@ -37,12 +38,13 @@ from harness.errors import HarnessError
 from harness.events import BreakerState, Outcome
 from harness.format.scenario import Scenario
 from harness.upstreams.faults import FaultSampler
+from harness.upstreams.answers import AnswerMaker, retry_after_ns
 from harness.upstreams.mocked import respond
 from harness.upstreams.streams import stream
 
 __all__ = ["run_direct"]
 
-_NONE, _BUILTIN, _SYNC, _ASYNC = range(4)  # how a lane's guard is driven
+_NONE, _BUILTIN, _SYNC, _ASYNC, _POLICY = range(5)  # how a lane's requests are driven
 _UNFINISHED = -1  # SampleLog's mark of an open row (metrics.py)
 _SUCCESS, _SHORT, _DROPPED = Outcome.SUCCESS, Outcome.SHORT_CIRCUITED, Outcome.DROPPED
 _CLOSED, _NO_STATE = BreakerState.CLOSED, BreakerState.NONE
@@ -73,6 +75,19 @@ class _Wait:
         yield self
 
 
+class _Park:
+    """What a request's coroutine yields while it waits for a pool's slot: resumed with a value."""
+
+    __slots__ = ("resume",)
+
+    def __init__(self) -> None:
+        self.resume: Callable[[bool], None] | None = None
+
+    def __await__(self) -> Generator[_Park, bool, bool]:
+        granted = yield self
+        return granted
+
+
 class _Track:
     """One lane's hot state, in slots: what every arrival and answer reads and writes."""
 
@@ -88,6 +103,7 @@ class _Track:
         "latency",
         "minimum",
         "outcome",
+        "policy",
         "reached",
         "slow_ns",
         "start",
@@ -114,6 +130,9 @@ class _Track:
             self.kind = _NONE
         else:  # a runtime Protocol check costs microseconds: made once per lane
             self.kind = _SYNC if isinstance(guard, SyncGuard) else _ASYNC
+        self.policy: LanePolicy | None = lane.policy
+        if lane.policy is not None:
+            self.kind = _POLICY
 
 
 class _DirectDriver(LaneDriver):
@@ -133,6 +152,14 @@ class _DirectDriver(LaneDriver):
         self._tracks = {lane.name: _Track(lane, samplers[lane.name]) for lane in self.lanes}
         self._queue, self._order, self._listeners = clock.internals()
         self._loop: VirtualEventLoop | None = None  # made when first needed: see _step
+        # A lane retrying on Retry-After needs the header its answers carry: the same draws
+        # from the upstream's answers stream as the HTTP engine's mocks make.
+        self._makers = {
+            name: maker
+            for name, policy in self.policies.items()
+            if policy.retry is not None
+            and (maker := AnswerMaker(name, scenario.upstreams[name].answers, stream(seed, name, "answers"))).sends_retry_after
+        }
 
     def close(self) -> None:
         """Release the loop lent to code under test, if one was made."""
@@ -204,6 +231,9 @@ class _DirectDriver(LaneDriver):
                 _record(track, now, _SHORT, 0, guard.state())
                 return
             state = guard.state()
+        elif kind == _POLICY:
+            self._start_policy(track, now)
+            return
         else:
             self._start_async(track, now)
             return
@@ -278,6 +308,64 @@ class _DirectDriver(LaneDriver):
         elif kind == _SYNC:
             track.guard.on_result(outcome, status, duration, permit)  # type: ignore[attr-defined]
 
+    # -- a lane with a pool or retries: its requests are coroutines (harness.engines.policies) --
+
+    def _start_policy(self, track: _Track, now: int) -> None:
+        row = len(track.start)
+        _record(track, now, _UNFINISHED, 0, 0)
+        track.in_flight += 1
+        self._step(self._policy_request(track, row, now))
+
+    async def _policy_request(self, track: _Track, row: int, start: int) -> None:
+        policy = track.policy
+        assert policy is not None
+        try:
+            outcome, status, state = await policy_request(
+                policy, track.guard, self._policy_send(track), self, self.clock
+            )
+        except Exception as error:
+            self.fail(track.lane, error)
+            return
+        track.latency[row] = self.clock.now_ns - start
+        track.outcome[row] = outcome
+        track.status[row] = status
+        track.state[row] = state
+        track.in_flight -= 1
+
+    def _policy_send(self, track: _Track) -> Callable[[], Awaitable[Answer]]:
+        """Return one attempt of a policy lane: a fault drawn, a clock wait, no response."""
+        clock, answer_at = self.clock, track.answer_at
+        maker = self._makers.get(track.lane.name)
+
+        async def send() -> Answer:
+            track.reached += 1
+            now = clock.now_ns
+            outcome, status, after = answer_at(now)
+            if after:
+                await _Wait(now + after)
+            if maker is None or not status:
+                return outcome, status, None
+            now = clock.now_ns
+            return outcome, status, retry_after_ns(maker.retry_after(status, now), now)
+
+        return send
+
+    def until(self, at_ns: int) -> _Wait:
+        """Return the wait until ``at_ns`` (a policy's backoff): see :class:`Waits`."""
+        return _Wait(at_ns)
+
+    def park(self) -> tuple[_Park, Callable[[bool], None]]:
+        """Return a wait for a pool's slot and what ends it: see :class:`Waits`."""
+        park = _Park()
+        clock = self.clock
+
+        def wake(value: bool) -> None:
+            resume = park.resume
+            assert resume is not None
+            clock.schedule(clock.now_ns, COMPLETION, lambda: resume(value))
+
+        return park, wake
+
     # -- a guard driven through its async call -----------------------------------------------
 
     def _start_async(self, track: _Track, now: int) -> None:
@@ -317,7 +405,7 @@ class _DirectDriver(LaneDriver):
 
         return send
 
-    def _step(self, coroutine: Coroutine[Any, Any, None]) -> None:
+    def _step(self, coroutine: Coroutine[Any, Any, None], value: Any = None) -> None:
         # Code under test may look up the running loop (asyncio.Lock, get_running_loop): give
         # it one on the same clock, never run. Whatever would really suspend on it yields an
         # asyncio future here, which this engine cannot drive: say so rather than guess.
@@ -326,13 +414,16 @@ class _DirectDriver(LaneDriver):
         previous = asyncio.events._get_running_loop()
         asyncio.events._set_running_loop(self._loop)
         try:
-            waiting = coroutine.send(None)
+            waiting = coroutine.send(value)
         except StopIteration:
             return
         finally:
             asyncio.events._set_running_loop(previous)
         if waiting is None:  # a bare yield (asyncio.sleep(0)): resume at this same instant
             self.clock.schedule(self.clock.now_ns, COMPLETION, lambda: self._step(coroutine))
+            return
+        if type(waiting) is _Park:
+            waiting.resume = lambda granted: self._step(coroutine, granted)
             return
         if not isinstance(waiting, _Wait):
             coroutine.close()
