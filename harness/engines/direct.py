@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator
+from functools import partial
 from typing import Any
 
 import httpx
@@ -75,6 +77,12 @@ class _Wait:
         yield self
 
 
+@types.coroutine
+def _sleep(at_ns: int) -> Generator[int, None, None]:
+    """Wait until ``at_ns``: a policy lane's request yields the time itself (no object)."""
+    yield at_ns
+
+
 class _Park:
     """What a request's coroutine yields while it waits for a pool's slot: resumed with a value."""
 
@@ -105,6 +113,7 @@ class _Track:
         "outcome",
         "policy",
         "reached",
+        "send",
         "slow_ns",
         "start",
         "state",
@@ -131,6 +140,7 @@ class _Track:
         else:  # a runtime Protocol check costs microseconds: made once per lane
             self.kind = _SYNC if isinstance(guard, SyncGuard) else _ASYNC
         self.policy: LanePolicy | None = lane.policy
+        self.send: Callable[[], Awaitable[Answer]] | None = None
         if lane.policy is not None:
             self.kind = _POLICY
 
@@ -154,12 +164,14 @@ class _DirectDriver(LaneDriver):
         self._loop: VirtualEventLoop | None = None  # made when first needed: see _step
         # A lane retrying on Retry-After needs the header its answers carry: the same draws
         # from the upstream's answers stream as the HTTP engine's mocks make.
-        self._makers = {
-            name: maker
-            for name, policy in self.policies.items()
-            if policy.retry is not None
-            and (maker := AnswerMaker(name, scenario.upstreams[name].answers, stream(seed, name, "answers"))).sends_retry_after
-        }
+        self._makers: dict[str, AnswerMaker] = {}
+        for name, policy in self.policies.items():
+            maker = AnswerMaker(name, scenario.upstreams[name].answers, stream(seed, name, "answers"))
+            if policy.retry is not None and policy.retry.retry_after and maker.sends_retry_after:
+                self._makers[name] = maker
+        for track in self._tracks.values():
+            if track.policy is not None:
+                track.send = self._policy_send(track)
 
     def close(self) -> None:
         """Release the loop lent to code under test, if one was made."""
@@ -175,7 +187,7 @@ class _DirectDriver(LaneDriver):
     def run(self) -> None:
         """Fire every event in (time, priority, order) order, as ``VirtualClock.run`` does."""
         clock, queue, listeners = self.clock, self._queue, self._listeners
-        pop, arrive, answer = heapq.heappop, self._arrival, self._answer
+        pop, arrive, answer, resume = heapq.heappop, self._arrival, self._answer, self._resume
         while queue:
             event = pop(queue)
             at = event[0]
@@ -188,10 +200,21 @@ class _DirectDriver(LaneDriver):
                 arrive(event[3], at)
             elif size == 4:
                 event[3]()  # scheduled through the clock: a coroutine to resume
+            elif size == 7:  # a policy lane's request, resumed: see _resume
+                resume(event[3], event[4], event[5], event[6], None)
             else:
                 answer(event, at)
         for name, track in self._tracks.items():
             self.reached[name] = track.reached
+        if any(pool.settings.queue_timeout is not None for pool in self.pools):
+            # A queue timeout's event outlives a request handed a slot before it: the run
+            # ends with the last request, as the HTTP engine's does, not with that event.
+            self.clock.now_ns = max(
+                (start + latency for log in self.logs.values() for start, latency in zip(
+                    log.start_ns, log.latency_ns, strict=True
+                )),
+                default=0,
+            )
 
     def _next_arrival(self, track: _Track) -> None:
         at = next(track.arrivals, None)
@@ -314,23 +337,53 @@ class _DirectDriver(LaneDriver):
         row = len(track.start)
         _record(track, now, _UNFINISHED, 0, 0)
         track.in_flight += 1
-        self._step(self._policy_request(track, row, now))
+        assert track.policy is not None and track.send is not None
+        coroutine = policy_request(track.policy, track.guard, track.send, self, self.clock)
+        self._resume(track, row, now, coroutine, None)
 
-    async def _policy_request(self, track: _Track, row: int, start: int) -> None:
+    def _resume(
+        self,
+        track: _Track,
+        row: int,
+        start: int,
+        coroutine: Coroutine[Any, Any, tuple[Outcome, int, BreakerState]],
+        value: Any,
+    ) -> None:
+        """Run a policy lane's request until it waits again (or ends: fill its row)."""
         policy = track.policy
         assert policy is not None
+        previous = None
+        if not policy.sync:  # code under test may look up the running loop: see _step
+            if self._loop is None:
+                self._loop = VirtualEventLoop(self.clock)
+            previous = asyncio.events._get_running_loop()
+            asyncio.events._set_running_loop(self._loop)
         try:
-            outcome, status, state = await policy_request(
-                policy, track.guard, self._policy_send(track), self, self.clock
-            )
+            waiting = coroutine.send(value)
+        except StopIteration as stop:
+            outcome, status, state = stop.value
+            track.latency[row] = self.clock.now_ns - start
+            track.outcome[row] = outcome
+            track.status[row] = status
+            track.state[row] = state
+            track.in_flight -= 1
+            return
         except Exception as error:
             self.fail(track.lane, error)
-            return
-        track.latency[row] = self.clock.now_ns - start
-        track.outcome[row] = outcome
-        track.status[row] = status
-        track.state[row] = state
-        track.in_flight -= 1
+        finally:
+            if not policy.sync:
+                asyncio.events._set_running_loop(previous)
+        if type(waiting) is int or waiting is None:  # a clock wait; a bare yield: now
+            at = self.clock.now_ns if waiting is None else waiting
+            heapq.heappush(self._queue, (at, COMPLETION, next(self._order), track, row, start, coroutine))
+        elif type(waiting) is _Park:
+            waiting.resume = partial(self._resume, track, row, start, coroutine)
+        else:
+            coroutine.close()
+            raise HarnessError(
+                "the breaker under test awaits asyncio machinery the direct engine cannot "
+                f"drive ({waiting!r}); run this scenario with engine: http"
+            )
 
     def _policy_send(self, track: _Track) -> Callable[[], Awaitable[Answer]]:
         """Return one attempt of a policy lane: a fault drawn, a clock wait, no response."""
@@ -342,7 +395,7 @@ class _DirectDriver(LaneDriver):
             now = clock.now_ns
             outcome, status, after = answer_at(now)
             if after:
-                await _Wait(now + after)
+                await _sleep(now + after)
             if maker is None or not status:
                 return outcome, status, None
             now = clock.now_ns
@@ -350,9 +403,9 @@ class _DirectDriver(LaneDriver):
 
         return send
 
-    def until(self, at_ns: int) -> _Wait:
+    def until(self, at_ns: int) -> Awaitable[None]:
         """Return the wait until ``at_ns`` (a policy's backoff): see :class:`Waits`."""
-        return _Wait(at_ns)
+        return _sleep(at_ns)
 
     def park(self) -> tuple[_Park, Callable[[bool], None]]:
         """Return a wait for a pool's slot and what ends it: see :class:`Waits`."""
@@ -405,7 +458,7 @@ class _DirectDriver(LaneDriver):
 
         return send
 
-    def _step(self, coroutine: Coroutine[Any, Any, None], value: Any = None) -> None:
+    def _step(self, coroutine: Coroutine[Any, Any, None]) -> None:
         # Code under test may look up the running loop (asyncio.Lock, get_running_loop): give
         # it one on the same clock, never run. Whatever would really suspend on it yields an
         # asyncio future here, which this engine cannot drive: say so rather than guess.
@@ -414,16 +467,13 @@ class _DirectDriver(LaneDriver):
         previous = asyncio.events._get_running_loop()
         asyncio.events._set_running_loop(self._loop)
         try:
-            waiting = coroutine.send(value)
+            waiting = coroutine.send(None)
         except StopIteration:
             return
         finally:
             asyncio.events._set_running_loop(previous)
         if waiting is None:  # a bare yield (asyncio.sleep(0)): resume at this same instant
             self.clock.schedule(self.clock.now_ns, COMPLETION, lambda: self._step(coroutine))
-            return
-        if type(waiting) is _Park:
-            waiting.resume = lambda granted: self._step(coroutine, granted)
             return
         if not isinstance(waiting, _Wait):
             coroutine.close()

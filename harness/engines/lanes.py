@@ -119,7 +119,8 @@ class LaneDriver:
                 # url_of ends in "/" and the path is relative to it (see Scenario.url_of).
                 url = scenario.url_of(name) + upstream.traffic.path.lstrip("/")
                 self.lanes.append(Lane(name, url, upstream.traffic, guard, log, times))
-        self.policies = lane_policies(scenario, seed, clock, self.logs)
+        self.policies = lane_policies(scenario, seed, clock, self.logs, self.guards)
+        self.pools = list({id(p.pool): p.pool for p in self.policies.values() if p.pool}.values())
         for lane in self.lanes:
             lane.policy = self.policies.get(lane.name)
 

@@ -82,12 +82,9 @@ class PoolState:
     waiting: int = 0
     queue: deque[_Waiter] = field(default_factory=deque)
 
-    async def take(self, waits: Waits) -> bool:
-        """Take a slot; wait for one if the pool queues; return False when dropped."""
+    async def wait(self, waits: Waits) -> bool:
+        """Wait for a slot (every one is taken) if the pool queues; return False if dropped."""
         settings = self.settings
-        if self.busy < settings.max_concurrent:
-            self.busy += 1
-            return True
         if settings.when_full == "drop":
             return False
         queue = self.queue
@@ -132,6 +129,8 @@ class LanePolicy:
     attempts: SampleLog | None
     """The upstream's attempt log (with retries), else None: the client rows are the attempts."""
     random: random.Random
+    sync: bool
+    """Whether the lane's guard is driven one decision at a time (a :class:`SyncGuard`)."""
     retries: int = 0
     _retryable: dict[tuple[Outcome, int], bool] = field(default_factory=dict)
 
@@ -147,10 +146,12 @@ class LanePolicy:
         return known
 
     def may_retry(self) -> bool:
-        """Return whether the retry budget allows one more retry (and count it if so)."""
+        """Return whether the retry budget allows one more retry (and count it if so): the
+        lane's retries, this one included, stay within ``budget`` × its requests so far plus
+        ``min_retries``."""
         retry = self.retry
         assert retry is not None
-        if retry.budget is not None and self.retries >= retry.budget * len(self.log) + (
+        if retry.budget is not None and self.retries + 1 > retry.budget * len(self.log) + (
             retry.min_retries
         ):
             return False
@@ -176,7 +177,11 @@ class LanePolicy:
 
 
 def lane_policies(
-    scenario: Scenario, seed: int, clock: VirtualClock, logs: dict[str, SampleLog]
+    scenario: Scenario,
+    seed: int,
+    clock: VirtualClock,
+    logs: dict[str, SampleLog],
+    guards: dict[str, Guard],
 ) -> dict[str, LanePolicy]:
     """Return the policy of every upstream with traffic that has one, pools shared."""
     pools = {name: PoolState(pool, clock) for name, pool in scenario.pools.items()}
@@ -191,74 +196,64 @@ def lane_policies(
             retry=upstream.retry,
             attempts=None if upstream.retry is None else SampleLog(),
             random=stream(seed, name, "retry"),
+            # A runtime Protocol check costs microseconds: made once per lane.
+            sync=isinstance(guards[name], SyncGuard),
         )
     return found
 
 
 async def policy_request(
     policy: LanePolicy,
-    guard: Guard,
+    guard: Any,
     send: Callable[[], Awaitable[Answer]],
     waits: Waits,
     clock: VirtualClock,
 ) -> tuple[Outcome, int, BreakerState]:
     """Run one request through ``policy``: its pool, its retries, the breaker per attempt.
 
-    Return its outcome, status and the breaker state its last attempt was admitted in.
+    Return its outcome, status and the breaker state its last attempt was admitted in. One
+    coroutine with the attempt inlined (a sync guard's): the direct engine resumes it once
+    per wait, and each nested coroutine would cost it a frame per resume.
     """
     pool = policy.pool
-    if pool is not None and not await pool.take(waits):
-        return _DROPPED, 0, guard.state()
+    if pool is not None:
+        if pool.busy < pool.settings.max_concurrent:
+            pool.busy += 1
+        elif not await pool.wait(waits):
+            return _DROPPED, 0, guard.state()
+    retry, log, sync = policy.retry, policy.attempts, policy.sync
+    number = 1
     try:
-        return await _attempts(policy, guard, send, waits, clock)
+        while True:
+            start = clock.now_ns
+            if not sync:
+                outcome, status, state, retry_after = await _async_attempt(guard, send)
+            elif permit := guard.try_acquire():
+                state = guard.state()
+                outcome, status, retry_after = await send()
+                guard.on_result(outcome, status, clock.now_ns - start, permit)
+            else:
+                outcome, status, state, retry_after = _SHORT, 0, guard.state(), None
+            if log is not None and outcome is not _SHORT:
+                log.record(start, clock.now_ns - start, outcome, status, state)
+            if (
+                retry is None
+                or number >= retry.attempts
+                or not policy.retryable(outcome, status)
+                or not policy.may_retry()
+            ):
+                return outcome, status, state
+            wait = policy.backoff_ns(number, retry_after)
+            if wait:
+                await waits.until(clock.now_ns + wait)
+            number += 1
     finally:
         if pool is not None:
             pool.release()
 
 
-async def _attempts(
-    policy: LanePolicy,
-    guard: Guard,
-    send: Callable[[], Awaitable[Answer]],
-    waits: Waits,
-    clock: VirtualClock,
-) -> tuple[Outcome, int, BreakerState]:
-    attempt = _sync_attempt if isinstance(guard, SyncGuard) else _async_attempt
-    retry, log = policy.retry, policy.attempts
-    number = 1
-    while True:
-        start = clock.now_ns
-        outcome, status, state, retry_after = await attempt(guard, send, clock)
-        if log is not None and outcome is not _SHORT:
-            log.record(start, clock.now_ns - start, outcome, status, state)
-        if (
-            retry is None
-            or number >= retry.attempts
-            or not policy.retryable(outcome, status)
-            or not policy.may_retry()
-        ):
-            return outcome, status, state
-        wait = policy.backoff_ns(number, retry_after)
-        if wait:
-            await waits.until(clock.now_ns + wait)
-        number += 1
-
-
-async def _sync_attempt(
-    guard: Any, send: Callable[[], Awaitable[Answer]], clock: VirtualClock
-) -> tuple[Outcome, int, BreakerState, int | None]:
-    permit = guard.try_acquire()
-    if not permit:
-        return _SHORT, 0, guard.state(), None
-    state = guard.state()
-    start = clock.now_ns
-    outcome, status, retry_after = await send()
-    guard.on_result(outcome, status, clock.now_ns - start, permit)
-    return outcome, status, state, retry_after
-
-
 async def _async_attempt(
-    guard: Guard, send: Callable[[], Awaitable[Answer]], clock: VirtualClock
+    guard: Guard, send: Callable[[], Awaitable[Answer]]
 ) -> tuple[Outcome, int, BreakerState, int | None]:
     admitted = BreakerState.NONE
     retry_after: int | None = None

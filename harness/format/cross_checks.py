@@ -200,21 +200,19 @@ def _policy_checks(scenario: Whole) -> Found:
                         "traffic calls an entry point (your code brings its own)",
                     )
                 )
-        if upstream.retry is not None and traffic is not None:
-            worst = upstream.retry.worst_case_ns(traffic.timeout)
-            if worst > scenario.duration:
-                found.append(
-                    (
-                        ("upstreams", name, "retry", "attempts"),
-                        f"a request retried to its last attempt can take up to "
-                        f"{format_duration(worst)} ({upstream.retry.attempts} attempts of the "
-                        f"{format_duration(traffic.timeout)} timeout and "
-                        f"{upstream.retry.attempts - 1} waits of up to "
-                        f"{format_duration(upstream.retry.backoff.max)}), longer than the "
-                        f"scenario ({format_duration(scenario.duration)}): it could never finish "
-                        "within the run; lower attempts, backoff.max or traffic.timeout",
-                    )
+        if upstream.retry is not None and upstream.retry.schedule_ns() >= scenario.duration:
+            retry = upstream.retry
+            found.append(
+                (
+                    ("upstreams", name, "retry", "attempts"),
+                    f"the backoff between {retry.attempts} attempts waits "
+                    f"{format_duration(retry.schedule_ns())} in all (base "
+                    f"{format_duration(retry.backoff.base)} doubling, at most "
+                    f"{format_duration(retry.backoff.max)}), not less than the scenario's "
+                    f"{format_duration(scenario.duration)}: a retried request could never finish "
+                    "within the run; lower attempts or the backoff",
                 )
+            )
     for pool in scenario.pools:
         if pool not in used:
             found.append((("pools", pool), f"no upstream uses pool {pool!r} (name it in an upstream as pool: {pool}, or remove it)"))

@@ -101,10 +101,13 @@ class Retry(StrictModel):
     """At most this share of the lane's requests may be retried (plus ``min_retries``)."""
     min_retries: WholeNumber = 10
 
-    def worst_case_ns(self, timeout_ns: int) -> int:
-        """Return how long a request retried to its last attempt may take at most (every
-        attempt timing out, every wait the longest): ignoring ``Retry-After``."""
-        return self.attempts * timeout_ns + (self.attempts - 1) * self.backoff.max
+    def schedule_ns(self) -> int:
+        """Return the backoff schedule's total: every wait of a request retried to its last
+        attempt, un-jittered (``base``, 2 × ``base``, … each at most ``max``)."""
+        backoff = self.backoff
+        return sum(
+            min(backoff.max, backoff.base << min(k, 62)) for k in range(self.attempts - 1)
+        )
 
 
 def retry_matches(outcomes: tuple[str, ...], kind: str, status: int) -> bool:
