@@ -135,7 +135,8 @@ def test_retries_wait_the_exponential_backoff_and_count_as_attempts(engine: str)
     assert v.client.requests == 10
     assert v.reached_upstream == 30
     assert v.upstream.requests == 30  # the upstream view: every attempt
-    assert v.service is not None and v.service.amplification == 3.0
+    assert v.service is not None
+    assert v.service.amplification == 3.0
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -172,7 +173,9 @@ def test_retry_after_is_waited_instead_of_the_backoff(engine: str) -> None:
     text = ALWAYS_503.replace(
         "RETRY", "{attempts: 2, backoff: {base: 10ms, max: 10ms, jitter: none}}"
     ).replace("duration: 10s", "duration: 30s")
-    honoured = text.replace("errors: {503: 100%}", "errors: {503: 100%}\n        answers: {503: {retry_after: 2500ms}}")
+    honoured = text.replace(
+        "errors: {503: 100%}", "errors: {503: 100%}\n        answers: {503: {retry_after: 2500ms}}"
+    )
     ignored = honoured.replace("jitter: none}", "jitter: none}, retry_after: false")
     # Retry-After is sent in whole seconds, rounded up: 3 s.
     assert {lat for _, lat, _ in rows(run(scenario_of(honoured), engine=engine), "v")} == {3100}
@@ -268,8 +271,8 @@ def problems(text: str) -> list[str]:
             "upstreams.t1.retry: upstream 't1' has a retry but no traffic",
         ),
         (
-            "duration: 1m\nupstreams: {t1: {traffic: {rate: 1/s, entry_point: 'tests.services:plain_sync'}, "
-            "retry: {attempts: 2}}}\n",
+            "duration: 1m\nupstreams: {t1: {retry: {attempts: 2}, traffic: {rate: 1/s, "
+            "entry_point: 'tests.services:plain_sync'}}}\n",
             "a retry applies to the built-in client, and upstream 't1''s traffic calls an entry "
             "point",
         ),

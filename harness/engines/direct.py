@@ -26,7 +26,6 @@ from typing import Any
 import httpx
 
 from harness.breakers.adapters import BuiltinGuard, SyncGuard, Unguarded
-from harness.engines.policies import Answer, LanePolicy, policy_request
 from harness.clock import VirtualClock, VirtualEventLoop
 from harness.engines.lanes import (
     ARRIVAL,
@@ -36,11 +35,12 @@ from harness.engines.lanes import (
     LaneDriver,
     TransitionHook,
 )
+from harness.engines.policies import Answer, LanePolicy, policy_request
 from harness.errors import HarnessError
 from harness.events import BreakerState, Outcome
 from harness.format.scenario import Scenario
-from harness.upstreams.faults import FaultSampler
 from harness.upstreams.answers import AnswerMaker, retry_after_ns
+from harness.upstreams.faults import FaultSampler
 from harness.upstreams.mocked import respond
 from harness.upstreams.streams import stream
 
@@ -166,7 +166,9 @@ class _DirectDriver(LaneDriver):
         # from the upstream's answers stream as the HTTP engine's mocks make.
         self._makers: dict[str, AnswerMaker] = {}
         for name, policy in self.policies.items():
-            maker = AnswerMaker(name, scenario.upstreams[name].answers, stream(seed, name, "answers"))
+            maker = AnswerMaker(
+                name, scenario.upstreams[name].answers, stream(seed, name, "answers")
+            )
             if policy.retry is not None and policy.retry.retry_after and maker.sends_retry_after:
                 self._makers[name] = maker
         for track in self._tracks.values():
@@ -198,21 +200,25 @@ class _DirectDriver(LaneDriver):
             size = len(event)
             if size == 5:
                 arrive(event[3], at)
+            elif size == 10:
+                answer(event, at)
             elif size == 4:
                 event[3]()  # scheduled through the clock: a coroutine to resume
             elif size == 7:  # a policy lane's request, resumed: see _resume
                 resume(event[3], event[4], event[5], event[6], None)
-            else:
-                answer(event, at)
+            else:  # the answer to a request holding a pool's slot: see _pooled_arrival
+                self._pooled_answer(event, at)
         for name, track in self._tracks.items():
             self.reached[name] = track.reached
         if any(pool.settings.queue_timeout is not None for pool in self.pools):
             # A queue timeout's event outlives a request handed a slot before it: the run
             # ends with the last request, as the HTTP engine's does, not with that event.
             self.clock.now_ns = max(
-                (start + latency for log in self.logs.values() for start, latency in zip(
-                    log.start_ns, log.latency_ns, strict=True
-                )),
+                (
+                    start + latency
+                    for log in self.logs.values()
+                    for start, latency in zip(log.start_ns, log.latency_ns, strict=True)
+                ),
                 default=0,
             )
 
@@ -255,7 +261,7 @@ class _DirectDriver(LaneDriver):
                 return
             state = guard.state()
         elif kind == _POLICY:
-            self._start_policy(track, now)
+            self._pooled_arrival(track, now)
             return
         else:
             self._start_async(track, now)
@@ -333,11 +339,61 @@ class _DirectDriver(LaneDriver):
 
     # -- a lane with a pool or retries: its requests are coroutines (harness.engines.policies) --
 
+    def _pooled_arrival(self, track: _Track, now: int) -> None:
+        """A policy lane's request arrives: without retries, with a sync guard, and a slot
+        free (or none and nothing to wait for), it takes :meth:`_arrival`'s path, holding the
+        slot until its answer; otherwise it runs as a coroutine. Either way the same steps in
+        the same order as :func:`~harness.engines.policies.policy_request`."""
+        policy = track.policy
+        assert policy is not None
+        pool = policy.pool
+        if policy.retry is not None or pool is None or not policy.sync:
+            self._start_policy(track, now)
+            return
+        guard: Any = track.guard
+        if pool.busy >= pool.settings.max_concurrent:
+            if pool.settings.when_full == "drop":
+                _record(track, now, _DROPPED, 0, guard.state())
+            else:
+                self._start_policy(track, now)
+            return
+        pool.busy += 1
+        permit = guard.try_acquire()
+        if not permit:
+            _record(track, now, _SHORT, 0, guard.state())
+            pool.release()
+            return
+        state = guard.state()
+        track.reached += 1
+        outcome, status, after = track.answer_at(now)
+        if not after:
+            guard.on_result(outcome, status, 0, permit)
+            _record(track, now, outcome, status, state)
+            pool.release()
+            return
+        row = len(track.start)
+        _record(track, now, _UNFINISHED, 0, 0)
+        track.in_flight += 1
+        event = (now + after, COMPLETION, next(self._order), track, row, now)
+        heapq.heappush(self._queue, (*event, outcome, status, state, permit, pool))
+
+    @staticmethod
+    def _pooled_answer(event: tuple[Any, ...], now: int) -> None:
+        _, _, _, track, row, start, outcome, status, state, permit, pool = event
+        track.guard.on_result(outcome, status, now - start, permit)
+        track.latency[row] = now - start
+        track.outcome[row] = outcome
+        track.status[row] = status
+        track.state[row] = state
+        track.in_flight -= 1
+        pool.release()
+
     def _start_policy(self, track: _Track, now: int) -> None:
         row = len(track.start)
         _record(track, now, _UNFINISHED, 0, 0)
         track.in_flight += 1
-        assert track.policy is not None and track.send is not None
+        assert track.policy is not None
+        assert track.send is not None
         coroutine = policy_request(track.policy, track.guard, track.send, self, self.clock)
         self._resume(track, row, now, coroutine, None)
 
@@ -375,7 +431,9 @@ class _DirectDriver(LaneDriver):
                 asyncio.events._set_running_loop(previous)
         if type(waiting) is int or waiting is None:  # a clock wait; a bare yield: now
             at = self.clock.now_ns if waiting is None else waiting
-            heapq.heappush(self._queue, (at, COMPLETION, next(self._order), track, row, start, coroutine))
+            heapq.heappush(
+                self._queue, (at, COMPLETION, next(self._order), track, row, start, coroutine)
+            )
         elif type(waiting) is _Park:
             waiting.resume = partial(self._resume, track, row, start, coroutine)
         else:

@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 
 from harness.clock import VirtualClock, VirtualEventLoop
-from harness.engines.policies import Answer, policy_request
 from harness.engines.lanes import (
     BreakerFault,
     EngineOutput,
@@ -20,6 +19,7 @@ from harness.engines.lanes import (
     LaneDriver,
     TransitionHook,
 )
+from harness.engines.policies import Answer, policy_request
 from harness.engines.service import (
     HANG_LIMIT_S,
     EntryPoints,

@@ -19,9 +19,9 @@ import httpx
 from harness.breakers.adapters import Guard, create_guard
 from harness.breakers.builtin import CircuitOpenError
 from harness.clock import VirtualClock
+from harness.engines.policies import LanePolicy, lane_policies
 from harness.errors import HarnessError
 from harness.events import BreakerState, Outcome, UpstreamStatusError, classify
-from harness.engines.policies import LanePolicy, lane_policies
 from harness.format.scenario import Scenario, Traffic
 from harness.upstreams.mocked import COMPLETION
 from harness.upstreams.streams import stream

@@ -215,7 +215,13 @@ def _policy_checks(scenario: Whole) -> Found:
             )
     for pool in scenario.pools:
         if pool not in used:
-            found.append((("pools", pool), f"no upstream uses pool {pool!r} (name it in an upstream as pool: {pool}, or remove it)"))
+            found.append(
+                (
+                    ("pools", pool),
+                    f"no upstream uses pool {pool!r} (name it in an upstream as "
+                    f"pool: {pool}, or remove it)",
+                )
+            )
     return found
 
 

@@ -105,9 +105,7 @@ class Retry(StrictModel):
         """Return the backoff schedule's total: every wait of a request retried to its last
         attempt, un-jittered (``base``, 2 × ``base``, … each at most ``max``)."""
         backoff = self.backoff
-        return sum(
-            min(backoff.max, backoff.base << min(k, 62)) for k in range(self.attempts - 1)
-        )
+        return sum(min(backoff.max, backoff.base << min(k, 62)) for k in range(self.attempts - 1))
 
 
 def retry_matches(outcomes: tuple[str, ...], kind: str, status: int) -> bool:
