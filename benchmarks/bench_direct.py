@@ -7,6 +7,11 @@ the soak of bench_engines; the floor's five recorded columns must equal the engi
 anything is timed. Ratios are medians of per-round ratios (see :mod:`benchmarks.timing`).
 Goals: direct engine ≤ 1.5× the floor; ≥ 250 000 simulated requests/s on a quiet machine
 (printed beside the load average: under load it says little).
+
+A further case runs the same traffic through a shared pool and retries (``pools:``,
+``retry:``: every request a coroutine of :mod:`harness.engines.policies`); its goal is
+≥ 100 000 simulated requests/s, and its ratio to the plain direct case (same rounds) says what
+the policies cost whatever the machine's load.
 """
 
 from __future__ import annotations
@@ -30,9 +35,11 @@ def run(quick: bool) -> dict[str, Any]:
     """Check the floor against the engine, time the cases, print the ratios and goals."""
     scenario = _soak("5s" if quick else "60s")
     requests = _check_same(scenario)
+    policies = _with_policies(scenario)
     cases: dict[str, Callable[[], object]] = {
         "heapq floor": lambda: floor_run(scenario),
         "direct engine": lambda: _direct(scenario),
+        POLICIES: lambda: _direct(policies),
         "previous direct engine": lambda: run_previous_direct(
             scenario, scenario.seed, VirtualClock(), None
         ),
@@ -52,6 +59,9 @@ def run(quick: bool) -> dict[str, Any]:
         rate = requests / numbers["median_s"]
         print(f"  {name:<24} {numbers['ratio']:6.2f}× the floor  ({rate:>9,.0f} req/s)")
     direct_rate = requests / found["direct engine"]["median_s"]
+    policy_rate = requests / found[POLICIES]["median_s"]
+    policy_cost = paired_ratio(found, POLICIES, "direct engine")
+    print(f"  pool + retries / plain direct engine: {policy_cost:.2f}× the time (same rounds)")
     goals = [
         Goal("direct engine / heapq floor", found["direct engine"]["ratio"], 1.5),
         Goal(
@@ -61,6 +71,7 @@ def run(quick: bool) -> dict[str, Any]:
             at_most=False,
         ),
         Goal("direct engine req/s (quiet machine)", direct_rate, 250_000, at_most=False),
+        Goal("direct engine with pool + retries req/s", policy_rate, 100_000, at_most=False),
     ]
     for goal in goals:
         print(goal.line())
@@ -71,8 +82,29 @@ def run(quick: bool) -> dict[str, Any]:
         "requests": requests,
         "cases": found,
         "previous_over_current": speedup,
+        "policies_over_plain_time": policy_cost,
         "goals": [goal.to_dict() for goal in goals],
     }
+
+
+POLICIES = "direct, pool + retries"
+
+
+def _with_policies(scenario: Scenario) -> Scenario:
+    """The soak with both upstreams in one pool of 150 slots (dropping when full) and retries
+    on Vertex (3 attempts, 100 ms-1 s backoff, a 20% budget): the same arrivals."""
+    return scenario.override(
+        {
+            "pools": {"workers": {"max_concurrent": 150}},
+            "upstreams.t1.pool": "workers",
+            "upstreams.vertex.pool": "workers",
+            "upstreams.vertex.retry": {
+                "attempts": 3,
+                "backoff": {"base": "100ms", "max": "1s"},
+                "budget": "20%",
+            },
+        }
+    )
 
 
 def _direct(scenario: Scenario) -> EngineOutput:

@@ -29,7 +29,9 @@ __all__ = [
     "latencies",
     "library_breakers",
     "phases",
+    "pools",
     "ramps",
+    "retries",
     "scenario_data",
     "scenarios",
     "streams",
@@ -288,16 +290,87 @@ def traffic(max_rate_per_s: int = 20) -> st.SearchStrategy[dict[str, Any]]:
     return st.one_of(staged, diurnal)
 
 
+def pools() -> st.SearchStrategy[dict[str, Any]]:
+    """Return one entry of ``pools``: a small bulkhead that drops or queues."""
+    queued = st.fixed_dictionaries(
+        {"max_concurrent": st.integers(1, 8), "when_full": st.just("queue")},
+        optional={"max_queue": st.integers(1, 5), "queue_timeout": durations(1, 2_000)},
+    )
+    dropping = st.fixed_dictionaries(
+        {"max_concurrent": st.integers(1, 8)}, optional={"when_full": st.just("drop")}
+    )
+    return st.one_of(queued, dropping)
+
+
+def retries() -> st.SearchStrategy[dict[str, Any]]:
+    """Return a ``retry`` policy of up to 3 attempts and backoffs up to 500 ms."""
+    backoff = st.tuples(st.integers(0, 200), st.integers(0, 300), st.sampled_from(_JITTERS)).map(
+        lambda parts: {
+            "base": f"{parts[0]}ms",
+            "max": f"{parts[0] + parts[1]}ms",
+            "jitter": parts[2],
+        }
+    )
+    kinds = st.lists(st.sampled_from(_RETRY_KINDS), min_size=1, max_size=4, unique=True)
+    return st.fixed_dictionaries(
+        {"attempts": st.integers(1, 3), "backoff": backoff},
+        optional={
+            "outcomes": kinds,
+            "retry_after": st.booleans(),
+            "budget": st.integers(0, 50).map(lambda p: f"{p}%"),
+            "min_retries": st.integers(0, 5),
+        },
+    )
+
+
+_JITTERS = ["full", "equal", "none"]
+# dns_error and tls_error are connect errors: a retry policy names them as connect_error.
+_RETRY_KINDS = [
+    *(k for k in _ERROR_KINDS if k not in ("dns_error", "tls_error")),
+    "5xx",
+    "4xx",
+    "short_circuited",
+]
+_RETRY_AFTER = st.fixed_dictionaries({"retry_after": durations(0, 2_000)})
+
+
+def _schedule_ms(retry: dict[str, Any]) -> int:
+    """Return the backoff schedule's total (see ``Retry.schedule_ns``), in ms."""
+    base, longest = (int(retry["backoff"][key][:-2]) for key in ("base", "max"))
+    return sum(min(longest, base << k) for k in range(retry["attempts"] - 1))
+
+
+@st.composite
+def _with_policies(draw: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """Give ``data``'s upstreams pools and retries (those that can finish within the run)."""
+    data = {**data, "upstreams": {k: dict(v) for k, v in data["upstreams"].items()}}
+    duration_ms = int(data["duration"].removesuffix("ms"))
+    names = ["p1", "p2"]
+    used: dict[str, Any] = {}
+    for upstream in data["upstreams"].values():
+        pool = draw(st.sampled_from([None, *names]))
+        if pool is not None:
+            upstream["pool"] = pool
+            used[pool] = used.get(pool) or draw(pools())
+        retry = draw(st.none() | retries())
+        if retry is not None and _schedule_ms(retry) < duration_ms:
+            upstream["retry"] = retry
+            upstream["answers"] = {"429": draw(_RETRY_AFTER), "503": draw(_RETRY_AFTER)}
+    return {**data, "pools": used} if used else data
+
+
 def scenario_data(
     max_duration_s: int = 60,
     max_upstreams: int = 2,
     max_rate_per_s: int = 20,
     breaker_settings: st.SearchStrategy[dict[str, Any] | None] | None = None,
+    policies: bool = False,
 ) -> st.SearchStrategy[dict[str, Any]]:
     """Return scenario files' data (plain dicts), valid by construction.
 
     ``breaker_settings`` draws each upstream's breaker (None: no breaker); by default the
-    built-in breaker or none.
+    built-in breaker or none. With ``policies``, upstreams may also share ``pools`` and
+    ``retry`` (answering 429 and 503 with a ``Retry-After``).
     """
     if breaker_settings is None:
         breaker_settings = st.one_of(st.none(), breakers())
@@ -341,7 +414,10 @@ def scenario_data(
             }
         )
 
-    return st.integers(1_000, max_duration_s * 1_000).flatmap(build)
+    plain = st.integers(1_000, max_duration_s * 1_000).flatmap(build)
+    if not policies:
+        return plain
+    return plain.flatmap(_with_policies)
 
 
 def scenarios(
@@ -349,8 +425,9 @@ def scenarios(
     max_upstreams: int = 2,
     max_rate_per_s: int = 20,
     breaker_settings: st.SearchStrategy[dict[str, Any] | None] | None = None,
+    policies: bool = False,
 ) -> st.SearchStrategy[Scenario]:
     """Return validated scenarios (see :func:`scenario_data` for the bounds)."""
-    return scenario_data(max_duration_s, max_upstreams, max_rate_per_s, breaker_settings).map(
-        lambda data: scenario_from_data(data, "<generated>")
-    )
+    return scenario_data(
+        max_duration_s, max_upstreams, max_rate_per_s, breaker_settings, policies
+    ).map(lambda data: scenario_from_data(data, "<generated>"))

@@ -14,10 +14,15 @@ from types import ModuleType
 from typing import Any
 
 from harness import Scenario, parse_scenario
+from harness.format.upstream import Upstream
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 DEEP = os.environ.get("SLO_TESTS_DEEP", "") == "1"
+# The keys an upstream may have, as error messages list them (sorted, by their YAML names).
+UPSTREAM_KEYS = ", ".join(
+    sorted(field.alias or name for name, field in Upstream.model_fields.items())
+)
 
 
 @functools.cache

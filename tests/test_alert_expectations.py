@@ -321,8 +321,9 @@ def test_a_breaker_expectation_still_needs_a_breaker_beside_alert_ones() -> None
 
 
 def test_every_report_shows_the_verdicts_and_when(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # the table fits the terminal: keep the texts whole
     path = tmp_path / "alerts.yaml"
     path.write_text(
         OUTAGE

@@ -190,3 +190,9 @@ def test_a_path_is_joined_to_an_upstream_url_without_a_trailing_slash() -> None:
         result = run(loaded, engine=engine)
         assert result.upstreams["v"].reached_upstream == 10
         assert result.upstreams["v"].client.success_rate == 1.0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(max_duration_s=20, max_rate_per_s=15, policies=True))
+def test_any_scenario_with_pools_and_retries_agrees(generated: Any) -> None:
+    assert_same(run(generated, engine="http"), run(generated, engine="direct"))

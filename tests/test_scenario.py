@@ -10,7 +10,7 @@ import yaml
 from harness import ScenarioError, json_schema, load_scenario, parse_scenario
 from harness.format.fault_settings import LognormalLatency
 from harness.format.loader import scenario_from_data
-from tests.support import SCENARIOS
+from tests.support import SCENARIOS, UPSTREAM_KEYS
 
 MINIMAL = """\
 duration: 1m
@@ -81,8 +81,7 @@ upstreams:
         (
             "duration: 1m\nupstreams:\n  t1:\n    latncy: 5ms\n",
             "bad.yaml:4:5: upstreams.t1.latncy: unknown key 'latncy'; did you mean 'latency'? "
-            "(allowed here: alert_min_requests, answers, body, breaker, errors, expect, "
-            "failure_rate, latency, slo, slo_period, stream, timeline, traffic, url)",
+            f"(allowed here: {UPSTREAM_KEYS})",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    timeline:\n      - {from: 30s, to: 2m}\n",
@@ -222,8 +221,7 @@ def test_override_revalidates() -> None:
         (
             "upstreams.t1.failur_rate",
             "upstreams.t1 has no key 'failur_rate'; did you mean 'failure_rate'? (keys there: "
-            "alert_min_requests, answers, body, breaker, errors, expect, failure_rate, latency, "
-            "slo, slo_period, stream, timeline, traffic, url)",
+            f"{UPSTREAM_KEYS})",
         ),
         (
             "slo.9",

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator
+from functools import partial
 from typing import Any
 
 import httpx
@@ -33,10 +35,11 @@ from harness.engines.lanes import (
     LaneDriver,
     TransitionHook,
 )
+from harness.engines.policies import Answer, LanePolicy, policy_request
 from harness.errors import HarnessError
 from harness.events import BreakerState, Outcome
 from harness.format.scenario import Scenario
-from harness.upstreams.answers import AnswerMaker
+from harness.upstreams.answers import AnswerMaker, retry_after_ns
 from harness.upstreams.faults import FaultSampler
 from harness.upstreams.mocked import respond
 from harness.upstreams.streaming import (
@@ -50,7 +53,7 @@ from harness.upstreams.streams import stream
 
 __all__ = ["run_direct"]
 
-_NONE, _BUILTIN, _SYNC, _ASYNC = range(4)  # how a lane's guard is driven
+_NONE, _BUILTIN, _SYNC, _ASYNC, _POLICY = range(5)  # how a lane's requests are driven
 _UNFINISHED = -1  # SampleLog's mark of an open row (metrics.py)
 _SUCCESS, _SHORT, _DROPPED = Outcome.SUCCESS, Outcome.SHORT_CIRCUITED, Outcome.DROPPED
 _CLOSED, _NO_STATE = BreakerState.CLOSED, BreakerState.NONE
@@ -81,6 +84,25 @@ class _Wait:
         yield self
 
 
+@types.coroutine
+def _sleep(at_ns: int) -> Generator[int, None, None]:
+    """Wait until ``at_ns``: a policy lane's request yields the time itself (no object)."""
+    yield at_ns
+
+
+class _Park:
+    """What a request's coroutine yields while it waits for a pool's slot: resumed with a value."""
+
+    __slots__ = ("resume",)
+
+    def __init__(self) -> None:
+        self.resume: Callable[[bool], None] | None = None
+
+    def __await__(self) -> Generator[_Park, bool, bool]:
+        granted = yield self
+        return granted
+
+
 class _Track:
     """One lane's hot state, in slots: what every arrival and answer reads and writes."""
 
@@ -97,7 +119,9 @@ class _Track:
         "latency",
         "minimum",
         "outcome",
+        "policy",
         "reached",
+        "send",
         "slow_ns",
         "start",
         "state",
@@ -124,6 +148,10 @@ class _Track:
             self.kind = _NONE
         else:  # a runtime Protocol check costs microseconds: made once per lane
             self.kind = _SYNC if isinstance(guard, SyncGuard) else _ASYNC
+        self.policy: LanePolicy | None = lane.policy
+        self.send: Callable[[], Awaitable[Answer]] | None = None
+        if lane.policy is not None:
+            self.kind = _POLICY
 
 
 class _DirectDriver(LaneDriver):
@@ -156,6 +184,18 @@ class _DirectDriver(LaneDriver):
                 )
         self._queue, self._order, self._listeners = clock.internals()
         self._loop: VirtualEventLoop | None = None  # made when first needed: see _step
+        # A lane retrying on Retry-After needs the header its answers carry: the same draws
+        # from the upstream's answers stream as the HTTP engine's mocks make.
+        self._makers: dict[str, AnswerMaker] = {}
+        for name, policy in self.policies.items():
+            maker = AnswerMaker(
+                name, scenario.upstreams[name].answers, stream(seed, name, "answers")
+            )
+            if policy.retry is not None and policy.retry.retry_after and maker.sends_retry_after:
+                self._makers[name] = maker
+        for track in self._tracks.values():
+            if track.policy is not None:
+                track.send = self._policy_send(track)
 
     def close(self) -> None:
         """Release the loop lent to code under test, if one was made."""
@@ -171,7 +211,7 @@ class _DirectDriver(LaneDriver):
     def run(self) -> None:
         """Fire every event in (time, priority, order) order, as ``VirtualClock.run`` does."""
         clock, queue, listeners = self.clock, self._queue, self._listeners
-        pop, arrive, answer = heapq.heappop, self._arrival, self._answer
+        pop, arrive, answer, resume = heapq.heappop, self._arrival, self._answer, self._resume
         while queue:
             event = pop(queue)
             at = event[0]
@@ -182,12 +222,27 @@ class _DirectDriver(LaneDriver):
             size = len(event)
             if size == 5:
                 arrive(event[3], at)
+            elif size == 10:
+                answer(event, at)
             elif size == 4:
                 event[3]()  # scheduled through the clock: a coroutine to resume
-            else:
-                answer(event, at)
+            elif size == 7:  # a policy lane's request, resumed: see _resume
+                resume(event[3], event[4], event[5], event[6], None)
+            else:  # the answer to a request holding a pool's slot: see _pooled_arrival
+                self._pooled_answer(event, at)
         for name, track in self._tracks.items():
             self.reached[name] = track.reached
+        if any(pool.settings.queue_timeout is not None for pool in self.pools):
+            # A queue timeout's event outlives a request handed a slot before it: the run
+            # ends with the last request, as the HTTP engine's does, not with that event.
+            self.clock.now_ns = max(
+                (
+                    start + latency
+                    for log in self.logs.values()
+                    for start, latency in zip(log.start_ns, log.latency_ns, strict=True)
+                ),
+                default=0,
+            )
 
     def _next_arrival(self, track: _Track) -> None:
         at = next(track.arrivals, None)
@@ -227,6 +282,9 @@ class _DirectDriver(LaneDriver):
                 _record(track, now, _SHORT, 0, guard.state())
                 return
             state = guard.state()
+        elif kind == _POLICY:
+            self._pooled_arrival(track, now)
+            return
         else:
             self._start_async(track, now)
             return
@@ -302,6 +360,146 @@ class _DirectDriver(LaneDriver):
             track.guard.on_result(outcome, status, duration, permit)  # type: ignore[attr-defined]
         elif kind == _SYNC:
             track.guard.on_result(outcome, status, duration, permit)  # type: ignore[attr-defined]
+
+    # -- a lane with a pool or retries: its requests are coroutines (harness.engines.policies) --
+
+    def _pooled_arrival(self, track: _Track, now: int) -> None:
+        """A policy lane's request arrives: without retries, with a sync guard, and a slot
+        free (or none and nothing to wait for), it takes :meth:`_arrival`'s path, holding the
+        slot until its answer; otherwise it runs as a coroutine. Either way the same steps in
+        the same order as :func:`~harness.engines.policies.policy_request`."""
+        policy = track.policy
+        assert policy is not None
+        pool = policy.pool
+        if policy.retry is not None or pool is None or not policy.sync:
+            self._start_policy(track, now)
+            return
+        guard: Any = track.guard
+        if pool.busy >= pool.settings.max_concurrent:
+            if pool.settings.when_full == "drop":
+                _record(track, now, _DROPPED, 0, guard.state())
+            else:
+                self._start_policy(track, now)
+            return
+        pool.busy += 1
+        permit = guard.try_acquire()
+        if not permit:
+            _record(track, now, _SHORT, 0, guard.state())
+            pool.release()
+            return
+        state = guard.state()
+        track.reached += 1
+        outcome, status, after = track.answer_at(now)
+        if not after:
+            guard.on_result(outcome, status, 0, permit)
+            _record(track, now, outcome, status, state)
+            pool.release()
+            return
+        row = len(track.start)
+        _record(track, now, _UNFINISHED, 0, 0)
+        track.in_flight += 1
+        event = (now + after, COMPLETION, next(self._order), track, row, now)
+        heapq.heappush(self._queue, (*event, outcome, status, state, permit, pool))
+
+    @staticmethod
+    def _pooled_answer(event: tuple[Any, ...], now: int) -> None:
+        _, _, _, track, row, start, outcome, status, state, permit, pool = event
+        track.guard.on_result(outcome, status, now - start, permit)
+        track.latency[row] = now - start
+        track.outcome[row] = outcome
+        track.status[row] = status
+        track.state[row] = state
+        track.in_flight -= 1
+        pool.release()
+
+    def _start_policy(self, track: _Track, now: int) -> None:
+        row = len(track.start)
+        _record(track, now, _UNFINISHED, 0, 0)
+        track.in_flight += 1
+        assert track.policy is not None
+        assert track.send is not None
+        coroutine = policy_request(track.policy, track.guard, track.send, self, self.clock)
+        self._resume(track, row, now, coroutine, None)
+
+    def _resume(
+        self,
+        track: _Track,
+        row: int,
+        start: int,
+        coroutine: Coroutine[Any, Any, tuple[Outcome, int, BreakerState]],
+        value: Any,
+    ) -> None:
+        """Run a policy lane's request until it waits again (or ends: fill its row)."""
+        policy = track.policy
+        assert policy is not None
+        previous = None
+        if not policy.sync:  # code under test may look up the running loop: see _step
+            if self._loop is None:
+                self._loop = VirtualEventLoop(self.clock)
+            previous = asyncio.events._get_running_loop()
+            asyncio.events._set_running_loop(self._loop)
+        try:
+            waiting = coroutine.send(value)
+        except StopIteration as stop:
+            outcome, status, state = stop.value
+            track.latency[row] = self.clock.now_ns - start
+            track.outcome[row] = outcome
+            track.status[row] = status
+            track.state[row] = state
+            track.in_flight -= 1
+            return
+        except Exception as error:
+            self.fail(track.lane, error)
+        finally:
+            if not policy.sync:
+                asyncio.events._set_running_loop(previous)
+        if type(waiting) is int or waiting is None:  # a clock wait; a bare yield: now
+            at = self.clock.now_ns if waiting is None else waiting
+            heapq.heappush(
+                self._queue, (at, COMPLETION, next(self._order), track, row, start, coroutine)
+            )
+        elif type(waiting) is _Park:
+            waiting.resume = partial(self._resume, track, row, start, coroutine)
+        else:
+            coroutine.close()
+            raise HarnessError(
+                "the breaker under test awaits asyncio machinery the direct engine cannot "
+                f"drive ({waiting!r}); run this scenario with engine: http"
+            )
+
+    def _policy_send(self, track: _Track) -> Callable[[], Awaitable[Answer]]:
+        """Return one attempt of a policy lane: a fault drawn, a clock wait, no response."""
+        clock, answer_at = self.clock, track.answer_at
+        maker = self._makers.get(track.lane.name)
+
+        async def send() -> Answer:
+            track.reached += 1
+            now = clock.now_ns
+            outcome, status, after = answer_at(now)
+            if after:
+                await _sleep(now + after)
+            if maker is None or not status:
+                return outcome, status, None
+            now = clock.now_ns
+            return outcome, status, retry_after_ns(maker.retry_after(status, now), now)
+
+        return send
+
+    def until(self, at_ns: int) -> Awaitable[None]:
+        """Return the wait until ``at_ns`` (a policy's backoff): see :class:`Waits`."""
+        return _sleep(at_ns)
+
+    def park(self) -> tuple[_Park, Callable[[bool], None]]:
+        """Return a wait for a pool's slot and what ends it: see :class:`Waits`."""
+        park = _Park()
+        clock = self.clock
+
+        def wake(value: bool) -> None:
+            resume = park.resume
+            assert resume is not None
+            clock.schedule(clock.now_ns, COMPLETION, lambda: resume(value))
+
+        return park, wake
 
     # -- a guard driven through its async call -----------------------------------------------
 

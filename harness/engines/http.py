@@ -19,6 +19,7 @@ from harness.engines.lanes import (
     LaneDriver,
     TransitionHook,
 )
+from harness.engines.policies import Answer, policy_request
 from harness.engines.service import (
     HANG_LIMIT_S,
     EntryPoints,
@@ -30,9 +31,10 @@ from harness.engines.service import (
     stuck_entry_point,
 )
 from harness.errors import HarnessError, VirtualTimeError
-from harness.events import BreakerState, Outcome
+from harness.events import BreakerState, Outcome, classify
 from harness.format.scenario import Scenario
-from harness.upstreams.mocked import MockedUpstreams
+from harness.upstreams.answers import retry_after_ns
+from harness.upstreams.mocked import COMPLETION, MockedUpstreams, clock_sleep
 from harness.upstreams.streams import stream
 
 __all__ = ["STUCK_AFTER_S", "run_http"]
@@ -108,6 +110,7 @@ class _HttpDriver(LaneDriver):
         self._sync: dict[str, Any] = {}  # sync clients, likewise
         self._randoms = {lane: stream(seed, lane, "entry_point") for lane in self._entry_points}
         self._done: asyncio.Future[None] | None = None
+        self._waits = _LoopWaits(clock)
 
     async def run(self) -> EngineOutput:
         self._done = asyncio.get_running_loop().create_future()
@@ -162,6 +165,10 @@ class _HttpDriver(LaneDriver):
             coroutine = self._service_request(lane, row, start_ns, entry_point)
             asyncio.get_running_loop().create_task(coroutine)
             return
+        if lane.policy is not None:
+            coroutine = self._policy_request(lane, row, start_ns)
+            asyncio.get_running_loop().create_task(coroutine)
+            return
         method, client = lane.traffic.method, self._client
         url, timeout = self._targets[lane.name]
 
@@ -169,6 +176,33 @@ class _HttpDriver(LaneDriver):
             return client.request(method, url, timeout=timeout)
 
         asyncio.get_running_loop().create_task(self.guarded_request(lane, row, start_ns, send))
+
+    async def _policy_request(self, lane: Lane, row: int, start_ns: int) -> None:
+        """Send one request through the lane's pool and retries; record how it ended."""
+        assert lane.policy is not None
+        method, client, clock = lane.traffic.method, self._client, self.clock
+        url, timeout = self._targets[lane.name]
+
+        async def send() -> Answer:
+            try:
+                response = await client.request(method, url, timeout=timeout)
+            except Exception as error:
+                known = classify(error)
+                if known is None:
+                    raise
+                return known[0], known[1], None
+            status = response.status_code
+            wait = retry_after_ns(response.headers.get("retry-after"), clock.now_ns)
+            return (Outcome.HTTP_ERROR if status >= 400 else Outcome.SUCCESS), status, wait
+
+        try:
+            outcome, status, state = await policy_request(
+                lane.policy, lane.guard, send, self._waits, clock
+            )
+        except Exception as error:
+            self.fail(lane, error)
+            return
+        self.finish_request(lane, row, start_ns, outcome, status, state)
 
     async def _service_request(
         self, lane: Lane, row: int, start_ns: int, entry_point: Callable[..., Any]
@@ -217,3 +251,26 @@ class _HttpDriver(LaneDriver):
             admitted = guard.state()
         self.record_first_byte(lane, row, start_ns, first_byte)
         self.finish_request(lane, row, start_ns, outcome, status, admitted)
+
+
+class _LoopWaits:
+    """Waits of a request's task, each ended by a clock event (see harness.engines.policies)."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+
+    def until(self, at_ns: int) -> Awaitable[None]:
+        return clock_sleep(self.clock, at_ns - self.clock.now_ns)
+
+    def park(self) -> tuple[Awaitable[bool], Callable[[bool], None]]:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        clock = self.clock
+
+        def settle(value: bool) -> None:
+            if not future.done():
+                future.set_result(value)
+
+        def wake(value: bool) -> None:
+            clock.schedule(clock.now_ns, COMPLETION, lambda: settle(value))
+
+        return future, wake

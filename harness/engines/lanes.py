@@ -11,7 +11,7 @@ breaker, then to the log. The engines differ only in how a request travels.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import httpx
@@ -19,6 +19,7 @@ import httpx
 from harness.breakers.adapters import Guard, create_guard
 from harness.breakers.builtin import CircuitOpenError
 from harness.clock import VirtualClock
+from harness.engines.policies import LanePolicy, lane_policies
 from harness.errors import HarnessError
 from harness.events import BreakerState, Outcome, UpstreamStatusError, classify
 from harness.format.scenario import Scenario, Traffic
@@ -71,6 +72,8 @@ class EngineOutput:
     end_ns: int
     service: ServiceOutput | None = None
     """What entry points did (attempt logs, attempts per caller), when any ran."""
+    attempt_logs: dict[str, SampleLog] = field(default_factory=dict)
+    """Per upstream whose traffic retries, every attempt that reached it (its upstream view)."""
 
 
 @dataclass(eq=False)
@@ -86,6 +89,8 @@ class Lane:
     in_flight: int = 0
     exhausted: bool = False
     finished: bool = False
+    policy: LanePolicy | None = None
+    """Its pool and retries, if it has any (see :mod:`harness.engines.policies`)."""
 
 
 class LaneDriver:
@@ -119,6 +124,10 @@ class LaneDriver:
                 # url_of ends in "/" and the path is relative to it (see Scenario.url_of).
                 url = scenario.url_of(name) + upstream.traffic.path.lstrip("/")
                 self.lanes.append(Lane(name, url, upstream.traffic, guard, log, times))
+        self.policies = lane_policies(scenario, seed, clock, self.logs, self.guards)
+        self.pools = list({id(p.pool): p.pool for p in self.policies.values() if p.pool}.values())
+        for lane in self.lanes:
+            lane.policy = self.policies.get(lane.name)
 
     def start(self) -> bool:
         """Schedule every lane's first arrival; return False when there is no traffic at all."""
@@ -238,7 +247,12 @@ class LaneDriver:
             finish = getattr(guard, "finish", None)  # a guard that can make timed moves
             if finish is not None:
                 finish(end_ns)
-        return EngineOutput(self.logs, self.guards, reached, end_ns, service)
+        attempt_logs = {
+            name: policy.attempts
+            for name, policy in self.policies.items()
+            if policy.attempts is not None
+        }
+        return EngineOutput(self.logs, self.guards, reached, end_ns, service, attempt_logs)
 
 
 def _listener(

@@ -97,7 +97,9 @@ def run(
             output.guards[name],
             output.end_ns,
             output.reached[name],
-            None if output.service is None else output.service.attempt_logs[name],
+            output.attempt_logs.get(name)
+            if output.service is None
+            else output.service.attempt_logs[name],
             service[name],
         )
         for name in scenario.upstreams

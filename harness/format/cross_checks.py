@@ -8,6 +8,7 @@ Each returns ``(key path, message)`` pairs; the loader locates them in the file.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -17,6 +18,7 @@ from harness.format.breaker_settings import CustomBreakerSettings, factory_probl
 from harness.format.budget import budget_problems
 from harness.format.error_budget import target_objective
 from harness.format.expectations import expectation_problems
+from harness.format.policies import Pool
 from harness.format.units import format_duration
 from harness.format.upstream import Upstream
 
@@ -28,6 +30,9 @@ class Whole(budget.Whole, Protocol):
     def url_of(self, upstream: str) -> str:
         """Return the base URL of ``upstream``, ending in ``/``."""
         ...
+
+    @property
+    def pools(self) -> Mapping[str, Pool]: ...
 
 
 __all__ = ["MAX_REQUESTS", "cross_checks"]
@@ -49,6 +54,7 @@ def cross_checks(scenario: Whole) -> Found:
         found += _breaker_checks(name, upstream)
     found += _url_overlaps(scenario)
     found += _entry_point_engine(scenario)
+    found += _policy_checks(scenario)
     found += _request_count(scenario)
     if not found:  # the estimate reads what the checks above hold valid
         found += budget_problems(scenario)
@@ -166,6 +172,65 @@ def _entry_point_engine(scenario: Whole) -> Found:
         for name, upstream in scenario.upstreams.items()
         if upstream.traffic is not None and upstream.traffic.entry_point is not None
     ]
+
+
+def _policy_checks(scenario: Whole) -> Found:
+    """Return problems with pools and retries: a pool nobody uses, an unknown pool, a policy
+    on traffic an entry point serves, a retry policy that cannot finish within the run."""
+    found: Found = []
+    used: set[str] = set()
+    for name, upstream in scenario.upstreams.items():
+        traffic = upstream.traffic
+        if upstream.pool is not None:
+            used.add(upstream.pool)
+            if upstream.pool not in scenario.pools:
+                close = difflib.get_close_matches(upstream.pool, list(scenario.pools), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                known = ", ".join(repr(pool) for pool in scenario.pools) or "none"
+                found.append(
+                    (
+                        ("upstreams", name, "pool"),
+                        f"no pool {upstream.pool!r} in pools{hint}; the pools: {known}",
+                    )
+                )
+        for key in ("pool", "retry"):
+            if getattr(upstream, key) is None:
+                continue
+            if traffic is None:
+                found.append(
+                    (("upstreams", name, key), f"upstream {name!r} has a {key} but no traffic")
+                )
+            elif traffic.entry_point is not None:
+                found.append(
+                    (
+                        ("upstreams", name, key),
+                        f"a {key} applies to the built-in client, and upstream {name!r}'s "
+                        "traffic calls an entry point (your code brings its own)",
+                    )
+                )
+        if upstream.retry is not None and upstream.retry.schedule_ns() >= scenario.duration:
+            retry = upstream.retry
+            found.append(
+                (
+                    ("upstreams", name, "retry", "attempts"),
+                    f"the backoff between {retry.attempts} attempts waits "
+                    f"{format_duration(retry.schedule_ns())} in all (base "
+                    f"{format_duration(retry.backoff.base)} doubling, at most "
+                    f"{format_duration(retry.backoff.max)}), not less than the scenario's "
+                    f"{format_duration(scenario.duration)}: a retried request could never finish "
+                    "within the run; lower attempts or the backoff",
+                )
+            )
+    for pool in scenario.pools:
+        if pool not in used:
+            found.append(
+                (
+                    ("pools", pool),
+                    f"no upstream uses pool {pool!r} (name it in an upstream as "
+                    f"pool: {pool}, or remove it)",
+                )
+            )
+    return found
 
 
 def _url_overlaps(scenario: Whole) -> Found:

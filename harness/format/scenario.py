@@ -23,6 +23,7 @@ from harness.format.fields import StrictModel as _Strict
 from harness.format.messages import problems_of
 from harness.format.objectives import Objective, parse_objective
 from harness.format.overrides import apply_override
+from harness.format.policies import Pool
 from harness.format.units import shorten
 from harness.format.upstream import Burst, Phase, Traffic, Upstream, normal_url
 from harness.format.yamlsource import SourceMap
@@ -55,6 +56,8 @@ class Scenario(_Strict):
     """Every mocked upstream must be reached at least once, as respx's ``assert_all_called``
     and pytest-httpx's ``assert_all_responses_were_requested`` check: see :meth:`objectives_of`."""
     upstreams: dict[str, Upstream]
+    pools: dict[str, Pool] = Field(default_factory=dict)
+    """Bulkheads shared across upstreams, by name (see :mod:`harness.format.policies`)."""
 
     @field_validator("duration")
     @classmethod

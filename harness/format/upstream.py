@@ -32,8 +32,9 @@ from harness.format.fields import StrictModel as _Strict
 from harness.format.fields import unit_field as _unit_field
 from harness.format.load_shapes import Diurnal, Stage, Throughput, expected_requests
 from harness.format.objectives import GRAMMAR_HINT, Objective, parse_objective
-from harness.format.streaming import BodyFaults, Stream
+from harness.format.policies import Retry
 from harness.format.ramps import PhaseLatency, PhaseRate
+from harness.format.streaming import BodyFaults, Stream
 from harness.format.units import NS_PER_S, format_duration, parse_duration
 
 __all__ = ["Burst", "Phase", "Traffic", "Upstream", "normal_url"]
@@ -266,6 +267,16 @@ class Upstream(_Strict):
                 "e.g. timeline: [{from: 0s, to: 10m, failure_rate: {from: 1%, to: 30%}}]"
             )
         return value
+
+    pool: str | None = None
+    """The ``pools`` entry (a bulkhead shared with other upstreams) this upstream's traffic uses."""
+    retry: Retry | None = None
+    """How the built-in client retries failed attempts (see :mod:`harness.format.policies`)."""
+
+    @property
+    def has_policies(self) -> bool:
+        """Return whether the traffic to this upstream goes through a pool or retries."""
+        return self.pool is not None or self.retry is not None
 
     @model_validator(mode="after")
     def _budget(self) -> Upstream:

@@ -24,7 +24,7 @@ import random
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any, Protocol
 
@@ -54,6 +54,7 @@ __all__ = [
     "Reply",
     "Served",
     "default_error_body",
+    "retry_after_ns",
 ]
 
 DEFAULT_SUCCESS_BODY: dict[str, Any] = {
@@ -179,6 +180,22 @@ class AnswerMaker:
             headers.append(("retry-after", _retry_after(wait_ns, now_ns, kind.as_date)))
         return Reply(body, tuple(headers))
 
+    def retry_after(self, status: int, now_ns: int) -> str | None:
+        """Return the ``Retry-After`` value :meth:`reply` would send, making the same draws
+        (for an engine that needs only that header, not the body)."""
+        kind = self._success if status < 400 else self._kind(status)
+        draw = self._random
+        draw.random()
+        draw.getrandbits(96)
+        if kind.retry_after is None:
+            return None
+        return _retry_after(kind.retry_after(draw.random()), now_ns, kind.as_date)
+
+    @property
+    def sends_retry_after(self) -> bool:
+        """Return whether some answer of this upstream carries a ``Retry-After``."""
+        return any(answer.retry_after is not None for answer in self._given.values())
+
     def _kind(self, status: int) -> _Compiled:
         compiled = self._kinds.get(status)
         if compiled is None:
@@ -222,3 +239,21 @@ def _string(text: str) -> Render:
     return lambda values: "".join(
         literal + ("" if field is None else str(values[field])) for literal, field in parts
     )
+
+
+def retry_after_ns(value: str | None, now_ns: int) -> int | None:
+    """Return the wait a ``Retry-After`` value asks for at virtual time ``now_ns`` (seconds, or
+    an HTTP date on the virtual wall clock; never negative), or None if it says nothing."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return int(text) * NS_PER_S
+    try:
+        at = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if at.tzinfo is None:
+        return None
+    wait = (at - VIRTUAL_EPOCH) // timedelta(microseconds=1) * 1000 - now_ns
+    return max(0, wait)
