@@ -261,3 +261,12 @@ def test_sync_and_async_entry_points_read_streams_and_body_faults_alike(entry: s
     counts = faulty.upstreams["vertex"].samples.outcome_counts()
     assert counts["success"] == 0
     assert counts["connection_reset"] == 10  # ReadError and RemoteProtocolError alike
+
+
+def test_the_timeline_draws_no_ttfb_line_as_a_latency() -> None:
+    from harness.report.display_lines import objective_percentiles
+
+    text = STEADY.format(extra="") + "    slo: ['ttfb.p99 < 200ms', 'p99 < 1s']\n"
+    result = run(scenario(text))
+    lines = objective_percentiles(result, result.upstreams["llm"], 2, 1)
+    assert set(lines) == {"p99"}
