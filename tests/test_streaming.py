@@ -179,6 +179,8 @@ def test_scenarios_that_do_not_stream_report_no_ttfb() -> None:
     [
         ("{chunks: -1}", "upstreams.llm.stream.chunks: must be at least 1, got -1"),
         ("{chunks: 0}", "upstreams.llm.stream.chunks: must be at least 1, got 0"),
+        ("{chunks: 10001}", "upstreams.llm.stream.chunks: must be at most 10000, got 10001"),
+        ("{chunks: '5'}", "upstreams.llm.stream.chunks: expected a whole number, got '5'"),
         ("{chunks: 3, drop_after: 3}", "drop_after (3) must be below chunks (3)"),
         ("{chunks: 3, stall_after: 5}", "stall_after (5) must be below chunks (3)"),
         ("{chunks: 3, drop_after: -1}", "upstreams.llm.stream.drop_after"),
