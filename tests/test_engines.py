@@ -196,3 +196,38 @@ def test_a_path_is_joined_to_an_upstream_url_without_a_trailing_slash() -> None:
 @given(scenarios(max_duration_s=20, max_rate_per_s=15, policies=True))
 def test_any_scenario_with_pools_and_retries_agrees(generated: Any) -> None:
     assert_same(run(generated, engine="http"), run(generated, engine="direct"))
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        "stream: {chunks: 6, chunk_latency: {dist: uniform, min: 1ms, max: 400ms}, "
+        "drop_rate: 20%, drop_after: 2, stall_rate: 20%, stall: 1s, stall_after: 1}",
+        "body: {bandwidth: 3KB/s, cut_rate: 20%, reset_rate: 10%}",
+    ],
+    ids=["stream", "body"],
+)
+def test_async_guards_agree_on_streams_and_body_faults(
+    faults: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (
+        "duration: 30s\nseed: 9\nupstreams:\n  llm:\n"
+        "    latency: {dist: lognormal, p50: 80ms, p95: 900ms}\n"
+        "    failure_rate: 10%\n"
+        f"    {faults}\n"
+        "    traffic: {rate: 10/s, timeout: 1s}\n"
+        "    breaker: {failure_rate_threshold: 40%, sliding_window_size: 10, "
+        "minimum_number_of_calls: 5, wait_duration_in_open_state: 2s}\n"
+    )
+    loaded = scenario(text)
+    fast = run(loaded, engine="direct")
+    assert fast.upstreams["llm"].samples.outcome_counts()["connection_reset"] > 0
+    real_create = harness.engines.lanes.create_guard
+
+    def async_only(*args: Any) -> Guard:
+        guard = real_create(*args)
+        return AsyncOnlyGuard(guard) if isinstance(guard, BuiltinGuard) else guard
+
+    monkeypatch.setattr(harness.engines.lanes, "create_guard", async_only)
+    assert_same(fast, run(loaded, engine="direct"))
+    assert_same(fast, run(loaded, engine="http"))

@@ -179,6 +179,8 @@ def test_scenarios_that_do_not_stream_report_no_ttfb() -> None:
     [
         ("{chunks: -1}", "upstreams.llm.stream.chunks: must be at least 1, got -1"),
         ("{chunks: 0}", "upstreams.llm.stream.chunks: must be at least 1, got 0"),
+        ("{chunks: 10001}", "upstreams.llm.stream.chunks: must be at most 10000, got 10001"),
+        ("{chunks: '5'}", "upstreams.llm.stream.chunks: expected a whole number, got '5'"),
         ("{chunks: 3, drop_after: 3}", "drop_after (3) must be below chunks (3)"),
         ("{chunks: 3, stall_after: 5}", "stall_after (5) must be below chunks (3)"),
         ("{chunks: 3, drop_after: -1}", "upstreams.llm.stream.drop_after"),
@@ -239,3 +241,34 @@ def test_reports_show_ttfb_only_where_answers_stream() -> None:
     page = str(html.html_document([pair(streamed)]))
     assert "time to first byte (streamed answers, n=100): P50 110ms, P95 110ms" in page
     assert "time to first byte" not in str(html.html_document([pair(plain)]))
+
+
+@pytest.mark.parametrize("entry", ["sync_httpx", "sync_httpx2", "async_httpx"])
+def test_sync_and_async_entry_points_read_streams_and_body_faults_alike(entry: str) -> None:
+    """A sync client's stream blocks the loop chunk by chunk: each call takes 100 ms + 5 × 10 ms
+    as an awaiting one does; a cut body and a reset raise on every client."""
+    if entry == "sync_httpx2":
+        pytest.importorskip("httpx2")
+    text = (
+        "duration: 2s\nseed: 1\nupstreams:\n  vertex:\n    latency: 100ms\n"
+        "    FAULTS\n"
+        f"    traffic: {{rate: 5/s, entry_point: 'tests.services:{entry}'}}\n"
+    )
+    streamed = run(scenario(text.replace("FAULTS", "stream: {chunks: 5, chunk_latency: 10ms}")))
+    up = streamed.upstreams["vertex"]
+    assert set(up.samples.latency_ns.tolist()) == {150_000_000}
+    assert up.samples.ttfb_ns is not None
+    assert set(up.samples.ttfb_ns.tolist()) == {110_000_000}
+    faulty = run(scenario(text.replace("FAULTS", "body: {reset_rate: 50%, cut_rate: 50%}")))
+    counts = faulty.upstreams["vertex"].samples.outcome_counts()
+    assert counts["success"] == 0
+    assert counts["connection_reset"] == 10  # ReadError and RemoteProtocolError alike
+
+
+def test_the_timeline_draws_no_ttfb_line_as_a_latency() -> None:
+    from harness.report.display_lines import objective_percentiles
+
+    text = STEADY.format(extra="") + "    slo: ['ttfb.p99 < 200ms', 'p99 < 1s']\n"
+    result = run(scenario(text))
+    lines = objective_percentiles(result, result.upstreams["llm"], 2, 1)
+    assert set(lines) == {"p99"}

@@ -24,11 +24,11 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Annotated, Literal
 
-from pydantic import WithJsonSchema, model_validator
+from pydantic import Field, Strict, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from harness.format.fault_settings import FixedLatency, Latency
-from harness.format.fields import Count, Duration, Rate, StrictModel, WholeNumber, unit_field
+from harness.format.fields import Duration, Rate, StrictModel, WholeNumber, unit_field
 from harness.format.units import NS_PER_S, NUMBER, shown
 
 __all__ = ["BANDWIDTH_PATTERN", "MAX_CHUNKS", "BodyFaults", "Stream", "parse_bandwidth"]
@@ -43,7 +43,7 @@ class Stream(StrictModel):
     format: Literal["sse", "chunked"] = "sse"
     """``sse``: OpenAI's ``chat.completion.chunk`` events, one per chunk, then ``data: [DONE]``;
     ``chunked``: the success body, cut into ``chunks`` pieces of a chunked body."""
-    chunks: Count = 10
+    chunks: Annotated[int, Strict(), Field(ge=1, le=MAX_CHUNKS)] = 10
     chunk_latency: Latency = FixedLatency(value="0s")
     """The delay before each chunk (after the headers, then after the previous chunk)."""
     drop_rate: Rate = 0.0
@@ -56,8 +56,6 @@ class Stream(StrictModel):
 
     @model_validator(mode="after")
     def _within_the_stream(self) -> Stream:
-        if self.chunks > MAX_CHUNKS:
-            raise _at("chunks", f"chunks ({self.chunks}) must be at most {MAX_CHUNKS}")
         if self.drop_after >= self.chunks:
             raise _at(
                 "drop_after",

@@ -283,9 +283,13 @@ class Upstream(_Strict):
         problem = budget_problem(self.slo, self.slo_period)
         if problem:
             raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
+    def _streams(self) -> Upstream:
         if self.body is not None and self.stream is not None:
             raise PydanticCustomError(
-                "objective",
+                "value_error",
                 "body faults apply to answers sent whole; a stream has its own (drop_rate, "
                 "stall_rate): give the upstream one of 'body' or 'stream'",
                 {"key": "body"},

@@ -19,7 +19,7 @@ How a stream ends, as httpx sees it, each chunk read with the client's read time
   raises on an incomplete chunked body, right after the last chunk sent.
 
 Body faults (``body:``) are planned the same way by a :class:`BodyPlanner`, for every answer
-with a status: two draws from the upstream's ``body`` stream (reset?, cut?), and the answer is
+with a status: one draw from the upstream's ``body`` stream (reset, cut or whole), and the answer is
 made when the request arrives (its templates' ``{time}`` is then the arrival's), so both
 engines render the same bodies in the same order and agree on their sizes. The body arrives
 ``ceil(size * 1e9 / bandwidth)`` ns after the headers (it is not subject to the read timeout:
@@ -176,7 +176,10 @@ class BodyPlanner:
         settings, draw = self.settings, self._random
         reply = self.maker.reply(index, status, now_ns)
         size = len(reply.body)
-        reset, cut = draw() < settings.reset_rate, draw() < settings.cut_rate
+        # One draw splits the answers: the first reset_rate reset, the next cut_rate cut.
+        u_fault = draw()
+        reset = u_fault < settings.reset_rate
+        cut = not reset and u_fault < settings.reset_rate + settings.cut_rate
         if reset:
             return StreamPlan(
                 Outcome.CONNECTION_RESET, 0, after_ns, NO_FIRST_BYTE, after_ns, (), 1, RESET,
