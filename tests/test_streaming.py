@@ -135,6 +135,20 @@ def test_ttfb_and_total_time_are_measured(engine: str) -> None:
     assert data["avg_ms"] == 110.0
 
 
+@pytest.mark.parametrize("engine", ["http", "direct"])
+def test_a_stream_without_delays_has_its_first_byte_at_once(engine: str) -> None:
+    """An answer complete the instant it is sent (no latency, no chunk gaps) still has a first
+    byte: the direct engine once left it out when the whole answer took 0 ns."""
+    text = (
+        "duration: 3s\nupstreams:\n  llm:\n    latency: 0ms\n"
+        "    stream: {chunks: 2, chunk_latency: 0ms}\n    traffic: {rate: 1/s, timeout: 1ms}\n"
+    )
+    samples = run(scenario(text), engine=engine).upstreams["llm"].samples
+    assert samples.ttfb_ns is not None
+    assert samples.ttfb_ns.tolist() == [0, 0, 0]
+    assert samples.latency_ns.tolist() == [0, 0, 0]
+
+
 def test_ttfb_objectives_hold_or_fail_on_the_first_chunk() -> None:
     text = (
         STEADY.format(extra="")

@@ -290,14 +290,14 @@ class _DirectDriver(LaneDriver):
             return
         track.reached += 1
         outcome, status, after = track.answer_at(now)
-        if not after:  # answered at once (a refused connection)
-            self._settle(track, outcome, status, 0, permit, now)
-            _record(track, now, outcome, status, state)
-            return
         starts = track.start
         row = len(starts)
         if track.first_byte is not None and track.first_byte[0] != NO_FIRST_BYTE:
             track.lane.log.ttfb_ns[row] = track.first_byte[0] - now
+        if not after:  # answered at once (a refused connection, or a stream of no delays)
+            self._settle(track, outcome, status, 0, permit, now)
+            _record(track, now, outcome, status, state)
+            return
         starts.append(now)  # an open row (SampleLog.open, inline)
         track.latency.append(0)
         track.outcome.append(_UNFINISHED)
