@@ -29,6 +29,7 @@ __all__ = [
     "library_breakers",
     "phases",
     "ramps",
+    "routes",
     "scenario_data",
     "scenarios",
     "traffic",
@@ -241,6 +242,22 @@ def traffic(max_rate_per_s: int = 20) -> st.SearchStrategy[dict[str, Any]]:
     return st.one_of(staged, diurnal)
 
 
+def routes(max_latency_ms: int = 2_000) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """Return an upstream's routes: one the built-in client's default requests (``GET /``)
+    match, with some fault settings of its own, after one they never match."""
+    own = fault_profiles(max_latency_ms).flatmap(
+        lambda profile: st.sets(st.sampled_from(sorted(profile))).map(
+            lambda keys: {key: profile[key] for key in keys}
+        )
+    )
+    return own.map(
+        lambda settings: [
+            {"name": "other", "method": "POST", "path": "/other", "failure_rate": "100%"},
+            {"name": "root", "method": "GET", "path": "/", **settings},
+        ]
+    )
+
+
 def scenario_data(
     max_duration_s: int = 60,
     max_upstreams: int = 2,
@@ -261,12 +278,14 @@ def scenario_data(
             st.lists(phases(duration_ms), max_size=2),
             traffic(max_rate_per_s),
             breaker_settings,
+            st.one_of(st.none(), routes()),
         ).map(
             lambda parts: {
                 **parts[0],
                 "timeline": parts[1],
                 "traffic": parts[2],
                 **({"breaker": parts[3]} if parts[3] else {}),
+                **({"routes": parts[4]} if parts[4] else {}),
             }
         )
         names = st.lists(

@@ -31,7 +31,7 @@ from harness.engines.service import (
 )
 from harness.errors import HarnessError, VirtualTimeError
 from harness.events import BreakerState, Outcome
-from harness.format.scenario import Scenario
+from harness.format.scenario import Scenario, Traffic
 from harness.upstreams.mocked import MockedUpstreams
 from harness.upstreams.streams import stream
 
@@ -104,6 +104,8 @@ class _HttpDriver(LaneDriver):
             lane.name: (httpx.URL(lane.url), httpx.Timeout(lane.traffic.timeout / 1e9))
             for lane in self.lanes
         }
+        # The headers and body the built-in client sends (none unless traffic names them).
+        self._extras = {lane.name: _request_extras(lane.traffic) for lane in self.lanes}
         self._httpx2: list[object] = []  # made by the first entry point that asks for it
         self._sync: dict[str, Any] = {}  # sync clients, likewise
         self._randoms = {lane: stream(seed, lane, "entry_point") for lane in self._entry_points}
@@ -121,7 +123,7 @@ class _HttpDriver(LaneDriver):
                 for sync_client in self._sync.values():
                     sync_client.close()
         service = None if self._recorder is None else self._recorder.output
-        return self.output(self._mocks.reached, service)
+        return self.output(self._mocks.reached, service, self._mocks.route_hits)
 
     def _stop(self, error: BaseException) -> None:
         assert self._done is not None
@@ -164,9 +166,10 @@ class _HttpDriver(LaneDriver):
             return
         method, client = lane.traffic.method, self._client
         url, timeout = self._targets[lane.name]
+        extra = self._extras[lane.name]
 
         def send() -> Awaitable[httpx.Response]:
-            return client.request(method, url, timeout=timeout)
+            return client.request(method, url, timeout=timeout, **extra)
 
         asyncio.get_running_loop().create_task(self.guarded_request(lane, row, start_ns, send))
 
@@ -215,3 +218,15 @@ class _HttpDriver(LaneDriver):
         if outcome is Outcome.SHORT_CIRCUITED:
             admitted = guard.state()
         self.finish_request(lane, row, start_ns, outcome, status, admitted)
+
+
+def _request_extras(traffic: Traffic) -> dict[str, Any]:
+    """Return what ``client.request`` is given besides the method, URL and timeout."""
+    extras: dict[str, Any] = {}
+    if traffic.headers:
+        extras["headers"] = traffic.headers
+    if traffic.json_body is not None:
+        extras["json"] = traffic.json_body
+    if traffic.body is not None:
+        extras["content"] = traffic.body.encode()
+    return extras

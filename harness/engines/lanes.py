@@ -11,7 +11,7 @@ breaker, then to the log. The engines differ only in how a request travels.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import httpx
@@ -70,6 +70,8 @@ class EngineOutput:
     end_ns: int
     service: ServiceOutput | None = None
     """What entry points did (attempt logs, attempts per caller), when any ran."""
+    routes: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Requests each route answered, by upstream and route label (upstreams with routes)."""
 
 
 @dataclass(eq=False)
@@ -210,14 +212,19 @@ class LaneDriver:
             if self._busy == 0:
                 self.all_done()
 
-    def output(self, reached: dict[str, int], service: ServiceOutput | None = None) -> EngineOutput:
+    def output(
+        self,
+        reached: dict[str, int],
+        service: ServiceOutput | None = None,
+        routes: dict[str, dict[str, int]] | None = None,
+    ) -> EngineOutput:
         """Return the engine's output, the run ending no earlier than the scenario's duration."""
         end_ns = max(self.scenario.duration, self.clock.now_ns)
         for guard in self.guards.values():
             finish = getattr(guard, "finish", None)  # a guard that can make timed moves
             if finish is not None:
                 finish(end_ns)
-        return EngineOutput(self.logs, self.guards, reached, end_ns, service)
+        return EngineOutput(self.logs, self.guards, reached, end_ns, service, routes or {})
 
 
 def _listener(

@@ -32,6 +32,7 @@ from harness.format.fields import unit_field as _unit_field
 from harness.format.load_shapes import Diurnal, Stage, Throughput, expected_requests
 from harness.format.objectives import GRAMMAR_HINT, Objective, parse_objective
 from harness.format.ramps import PhaseLatency, PhaseRate
+from harness.format.routes import Route
 from harness.format.units import NS_PER_S, format_duration, parse_duration
 
 __all__ = ["Burst", "Phase", "Traffic", "Upstream", "normal_url"]
@@ -163,6 +164,12 @@ class Traffic(_Strict):
     path: str = "/"
     """Appended to the upstream's URL: ``/predict`` (or ``predict``) under ``…/v1/`` is
     ``…/v1/predict``."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Headers the built-in client sends with each request."""
+    json_body: Any = Field(default=None, alias="json")
+    """A JSON body the built-in client sends with each request."""
+    body: str | None = None
+    """A text body the built-in client sends with each request (UTF-8)."""
     entry_point: (
         Annotated[str, Field(pattern=ENTRY_POINT_PATTERN, examples=["myservice.handlers:answer"])]
         | None
@@ -179,6 +186,8 @@ class Traffic(_Strict):
             raise ValueError("give the request rate: 'rate' (e.g. 10/s) or 'diurnal'")
         if self.diurnal is not None and self.rate is not None:
             raise ValueError("give 'rate' or 'diurnal', not both: diurnal sets the rate")
+        if self.json_body is not None and self.body is not None:
+            raise ValueError("give 'json' or 'body', not both: each is the whole body")
         if self.diurnal is not None and self.stages:
             raise ValueError("give 'stages' or 'diurnal', not both: each shapes the rate")
         return self
@@ -241,6 +250,8 @@ class Upstream(_Strict):
     answers: AnswerMap = Field(default_factory=dict)
     """What the upstream answers, by kind (see :mod:`harness.format.answers`)."""
     timeline: tuple[Phase, ...] = ()
+    routes: tuple[Route, ...] = ()
+    """Requests matched on method, path, headers and body (see :mod:`harness.format.routes`)."""
     traffic: Traffic | None = None
     breaker: BreakerConfig | None = None
     slo: tuple[ObjectiveField, ...] = ()

@@ -24,7 +24,8 @@ A client without a read timeout waiting on an upstream that never answers gives 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import random
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from functools import partial
 from typing import Any
@@ -34,9 +35,17 @@ import respx
 
 from harness.clock import VirtualClock
 from harness.events import Outcome
-from harness.format.scenario import Scenario
+from harness.format.routes import Request, Route, closest_route, matching_route
+from harness.format.scenario import Scenario, Upstream
 from harness.upstreams.answers import AnswerMaker, Reply
-from harness.upstreams.faults import HANG_LIMIT, Fault, FaultSampler, answer, read_timeout_ns
+from harness.upstreams.faults import (
+    HANG_LIMIT,
+    Fault,
+    FaultSampler,
+    answer,
+    read_timeout_ns,
+    route_sampler,
+)
 from harness.upstreams.guard import UnmockedHostError, register_upstreams
 from harness.upstreams.streams import stream
 
@@ -47,6 +56,7 @@ __all__ = [
     "AttemptHook",
     "MockedUpstreams",
     "Reply",
+    "UnmatchedRouteError",
     "clock_sleep",
     "read_timeout_ns",
     "respond",
@@ -106,17 +116,58 @@ class MockedUpstreams:
         self._on_unmocked = on_unmocked
         self._samplers: dict[str, FaultSampler] = {}
         self._answers: dict[str, AnswerMaker] = {}
+        self._routes: dict[str, tuple[Route, ...]] = {}
+        self._route_samplers: dict[str, list[FaultSampler]] = {}
+        self._route_answers: dict[str, list[AnswerMaker]] = {}
+        self.route_hits: dict[str, dict[str, int]] = {}
+        """Requests each route answered, by upstream and route label (upstreams with routes)."""
         self._handled = 0
         self._httpx2: Any = None
         for name, upstream in scenario.upstreams.items():
-            self._samplers[name] = FaultSampler(upstream, stream(seed, name, "faults"))
+            faults = stream(seed, name, "faults")
+            self._samplers[name] = FaultSampler(upstream, faults)
             rng = stream(seed, name, "answers")
             self._answers[name] = AnswerMaker(name, upstream.answers, rng)
+            if upstream.routes:
+                self._add_routes(name, upstream, faults, rng)
             self.reached[name] = 0
             handler = self._handlers[name] = self._handler(name)
             self.router.route(url__startswith=self.urls[name], name=name).mock(side_effect=handler)
         self.transport = httpx.MockTransport(self._route)
         register_upstreams(self.urls)
+
+    def _add_routes(
+        self, name: str, upstream: Upstream, faults: random.Random, rng: random.Random
+    ) -> None:
+        # One fault stream and one answer stream per upstream, whichever route draws from it:
+        # draws follow the order requests reach the upstream, as without routes.
+        self._routes[name] = upstream.routes
+        self._route_samplers[name] = [route_sampler(upstream, r, faults) for r in upstream.routes]
+        self._route_answers[name] = [
+            AnswerMaker(name, upstream.answers if r.answers is None else r.answers, rng)
+            for r in upstream.routes
+        ]
+        self.route_hits[name] = {route.label: 0 for route in upstream.routes}
+
+    def route_of(
+        self, name: str, method: str, url: str, headers: Mapping[str, str], body: bytes
+    ) -> int | None:
+        """Return the index of the route of ``name`` this request matches (None: the upstream
+        has no routes); refuse it (and report it, as an unmocked host is) if none matches."""
+        routes = self._routes.get(name)
+        if not routes:
+            return None
+        request = Request.of(method, url, headers, body)
+        index = matching_route(routes, self.urls[name], request)
+        if index is not None:
+            return index
+        error = UnmatchedRouteError(
+            f"upstream {name!r}: no route matches {request} ({url}); "
+            + closest_route(routes, self.urls[name], request)
+        )
+        if self._on_unmocked is not None:
+            self._on_unmocked(str(error))
+        raise error
 
     @property
     def httpx2_transport(self) -> Any:
@@ -141,24 +192,29 @@ class MockedUpstreams:
             self._on_unmocked(str(error))
         return error
 
-    async def serve(self, name: str, read_timeout_ns: int) -> tuple[Outcome, int, Reply | None]:
-        """Serve one attempt reaching ``name``: draw its fault, wait in virtual time, and
-        return (outcome, status, reply) as the client will see it (no reply without a status)."""
-        index, start_ns, outcome, status, after_ns = self._draw(name, read_timeout_ns)
+    async def serve(
+        self, name: str, read_timeout_ns: int, route: int | None = None
+    ) -> tuple[Outcome, int, Reply | None]:
+        """Serve one attempt reaching ``name`` (by its ``route``, if it has routes): draw its
+        fault, wait in virtual time, and return (outcome, status, reply) as the client will see
+        it (no reply without a status)."""
+        index, start_ns, outcome, status, after_ns = self._draw(name, read_timeout_ns, route)
         if after_ns:
             await clock_sleep(self.clock, after_ns)
-        return self._answered(name, index, start_ns, outcome, status, after_ns)
+        return self._answered(name, index, start_ns, outcome, status, after_ns, route)
 
-    def serve_blocking(self, name: str, read_timeout_ns: int) -> tuple[Outcome, int, Reply | None]:
+    def serve_blocking(
+        self, name: str, read_timeout_ns: int, route: int | None = None
+    ) -> tuple[Outcome, int, Reply | None]:
         """Serve one attempt of a *sync* client: as :meth:`serve`, but the wait blocks the loop.
 
         The clock jumps forward by the drawn latency (or to the client's timeout) without
         running anything else (:meth:`VirtualClock.block`), as a blocking call in a real asyncio
         service does; events due meanwhile run afterwards, late.
         """
-        index, start_ns, outcome, status, after_ns = self._draw(name, read_timeout_ns)
+        index, start_ns, outcome, status, after_ns = self._draw(name, read_timeout_ns, route)
         self.clock.block(after_ns)
-        return self._answered(name, index, start_ns, outcome, status, after_ns)
+        return self._answered(name, index, start_ns, outcome, status, after_ns, route)
 
     @property
     def sync_transport(self) -> httpx.MockTransport:
@@ -172,21 +228,36 @@ class MockedUpstreams:
 
         return Httpx2SyncMock(self)
 
-    def _draw(self, name: str, read_timeout_ns: int) -> tuple[int, int, Outcome, int, int]:
+    def _draw(
+        self, name: str, read_timeout_ns: int, route: int | None
+    ) -> tuple[int, int, Outcome, int, int]:
         index = self.reached[name]
         self._count(name)
         start_ns = self.clock.now_ns
-        fault: Fault = self._samplers[name].draw(start_ns)
+        if route is None:
+            sampler = self._samplers[name]
+        else:
+            sampler = self._route_samplers[name][route]
+            self.route_hits[name][self._routes[name][route].label] += 1
+        fault: Fault = sampler.draw(start_ns)
         return (index, start_ns, *answer(fault, read_timeout_ns))
 
     def _answered(
-        self, name: str, index: int, start_ns: int, outcome: Outcome, status: int, after_ns: int
+        self,
+        name: str,
+        index: int,
+        start_ns: int,
+        outcome: Outcome,
+        status: int,
+        after_ns: int,
+        route: int | None = None,
     ) -> tuple[Outcome, int, Reply | None]:
         if self._on_attempt is not None:
             self._on_attempt(name, CALLER.get(), start_ns, after_ns, outcome, status)
         if not status:
             return outcome, status, None
-        return outcome, status, self._answers[name].reply(index, status, self.clock.now_ns)
+        maker = self._answers[name] if route is None else self._route_answers[name][route]
+        return outcome, status, maker.reply(index, status, self.clock.now_ns)
 
     def _route_blocking(self, request: httpx.Request) -> httpx.Response:
         # Sync clients bypass respx (its router is not told of these calls).
@@ -194,12 +265,17 @@ class MockedUpstreams:
         name = self.upstream_of(url)
         if name is None:
             raise self.refusal(url, request.url.host)
-        outcome, status, reply = self.serve_blocking(name, _read_timeout_ns(request))
+        route = self.route_of(name, request.method, url, request.headers, request.read())
+        outcome, status, reply = self.serve_blocking(name, _read_timeout_ns(request), route)
         return respond(request, outcome, status, reply)
 
     def _handler(self, name: str) -> Callable[[httpx.Request], Awaitable[httpx.Response]]:
         async def handle(request: httpx.Request) -> httpx.Response:
-            outcome, status, reply = await self.serve(name, _read_timeout_ns(request))
+            route = None
+            if name in self._routes:
+                body = await request.aread()
+                route = self.route_of(name, request.method, str(request.url), request.headers, body)
+            outcome, status, reply = await self.serve(name, _read_timeout_ns(request), route)
             return respond(request, outcome, status, reply)
 
         return handle
@@ -221,6 +297,12 @@ class MockedUpstreams:
         self._handled += 1
         if not self.keep_calls and self._handled % _FORGET_CALLS_EVERY == 0:
             self.router.reset()
+
+
+class UnmatchedRouteError(ConnectionRefusedError):
+    """A request reached an upstream with routes, and none of them matches it; it was never
+    answered. A ``ConnectionRefusedError``, as a refused connection is what code under test
+    would see; the run stops with it (the scenario or the code under test needs fixing)."""
 
 
 def respond(

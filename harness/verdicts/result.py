@@ -96,6 +96,8 @@ class UpstreamResult:
     """Attempts per request (see :mod:`harness.verdicts.service`)."""
     budget: Budget | None = None
     """Error budget and burn-rate alerts, when asked for (see :mod:`harness.verdicts.budget`)."""
+    routes: dict[str, int] | None = None
+    """Requests each route answered, by route label (an upstream with routes only)."""
 
     @property
     def client(self) -> ViewStats:
@@ -138,6 +140,7 @@ class UpstreamResult:
             **self._service_dict(),
             # Only when the scenario asks for a budget: other runs keep their JSON as it was.
             **({} if self.budget is None else {"budget": self.budget.to_dict()}),
+            **({} if self.routes is None else {"routes": dict(self.routes)}),
         }
 
     def _service_dict(self) -> dict[str, object]:
