@@ -73,8 +73,8 @@ def _route_checks(scenario: Whole, name: str, upstream: Upstream) -> Found:
         seen.setdefault(route.label, index)
     traffic = upstream.traffic
     if upstream.routes and traffic is not None and traffic.entry_point is None:
-        index, problem = traffic_route(upstream.routes, scenario.url_of(name), traffic)
-        if index is None:
+        matched, problem = traffic_route(upstream.routes, scenario.url_of(name), traffic)
+        if matched is None:
             found.append((("upstreams", name, "traffic"), problem))
     return found
 
