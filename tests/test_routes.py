@@ -108,6 +108,20 @@ async def forgets_the_key(ctx: Any) -> Any:
     )
 
 
+async def chats_over_httpx2(ctx: Any) -> Any:
+    """The same calls through httpx2 (async) and sync clients (httpx2's and httpx's)."""
+    base = ctx.urls["openai"]
+    assert ctx.httpx_sync.get(base + "models").json() == {"data": [{"id": "gpt-4o"}]}
+    models = await ctx.httpx2.get(base + "models")
+    assert models.json() == {"data": [{"id": "gpt-4o"}]}
+    ctx.httpx2_sync.post(
+        base + "chat/completions",
+        headers={"Authorization": "Bearer sk-test"},
+        json={"model": "gpt-4o"},
+    )
+    return await ctx.httpx2.get(base + "nowhere")
+
+
 def entry(name: str) -> str:
     return f"{{rate: 2/s, entry_point: 'tests.test_routes:{name}'}}"
 
@@ -143,6 +157,11 @@ def test_a_request_no_route_matches_stops_the_run_naming_the_closest(code: str, 
     with pytest.raises(HarnessError) as caught:
         run(chat("false", entry(code)))
     assert says in str(caught.value)
+
+
+def test_httpx2_clients_are_routed_too() -> None:
+    with pytest.raises(HarnessError, match=r"no route matches GET /v1/nowhere .* closest route"):
+        run(chat("false", entry("chats_over_httpx2")))
 
 
 def shape(method: str, path: str, headers: dict[str, str] | None = None, body: Any = None) -> Any:
@@ -189,6 +208,7 @@ def test_matching_follows_pytest_httpx() -> None:
         ),
         (("method: GET\n", "method: GETS\n"), "routes[1].method", "expected 'GET'"),
         (("headers: {Author", "headrs: {Author"), "routes[0].headrs", "did you mean 'headers'?"),
+        (("path: /models", "path: ../models"), "routes[1].path", "relative to the upstream"),
         (("name: models", "name: chat"), "routes[1]", "both 'chat': give them distinct names"),
         (
             ("json: {model: gpt-4o}\n", "json: {model: gpt-4o}\n        body: hi\n"),

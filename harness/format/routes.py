@@ -21,12 +21,13 @@ route and what differs (:func:`closest_route`).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import httpx
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from harness.format.answers import AnswerMap
 from harness.format.fault_settings import ErrorMix, Latency
@@ -38,9 +39,26 @@ __all__ = [
     "body_bytes",
     "closest_route",
     "matching_route",
+    "path_problem",
     "route_path",
     "traffic_route",
 ]
+
+# A path relative to the URL: no scheme, no whitespace, no fragment, no "." or ".." segment
+# (which would leave the upstream's URL, possibly for another upstream's).
+_PATH = re.compile(r"(?!/?[A-Za-z][A-Za-z0-9+.-]*://)[^\s#]*", re.ASCII)
+_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|\?|$)")
+
+
+def path_problem(value: str) -> str:
+    """Return why ``value`` is no path relative to an upstream's URL, or ""."""
+    if not _PATH.fullmatch(value) or _DOT_SEGMENT.search(value):
+        return (
+            "expected a path relative to the upstream's URL, like /v1/predict (no scheme, "
+            f"spaces, '#', '.' or '..' segments), got {value!r}"
+        )
+    return ""
+
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
@@ -60,6 +78,14 @@ class Route(StrictModel):
     failure_rate: Rate | None = None
     errors: ErrorMix | None = None
     answers: AnswerMap | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _relative_path(cls, value: str | None) -> str | None:
+        problem = None if value is None else path_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _one_body(self) -> Route:

@@ -32,17 +32,13 @@ from harness.format.fields import unit_field as _unit_field
 from harness.format.load_shapes import Diurnal, Stage, Throughput, expected_requests
 from harness.format.objectives import GRAMMAR_HINT, Objective, parse_objective
 from harness.format.ramps import PhaseLatency, PhaseRate
-from harness.format.routes import Route
+from harness.format.routes import Route, path_problem
 from harness.format.units import NS_PER_S, format_duration, parse_duration
 
 __all__ = ["Burst", "Phase", "Traffic", "Upstream", "normal_url"]
 
 # A base URL: http(s), a host, an optional path; no query or fragment (a path is appended to it).
 _URL = re.compile(r"https?://[A-Za-z0-9._~%!$&'()*+,;=:@\[\]-]+(?:/[^\s?#]*)?", re.ASCII)
-# A path relative to the URL: no scheme, no whitespace, no fragment, no "." or ".." segment
-# (which would leave the upstream's URL, possibly for another upstream's).
-_PATH = re.compile(r"(?!/?[A-Za-z][A-Za-z0-9+.-]*://)[^\s#]*", re.ASCII)
-_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|\?|$)")
 
 
 ObjectiveField = Annotated[
@@ -232,11 +228,9 @@ class Traffic(_Strict):
     @field_validator("path")
     @classmethod
     def _relative_path(cls, value: str) -> str:
-        if not _PATH.fullmatch(value) or _DOT_SEGMENT.search(value):
-            raise ValueError(
-                "expected a path relative to the upstream's URL, like /v1/predict (no scheme, "
-                f"spaces, '#', '.' or '..' segments), got {value!r}"
-            )
+        problem = path_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
 
