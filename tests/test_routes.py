@@ -244,3 +244,21 @@ def test_routes_without_assert_all_called_leave_objectives_alone() -> None:
     result = run(chat("false"), engine="direct").to_dict(run_info=False)["upstreams"]["openai"]
     assert result["objectives"] == []
     assert np.sum(list(result["routes"].values())) == 600
+
+
+def test_an_override_keeps_routes_ramps_and_the_diurnal_curve() -> None:
+    text = """\
+    duration: 1h
+    upstreams:
+      api:
+        routes: [{name: r, method: POST, path: /x, json: {a: [1]}, latency: 5ms}]
+        timeline:
+          - {from: 1m, to: 9m, failure_rate: {from: 1%, to: 30%},
+             latency: {from: {dist: uniform, min: 1ms, max: 2ms},
+                       to: {dist: uniform, min: 1s, max: 2s}}}
+        traffic: {diurnal: {min: 1/s, max: 3/s, peak_at: 14:00}, method: POST, path: /x,
+                  json: {a: [1], b: 2}, headers: {k: v}}
+    """
+    loaded = scenario(text)
+    again = loaded.override({"seed": 0})
+    assert again.upstreams == loaded.upstreams
