@@ -262,3 +262,41 @@ def test_an_override_keeps_routes_ramps_and_the_diurnal_curve() -> None:
     loaded = scenario(text)
     again = loaded.override({"seed": 0})
     assert again.upstreams == loaded.upstreams
+
+
+def test_the_json_schema_accepts_the_new_keys_and_rejects_their_typos() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    from harness.format.loader import json_schema
+
+    validator = jsonschema.Draft202012Validator(json_schema())
+    upstream = {
+        "routes": [{"name": "r", "method": "POST", "path": "/x", "json": {"a": 1}}],
+        "timeline": [
+            {"from": "1m", "to": "2m", "failure_rate": {"from": "1%", "to": "30%"}},
+            {"from": "3m", "for": "1m", "latency": {"from": "50ms", "to": "2s"}},
+        ],
+        "traffic": {
+            "diurnal": {"min": "1/s", "max": "9/s", "peak_at": "14:00", "period": "24h"},
+            "method": "POST",
+            "path": "/x",
+            "json": {"a": 1},
+            "headers": {"k": "v"},
+        },
+    }
+    good = {"duration": "1h", "upstreams": {"api": upstream}}
+    assert [e.message for e in validator.iter_errors(good)] == []
+    assert scenario(json.dumps(good)).upstreams["api"].traffic is not None
+    for typo in (
+        {"diurnl": {"min": "1/s", "max": "2/s"}},
+        {"rate": "1/s", "diurnal": {"min": "1/s", "max": "2/s"}},
+        {"rate": "1/s", "headrs": {}},
+    ):
+        bad = {"duration": "1h", "upstreams": {"api": {"traffic": typo}}}
+        assert list(validator.iter_errors(bad)), typo
+    bad_route = {"duration": "1h", "upstreams": {"api": {"routes": [{"pth": "/x"}]}}}
+    assert list(validator.iter_errors(bad_route))
+    bad_ramp = {
+        "duration": "1h",
+        "upstreams": {"api": {"timeline": [{"from": "0s", "to": "1m", "failure_rate": {"to": 2}}]}},
+    }
+    assert list(validator.iter_errors(bad_ramp))
