@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness import HarnessError, ScenarioError, run
+from harness import HarnessError, ScenarioError, UnmatchedRouteError, run
 from harness.format.routes import Request, Route, closest_route, matching_route
 from tests.support import scenario
 
@@ -97,8 +97,12 @@ async def lists_then_chats(ctx: Any) -> Any:
 
 
 async def misspells_a_path(ctx: Any) -> Any:
-    """Ask for a path no route has."""
-    return await ctx.httpx.get(ctx.urls["openai"] + "modles")
+    """Ask for a path no route has (the refusal is a ConnectionRefusedError, as a real one)."""
+    try:
+        return await ctx.httpx.get(ctx.urls["openai"] + "modles")
+    except UnmatchedRouteError as error:
+        assert isinstance(error, ConnectionRefusedError)
+        raise
 
 
 async def forgets_the_key(ctx: Any) -> Any:
