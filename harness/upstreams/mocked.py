@@ -14,6 +14,11 @@ clients, which respx does not patch, by a transport of the harness's own
 (:attr:`MockedUpstreams.httpx2_transport`, see :mod:`harness.upstreams.httpx2_mock`) drawing
 from the same seeded streams.
 
+An upstream with ``routes`` answers each request by the first route matching its method, path,
+headers and body (see :mod:`harness.format.routes`), with that route's settings, all routes
+drawing from the upstream's one stream; a request none matches is refused with
+:class:`UnmatchedRouteError`, naming the closest route, and reported as an unmocked host is.
+
 A request to a host no upstream mocks is refused at once with
 :class:`~harness.upstreams.guard.UnmockedHostError`, naming the host and the mocked upstreams.
 
