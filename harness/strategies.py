@@ -32,6 +32,7 @@ __all__ = [
     "pools",
     "ramps",
     "retries",
+    "routes",
     "scenario_data",
     "scenarios",
     "streams",
@@ -359,6 +360,22 @@ def _with_policies(draw: Any, data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "pools": used} if used else data
 
 
+def routes(max_latency_ms: int = 2_000) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """Return an upstream's routes: one the built-in client's default requests (``GET /``)
+    match, with some fault settings of its own, after one they never match."""
+    own = fault_profiles(max_latency_ms).flatmap(
+        lambda profile: st.sets(st.sampled_from(sorted(profile))).map(
+            lambda keys: {key: profile[key] for key in keys}
+        )
+    )
+    return own.map(
+        lambda settings: [
+            {"name": "other", "method": "POST", "path": "/other", "failure_rate": "100%"},
+            {"name": "root", "method": "GET", "path": "/", **settings},
+        ]
+    )
+
+
 def scenario_data(
     max_duration_s: int = 60,
     max_upstreams: int = 2,
@@ -386,6 +403,7 @@ def scenario_data(
                 streams().map(lambda s: {"stream": s}),
                 body_faults().map(lambda b: {"body": b}),
             ),
+            st.one_of(st.none(), routes()),
         ).map(
             lambda parts: {
                 **parts[0],
@@ -393,6 +411,7 @@ def scenario_data(
                 "traffic": parts[2],
                 **({"breaker": parts[3]} if parts[3] else {}),
                 **(parts[4] or {}),
+                **({"routes": parts[5]} if parts[5] else {}),
             }
         )
         names = st.lists(

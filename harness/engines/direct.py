@@ -38,9 +38,10 @@ from harness.engines.lanes import (
 from harness.engines.policies import Answer, LanePolicy, policy_request
 from harness.errors import HarnessError
 from harness.events import BreakerState, Outcome
+from harness.format.routes import traffic_route
 from harness.format.scenario import Scenario
 from harness.upstreams.answers import AnswerMaker, retry_after_ns
-from harness.upstreams.faults import FaultSampler
+from harness.upstreams.faults import FaultSampler, route_sampler
 from harness.upstreams.mocked import respond
 from harness.upstreams.streaming import (
     NO_FIRST_BYTE,
@@ -69,7 +70,7 @@ def run_direct(
         driver.run()
     finally:
         driver.close()
-    return driver.output(driver.reached)
+    return driver.output(driver.reached, None, driver.route_hits())
 
 
 class _Wait:
@@ -167,6 +168,16 @@ class _DirectDriver(LaneDriver):
             name: FaultSampler(upstream, stream(seed, name, "faults"))
             for name, upstream in scenario.upstreams.items()
         }
+        # The built-in client sends one request shape per lane: its route is known beforehand.
+        self._route_of: dict[str, tuple[str, int]] = {}
+        for lane in self.lanes:
+            upstream = scenario.upstreams[lane.name]
+            if upstream.routes:
+                index, _ = traffic_route(upstream.routes, scenario.url_of(lane.name), lane.traffic)
+                assert index is not None  # the scenario's cross-checks made sure
+                rng = stream(seed, lane.name, "faults")
+                samplers[lane.name] = route_sampler(upstream, upstream.routes[index], rng)
+                self._route_of[lane.name] = (upstream.routes[index].label, index)
         self.reached = dict.fromkeys(scenario.upstreams, 0)
         self._tracks = {lane.name: _Track(lane, samplers[lane.name]) for lane in self.lanes}
         for track in self._tracks.values():  # streamed answers: planned as the mocks plan them
@@ -196,6 +207,16 @@ class _DirectDriver(LaneDriver):
         for track in self._tracks.values():
             if track.policy is not None:
                 track.send = self._policy_send(track)
+
+    def route_hits(self) -> dict[str, dict[str, int]]:
+        """Return the requests each route answered, for upstreams with routes."""
+        hits: dict[str, dict[str, int]] = {}
+        for name, upstream in self.scenario.upstreams.items():
+            if upstream.routes:
+                hits[name] = {route.label: 0 for route in upstream.routes}
+                if name in self._route_of:
+                    hits[name][self._route_of[name][0]] = self.reached[name]
+        return hits
 
     def close(self) -> None:
         """Release the loop lent to code under test, if one was made."""

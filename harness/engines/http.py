@@ -32,7 +32,7 @@ from harness.engines.service import (
 )
 from harness.errors import HarnessError, VirtualTimeError
 from harness.events import BreakerState, Outcome, classify
-from harness.format.scenario import Scenario
+from harness.format.scenario import Scenario, Traffic
 from harness.upstreams.answers import retry_after_ns
 from harness.upstreams.mocked import COMPLETION, MockedUpstreams, clock_sleep
 from harness.upstreams.streams import stream
@@ -106,6 +106,8 @@ class _HttpDriver(LaneDriver):
             lane.name: (httpx.URL(lane.url), httpx.Timeout(lane.traffic.timeout / 1e9))
             for lane in self.lanes
         }
+        # The headers and body the built-in client sends (none unless traffic names them).
+        self._extras = {lane.name: _request_extras(lane.traffic) for lane in self.lanes}
         self._httpx2: list[object] = []  # made by the first entry point that asks for it
         self._sync: dict[str, Any] = {}  # sync clients, likewise
         self._randoms = {lane: stream(seed, lane, "entry_point") for lane in self._entry_points}
@@ -124,7 +126,7 @@ class _HttpDriver(LaneDriver):
                 for sync_client in self._sync.values():
                     sync_client.close()
         service = None if self._recorder is None else self._recorder.output
-        return self.output(self._mocks.reached, service)
+        return self.output(self._mocks.reached, service, self._mocks.route_hits)
 
     def _stop(self, error: BaseException) -> None:
         assert self._done is not None
@@ -171,9 +173,10 @@ class _HttpDriver(LaneDriver):
             return
         method, client = lane.traffic.method, self._client
         url, timeout = self._targets[lane.name]
+        extra = self._extras[lane.name]
 
         def send() -> Awaitable[httpx.Response]:
-            return client.request(method, url, timeout=timeout)
+            return client.request(method, url, timeout=timeout, **extra)
 
         asyncio.get_running_loop().create_task(self.guarded_request(lane, row, start_ns, send))
 
@@ -182,10 +185,11 @@ class _HttpDriver(LaneDriver):
         assert lane.policy is not None
         method, client, clock = lane.traffic.method, self._client, self.clock
         url, timeout = self._targets[lane.name]
+        extra = self._extras[lane.name]
 
         async def send() -> Answer:
             try:
-                response = await client.request(method, url, timeout=timeout)
+                response = await client.request(method, url, timeout=timeout, **extra)
             except Exception as error:
                 known = classify(error)
                 if known is None:
@@ -274,3 +278,15 @@ class _LoopWaits:
             clock.schedule(clock.now_ns, COMPLETION, lambda: settle(value))
 
         return future, wake
+
+
+def _request_extras(traffic: Traffic) -> dict[str, Any]:
+    """Return what ``client.request`` is given besides the method, URL and timeout."""
+    extras: dict[str, Any] = {}
+    if traffic.headers:
+        extras["headers"] = traffic.headers
+    if traffic.json_body is not None:
+        extras["json"] = traffic.json_body
+    if traffic.body is not None:
+        extras["content"] = traffic.body.encode()
+    return extras

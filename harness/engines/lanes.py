@@ -74,6 +74,8 @@ class EngineOutput:
     """What entry points did (attempt logs, attempts per caller), when any ran."""
     attempt_logs: dict[str, SampleLog] = field(default_factory=dict)
     """Per upstream whose traffic retries, every attempt that reached it (its upstream view)."""
+    routes: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Requests each route answered, by upstream and route label (upstreams with routes)."""
 
 
 @dataclass(eq=False)
@@ -240,7 +242,12 @@ class LaneDriver:
             if self._busy == 0:
                 self.all_done()
 
-    def output(self, reached: dict[str, int], service: ServiceOutput | None = None) -> EngineOutput:
+    def output(
+        self,
+        reached: dict[str, int],
+        service: ServiceOutput | None = None,
+        routes: dict[str, dict[str, int]] | None = None,
+    ) -> EngineOutput:
         """Return the engine's output, the run ending no earlier than the scenario's duration."""
         end_ns = max(self.scenario.duration, self.clock.now_ns)
         for guard in self.guards.values():
@@ -252,7 +259,9 @@ class LaneDriver:
             for name, policy in self.policies.items()
             if policy.attempts is not None
         }
-        return EngineOutput(self.logs, self.guards, reached, end_ns, service, attempt_logs)
+        return EngineOutput(
+            self.logs, self.guards, reached, end_ns, service, attempt_logs, routes or {}
+        )
 
 
 def _listener(

@@ -30,7 +30,7 @@ from harness.upstreams.streams import stream
 from harness.verdicts.budget import evaluate_budget, upstream_budget
 from harness.verdicts.expectation_checks import check_expectations
 from harness.verdicts.metrics import SampleLog, View, breaker_summary, ttfb_stats, view_stats
-from harness.verdicts.objectives import evaluate
+from harness.verdicts.objectives import evaluate, route_verdicts
 from harness.verdicts.result import Result, RunInfo, ScenarioSource, UpstreamResult
 from harness.verdicts.service import (
     SERVICE_METRICS,
@@ -101,6 +101,7 @@ def run(
             if output.service is None
             else output.service.attempt_logs[name],
             service[name],
+            output.routes.get(name),
         )
         for name in scenario.upstreams
     }
@@ -124,6 +125,7 @@ def _upstream_result(
     reached: int,
     attempt_log: SampleLog | None = None,
     service: ServiceStats | None = None,
+    routes: dict[str, int] | None = None,
 ) -> UpstreamResult:
     samples = log.freeze()
     # With entry points, the upstream view is every attempt that reached this upstream, from
@@ -164,6 +166,8 @@ def _upstream_result(
         else evaluate(objective, views, breaker, ttfb)
         for objective in objectives
     )
+    if scenario.assert_all_called and routes:
+        verdicts += route_verdicts(routes)
     expectations = check_expectations(upstream.expect, samples, breaker, upstream.timeline, budget)
     return UpstreamResult(
         name=name,
@@ -177,6 +181,7 @@ def _upstream_result(
         service=service,
         budget=budget,
         ttfb=ttfb,
+        routes=routes,
     )
 
 

@@ -19,6 +19,7 @@ from harness.format.budget import budget_problems
 from harness.format.error_budget import target_objective
 from harness.format.expectations import expectation_problems
 from harness.format.policies import Pool
+from harness.format.routes import traffic_route
 from harness.format.units import format_duration
 from harness.format.upstream import Upstream
 
@@ -52,12 +53,36 @@ def cross_checks(scenario: Whole) -> Found:
         found += _window_checks(scenario, name, upstream)
         found += _objective_checks(name, upstream)
         found += _breaker_checks(name, upstream)
+        found += _route_checks(scenario, name, upstream)
     found += _url_overlaps(scenario)
     found += _entry_point_engine(scenario)
     found += _policy_checks(scenario)
     found += _request_count(scenario)
     if not found:  # the estimate reads what the checks above hold valid
         found += budget_problems(scenario)
+    return found
+
+
+def _route_checks(scenario: Whole, name: str, upstream: Upstream) -> Found:
+    """Routes need distinct labels (a never-called one is named by it), and the built-in
+    client's requests must match one (an entry point's are matched as they are sent)."""
+    found: Found = []
+    seen: dict[str, int] = {}
+    for index, route in enumerate(upstream.routes):
+        if route.label in seen:
+            found.append(
+                (
+                    ("upstreams", name, "routes", index),
+                    f"routes {seen[route.label]} and {index} are both {route.label!r}: give "
+                    "them distinct names",
+                )
+            )
+        seen.setdefault(route.label, index)
+    traffic = upstream.traffic
+    if upstream.routes and traffic is not None and traffic.entry_point is None:
+        matched, problem = traffic_route(upstream.routes, scenario.url_of(name), traffic)
+        if matched is None:
+            found.append((("upstreams", name, "traffic"), problem))
     return found
 
 

@@ -34,6 +34,7 @@ from harness.format.load_shapes import Diurnal, Stage, Throughput, expected_requ
 from harness.format.objectives import GRAMMAR_HINT, Objective, parse_objective
 from harness.format.policies import Retry
 from harness.format.ramps import PhaseLatency, PhaseRate
+from harness.format.routes import Route, path_problem
 from harness.format.streaming import BodyFaults, Stream
 from harness.format.units import NS_PER_S, format_duration, parse_duration
 
@@ -41,10 +42,6 @@ __all__ = ["Burst", "Phase", "Traffic", "Upstream", "normal_url"]
 
 # A base URL: http(s), a host, an optional path; no query or fragment (a path is appended to it).
 _URL = re.compile(r"https?://[A-Za-z0-9._~%!$&'()*+,;=:@\[\]-]+(?:/[^\s?#]*)?", re.ASCII)
-# A path relative to the URL: no scheme, no whitespace, no fragment, no "." or ".." segment
-# (which would leave the upstream's URL, possibly for another upstream's).
-_PATH = re.compile(r"(?!/?[A-Za-z][A-Za-z0-9+.-]*://)[^\s#]*", re.ASCII)
-_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|\?|$)")
 
 
 ObjectiveField = Annotated[
@@ -166,6 +163,12 @@ class Traffic(_Strict):
     path: str = "/"
     """Appended to the upstream's URL: ``/predict`` (or ``predict``) under ``…/v1/`` is
     ``…/v1/predict``."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Headers the built-in client sends with each request."""
+    json_body: Any = Field(default=None, alias="json")
+    """A JSON body the built-in client sends with each request."""
+    body: str | None = None
+    """A text body the built-in client sends with each request (UTF-8)."""
     entry_point: (
         Annotated[str, Field(pattern=ENTRY_POINT_PATTERN, examples=["myservice.handlers:answer"])]
         | None
@@ -182,6 +185,8 @@ class Traffic(_Strict):
             raise ValueError("give the request rate: 'rate' (e.g. 10/s) or 'diurnal'")
         if self.diurnal is not None and self.rate is not None:
             raise ValueError("give 'rate' or 'diurnal', not both: diurnal sets the rate")
+        if self.json_body is not None and self.body is not None:
+            raise ValueError("give 'json' or 'body', not both: each is the whole body")
         if self.diurnal is not None and self.stages:
             raise ValueError("give 'stages' or 'diurnal', not both: each shapes the rate")
         return self
@@ -226,11 +231,9 @@ class Traffic(_Strict):
     @field_validator("path")
     @classmethod
     def _relative_path(cls, value: str) -> str:
-        if not _PATH.fullmatch(value) or _DOT_SEGMENT.search(value):
-            raise ValueError(
-                "expected a path relative to the upstream's URL, like /v1/predict (no scheme, "
-                f"spaces, '#', '.' or '..' segments), got {value!r}"
-            )
+        problem = path_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
 
@@ -248,6 +251,8 @@ class Upstream(_Strict):
     body: BodyFaults | None = None
     """Slow, cut or reset the bodies of answers sent whole (see :mod:`harness.format.streaming`)."""
     timeline: tuple[Phase, ...] = ()
+    routes: tuple[Route, ...] = ()
+    """Requests matched on method, path, headers and body (see :mod:`harness.format.routes`)."""
     traffic: Traffic | None = None
     breaker: BreakerConfig | None = None
     slo: tuple[ObjectiveField, ...] = ()

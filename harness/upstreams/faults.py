@@ -48,6 +48,7 @@ from harness.format.fault_settings import (
     UniformLatency,
 )
 from harness.format.ramps import LatencyRamp, RateRamp
+from harness.format.routes import Route
 from harness.format.scenario import Phase, Upstream
 from harness.format.units import NS_PER_S
 
@@ -61,6 +62,7 @@ __all__ = [
     "interpolated",
     "latency_quantile",
     "read_timeout_ns",
+    "route_sampler",
 ]
 
 NEVER = -1
@@ -237,6 +239,17 @@ class FaultSampler:
             return outcome, status, latency
 
         return answer_at
+
+
+def route_sampler(upstream: Upstream, route: Route, rng: random.Random) -> FaultSampler:
+    """Return the sampler of the requests ``route`` matches: the route's settings in place of
+    the upstream's, the upstream's timeline on top, drawing from ``rng``."""
+    settings = {
+        key: getattr(route, key)
+        for key in ("latency", "failure_rate", "errors")
+        if getattr(route, key) is not None
+    }
+    return FaultSampler(upstream.model_copy(update=settings), rng)
 
 
 def _pick(

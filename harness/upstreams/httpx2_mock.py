@@ -10,7 +10,7 @@ all of that in a few lines, with no plugin and no patching.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Protocol
 
 import httpx2
@@ -30,9 +30,15 @@ class Upstreams(Protocol):
 
     def refusal(self, url: str, host: str) -> Exception: ...
 
-    async def serve(self, name: str, read_timeout_ns: int) -> Served: ...
+    async def serve(self, name: str, read_timeout_ns: int, route: int | None = None) -> Served: ...
 
-    def serve_blocking(self, name: str, read_timeout_ns: int) -> Served: ...
+    def route_of(
+        self, name: str, method: str, url: str, headers: Mapping[str, str], body: bytes
+    ) -> int | None: ...
+
+    def serve_blocking(
+        self, name: str, read_timeout_ns: int, route: int | None = None
+    ) -> Served: ...
 
 
 class Httpx2Mock(httpx2.MockTransport):
@@ -45,7 +51,8 @@ class Httpx2Mock(httpx2.MockTransport):
     async def _handle(self, request: httpx2.Request) -> httpx2.Response:
         name = _upstream(self.mocks, request)
         timeout = read_timeout_ns(request.extensions.get("timeout"))
-        return _respond(request, *await self.mocks.serve(name, timeout))
+        route = _route(self.mocks, name, request, await request.aread())
+        return _respond(request, *await self.mocks.serve(name, timeout, route))
 
 
 class Httpx2SyncMock(httpx2.MockTransport):
@@ -58,7 +65,13 @@ class Httpx2SyncMock(httpx2.MockTransport):
     def _handle(self, request: httpx2.Request) -> httpx2.Response:
         name = _upstream(self.mocks, request)
         timeout = read_timeout_ns(request.extensions.get("timeout"))
-        return _respond(request, *self.mocks.serve_blocking(name, timeout))
+        route = _route(self.mocks, name, request, request.read())
+        return _respond(request, *self.mocks.serve_blocking(name, timeout, route))
+
+
+def _route(mocks: Upstreams, name: str, request: httpx2.Request, body: bytes) -> int | None:
+    """Return the route of ``name`` the request matches (None: no routes; see MockedUpstreams)."""
+    return mocks.route_of(name, request.method, str(request.url), dict(request.headers), body)
 
 
 def _upstream(mocks: Upstreams, request: httpx2.Request) -> str:

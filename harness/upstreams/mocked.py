@@ -15,6 +15,11 @@ request); httpx2 clients, which respx does not patch, by a transport of the harn
 (:attr:`MockedUpstreams.httpx2_transport`, see :mod:`harness.upstreams.httpx2_mock`) drawing
 from the same seeded streams.
 
+An upstream with ``routes`` answers each request by the first route matching its method, path,
+headers and body (see :mod:`harness.format.routes`), with that route's settings, all routes
+drawing from the upstream's one stream; a request none matches is refused with
+:class:`UnmatchedRouteError`, naming the closest route, and reported as an unmocked host is.
+
 A request to a host no upstream mocks is refused at once with
 :class:`~harness.upstreams.guard.UnmockedHostError`, naming the host and the mocked upstreams.
 
@@ -26,7 +31,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
 from functools import partial
 from typing import Any
@@ -37,7 +43,8 @@ import respx
 
 from harness.clock import VirtualClock
 from harness.events import Outcome
-from harness.format.scenario import Scenario
+from harness.format.routes import Request, Route, closest_route, matching_route
+from harness.format.scenario import Scenario, Upstream
 from harness.upstreams.answers import AnswerMaker, BodyStream, Reply, Served
 from harness.upstreams.faults import (
     HANG_LIMIT,
@@ -46,6 +53,7 @@ from harness.upstreams.faults import (
     answer,
     connect_failure,
     read_timeout_ns,
+    route_sampler,
 )
 from harness.upstreams.guard import UnmockedHostError, register_upstreams
 from harness.upstreams.streaming import (
@@ -68,6 +76,7 @@ __all__ = [
     "AttemptHook",
     "MockedUpstreams",
     "Reply",
+    "UnmatchedRouteError",
     "clock_sleep",
     "read_timeout_ns",
     "respond",
@@ -129,10 +138,16 @@ class MockedUpstreams:
         self._answers: dict[str, AnswerMaker] = {}
         self._planners: dict[str, StreamPlanner] = {}
         self._bodies: dict[str, BodyPlanner] = {}
+        self._routes: dict[str, tuple[Route, ...]] = {}
+        self._route_samplers: dict[str, list[FaultSampler]] = {}
+        self._route_answers: dict[str, list[AnswerMaker]] = {}
+        self.route_hits: dict[str, dict[str, int]] = {}
+        """Requests each route answered, by upstream and route label (upstreams with routes)."""
         self._handled = 0
         self._httpx2: Any = None
         for name, upstream in scenario.upstreams.items():
-            self._samplers[name] = FaultSampler(upstream, stream(seed, name, "faults"))
+            faults = stream(seed, name, "faults")
+            self._samplers[name] = FaultSampler(upstream, faults)
             rng = stream(seed, name, "answers")
             self._answers[name] = AnswerMaker(name, upstream.answers, rng)
             if upstream.stream is not None:
@@ -140,11 +155,46 @@ class MockedUpstreams:
             if upstream.body is not None:
                 body_rng = stream(seed, name, "body")
                 self._bodies[name] = BodyPlanner(upstream.body, body_rng, self._answers[name])
+            if upstream.routes:
+                self._add_routes(name, upstream, faults, rng)
             self.reached[name] = 0
             handler = self._handlers[name] = self._handler(name)
             self.router.route(url__startswith=self.urls[name], name=name).mock(side_effect=handler)
         self.transport = httpx.MockTransport(self._route)
         register_upstreams(self.urls)
+
+    def _add_routes(
+        self, name: str, upstream: Upstream, faults: random.Random, rng: random.Random
+    ) -> None:
+        # One fault stream and one answer stream per upstream, whichever route draws from it:
+        # draws follow the order requests reach the upstream, as without routes.
+        self._routes[name] = upstream.routes
+        self._route_samplers[name] = [route_sampler(upstream, r, faults) for r in upstream.routes]
+        self._route_answers[name] = [
+            AnswerMaker(name, upstream.answers if r.answers is None else r.answers, rng)
+            for r in upstream.routes
+        ]
+        self.route_hits[name] = {route.label: 0 for route in upstream.routes}
+
+    def route_of(
+        self, name: str, method: str, url: str, headers: Mapping[str, str], body: bytes
+    ) -> int | None:
+        """Return the index of the route of ``name`` this request matches (None: the upstream
+        has no routes); refuse it (and report it, as an unmocked host is) if none matches."""
+        routes = self._routes.get(name)
+        if not routes:
+            return None
+        request = Request.of(method, url, headers, body)
+        index = matching_route(routes, self.urls[name], request)
+        if index is not None:
+            return index
+        error = UnmatchedRouteError(
+            f"upstream {name!r}: no route matches {request} ({url}); "
+            + closest_route(routes, self.urls[name], request)
+        )
+        if self._on_unmocked is not None:
+            self._on_unmocked(str(error))
+        raise error
 
     @property
     def httpx2_transport(self) -> Any:
@@ -169,25 +219,30 @@ class MockedUpstreams:
             self._on_unmocked(str(error))
         return error
 
-    async def serve(self, name: str, read_timeout_ns: int) -> Served:
-        """Serve one attempt reaching ``name``: draw its fault, wait in virtual time, and
-        return (outcome, status, reply, cause) as the client will see it (no reply without a
-        status; ``cause`` names a DNS or TLS failure among connect errors)."""
-        index, start_ns, outcome, status, after_ns, cause, plan = self._draw(name, read_timeout_ns)
+    async def serve(self, name: str, read_timeout_ns: int, route: int | None = None) -> Served:
+        """Serve one attempt reaching ``name`` (by its ``route``, if it has routes): draw its
+        fault, wait in virtual time, and return (outcome, status, reply, cause) as the client
+        will see it (no reply without a status; ``cause`` names a DNS or TLS failure among
+        connect errors)."""
+        drawn = self._draw(name, read_timeout_ns, route)
+        index, start_ns, outcome, status, after_ns, cause, plan = drawn
         if after_ns:
             await clock_sleep(self.clock, after_ns)
-        return (*self._answered(name, index, start_ns, outcome, status, after_ns, plan), cause)
+        answered = self._answered(name, index, start_ns, outcome, status, after_ns, plan, route)
+        return (*answered, cause)
 
-    def serve_blocking(self, name: str, read_timeout_ns: int) -> Served:
+    def serve_blocking(self, name: str, read_timeout_ns: int, route: int | None = None) -> Served:
         """Serve one attempt of a *sync* client: as :meth:`serve`, but the wait blocks the loop.
 
         The clock jumps forward by the drawn latency (or to the client's timeout) without
         running anything else (:meth:`VirtualClock.block`), as a blocking call in a real asyncio
         service does; events due meanwhile run afterwards, late.
         """
-        index, start_ns, outcome, status, after_ns, cause, plan = self._draw(name, read_timeout_ns)
+        drawn = self._draw(name, read_timeout_ns, route)
+        index, start_ns, outcome, status, after_ns, cause, plan = drawn
         self.clock.block(after_ns)
-        return (*self._answered(name, index, start_ns, outcome, status, after_ns, plan), cause)
+        answered = self._answered(name, index, start_ns, outcome, status, after_ns, plan, route)
+        return (*answered, cause)
 
     @property
     def sync_transport(self) -> httpx.MockTransport:
@@ -202,12 +257,17 @@ class MockedUpstreams:
         return Httpx2SyncMock(self)
 
     def _draw(
-        self, name: str, read_timeout_ns: int
+        self, name: str, read_timeout_ns: int, route: int | None
     ) -> tuple[int, int, Outcome, int, int, str, StreamPlan | None]:
         index = self.reached[name]
         self._count(name)
         start_ns = self.clock.now_ns
-        fault: Fault = self._samplers[name].draw(start_ns)
+        if route is None:
+            sampler = self._samplers[name]
+        else:
+            sampler = self._route_samplers[name][route]
+            self.route_hits[name][self._routes[name][route].label] += 1
+        fault: Fault = sampler.draw(start_ns)
         outcome, status, after_ns = answer(fault, read_timeout_ns)
         planner, body = self._planners.get(name), self._bodies.get(name)
         plan = None
@@ -226,6 +286,7 @@ class MockedUpstreams:
         status: int,
         after_ns: int,
         plan: StreamPlan | None = None,
+        route: int | None = None,
     ) -> tuple[Outcome, int, Reply | None]:
         if self._on_attempt is not None:
             # A streamed attempt ends as its plan says (when its body is read to the end).
@@ -235,7 +296,8 @@ class MockedUpstreams:
             return outcome, status, None
         if plan is not None and plan.reply is not None:  # a body fault's: made on arrival
             return outcome, status, self._faulty_body(plan, plan.reply)
-        reply = self._answers[name].reply(index, status, self.clock.now_ns)
+        maker = self._answers[name] if route is None else self._route_answers[name][route]
+        reply = maker.reply(index, status, self.clock.now_ns)
         if plan is not None:
             reply = self._streamed(name, reply, plan)
         return outcome, status, reply
@@ -275,11 +337,16 @@ class MockedUpstreams:
         name = self.upstream_of(url)
         if name is None:
             raise self.refusal(url, request.url.host)
-        return respond(request, *self.serve_blocking(name, _read_timeout_ns(request)))
+        route = self.route_of(name, request.method, url, request.headers, request.read())
+        return respond(request, *self.serve_blocking(name, _read_timeout_ns(request), route))
 
     def _handler(self, name: str) -> Callable[[httpx.Request], Awaitable[httpx.Response]]:
         async def handle(request: httpx.Request) -> httpx.Response:
-            return respond(request, *await self.serve(name, _read_timeout_ns(request)))
+            route = None
+            if name in self._routes:
+                body = await request.aread()
+                route = self.route_of(name, request.method, str(request.url), request.headers, body)
+            return respond(request, *await self.serve(name, _read_timeout_ns(request), route))
 
         return handle
 
@@ -300,6 +367,12 @@ class MockedUpstreams:
         self._handled += 1
         if not self.keep_calls and self._handled % _FORGET_CALLS_EVERY == 0:
             self.router.reset()
+
+
+class UnmatchedRouteError(ConnectionRefusedError):
+    """A request reached an upstream with routes, and none of them matches it; it was never
+    answered. A ``ConnectionRefusedError``, as a refused connection is what code under test
+    would see; the run stops with it (the scenario or the code under test needs fixing)."""
 
 
 def respond(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from harness.format.objectives import (
     BREAKER_METRICS,
@@ -18,13 +18,14 @@ from harness.format.objectives import (
     Objective,
     View,
     format_kind_value,
+    parse_objective,
 )
 from harness.format.units import NS_PER_MS
 from harness.verdicts.confidence import samples_to_bound
 from harness.verdicts.decisions import confidence_bounds, decide
 from harness.verdicts.metrics import BreakerSummary, ViewStats
 
-__all__ = ["Verdict", "evaluate"]
+__all__ = ["Verdict", "evaluate", "route_verdicts"]
 
 
 @dataclass(frozen=True)
@@ -169,3 +170,19 @@ def _sample_note(objective: Objective, samples: int) -> str | None:
     if bound is not None and samples < bound:
         return f"only {samples} samples: no 95% upper bound on {name} below {bound}"
     return None
+
+
+def route_verdicts(hits: dict[str, int]) -> tuple[Verdict, ...]:
+    """Return, per route of an upstream, whether it was called (``assert_all_called``): a
+    check like ``upstream.requests >= 1`` counting the requests that route answered."""
+    template = parse_objective("upstream.requests >= 1")
+    return tuple(
+        Verdict(
+            objective=replace(template, text=f"route {label!r}: upstream.requests >= 1"),
+            observed=count,
+            samples=count,
+            passed=count >= 1,
+            note=None if count else f"route {label!r} was never called",
+        )
+        for label, count in hits.items()
+    )

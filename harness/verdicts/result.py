@@ -98,6 +98,8 @@ class UpstreamResult:
     """Error budget and burn-rate alerts, when asked for (see :mod:`harness.verdicts.budget`)."""
     ttfb: ViewStats | None = None
     """Time to first byte of streamed answers (its ``latency``), when the upstream streams."""
+    routes: dict[str, int] | None = None
+    """Requests each route answered, by route label (an upstream with routes only)."""
 
     @property
     def client(self) -> ViewStats:
@@ -142,6 +144,7 @@ class UpstreamResult:
             **({} if self.budget is None else {"budget": self.budget.to_dict()}),
             # Only for an upstream that streams: other runs keep their JSON as it was.
             **({} if self.ttfb is None else {"ttfb_ms": _ttfb_dict(self.ttfb)}),
+            **({} if self.routes is None else {"routes": dict(self.routes)}),
         }
 
     def _service_dict(self) -> dict[str, object]:
