@@ -66,12 +66,15 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *PARALLEL, *session.posargs, env=_scratch())
 
 
+DEEP_MARKS = ("examples(deep=", "ENGINES")  # what tests.support gives a fast and a deep form
+
+
 def _deep_tests() -> list[str]:
-    """The test files with a fast and a deep example count (``tests.support.examples``)."""
+    """The test files that do less on a fast run than on a deep one (``tests.support``)."""
     return sorted(
         path.relative_to(ROOT).as_posix()
         for path in (ROOT / "tests").glob("test_*.py")
-        if "examples(deep=" in path.read_text(encoding="utf-8")
+        if any(mark in path.read_text(encoding="utf-8") for mark in DEEP_MARKS)
     )
 
 

@@ -36,6 +36,12 @@ def noxfile() -> ModuleType:
     return module
 
 
+# The engines a costly per-engine test runs on: both under ``nox -s deep``; on every other run
+# the direct engine only, where the engine-equality properties (tests/test_engines.py) already
+# hold the HTTP engine to the same Result on the same feature.
+ENGINES = ["http", "direct"] if DEEP else ["direct"]
+
+
 def examples(deep: int, fast: int) -> int:
     """How many examples a costly property test draws: ``deep`` under ``nox -s deep``
     (``SLO_TESTS_DEEP=1``, run once in CI), ``fast`` on every other run of the suite."""

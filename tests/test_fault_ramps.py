@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from harness import ScenarioError, run
-from tests.support import scenario
+from tests.support import ENGINES, scenario
 
 SECOND = 10**9
 MINUTE = 60 * SECOND
@@ -40,7 +40,7 @@ def expected_profile(p: np.ndarray) -> tuple[float, float]:
     return float(p.sum()), float((p * (1 - p)).sum())
 
 
-@pytest.mark.parametrize("engine", ["http", "direct"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_a_failure_ramp_fails_requests_along_the_line(engine: str) -> None:
     sent, failed = failures_per_minute(engine)
     assert sent.tolist() == [1200] * 12
@@ -86,7 +86,7 @@ upstreams:
 """
 
 
-@pytest.mark.parametrize("engine", ["http", "direct"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_a_fixed_latency_ramp_is_exact_per_request(engine: str) -> None:
     loaded = scenario(LATENCY_RAMP.format(ramp="{from: 50ms, to: 2s}"))
     samples = run(loaded, engine=engine).upstreams["api"].samples

@@ -36,8 +36,9 @@ def test_deep_runs_every_file_with_a_fast_profile_with_full_counts() -> None:
         f"tests/{path.name}"
         for path in (ROOT / "tests").glob("test_*.py")
         if "examples(deep=" in path.read_text(encoding="utf-8")
+        or "ENGINES" in path.read_text(encoding="utf-8")
     )
-    assert {"tests/test_breaker_model.py", "tests/test_breaker_liveness.py"} <= set(using)
+    assert {"tests/test_breaker_model.py", "tests/test_fault_ramps.py"} <= set(using)
     assert [argument for argument in session.ran if argument.startswith("tests/")] == using
     assert session.env["SLO_TESTS_DEEP"] == "1"
 
@@ -51,3 +52,4 @@ def test_the_suite_starts_the_shared_inner_sessions_once() -> None:
 
 def test_the_fast_profile_draws_fewer_examples_than_the_deep_one() -> None:
     assert support.examples(deep=1_000, fast=150) == (1_000 if support.DEEP else 150)
+    assert (["http", "direct"] if support.DEEP else ["direct"]) == support.ENGINES
