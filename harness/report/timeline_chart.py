@@ -22,10 +22,13 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
 
+from harness.report.burn import AlertView
 from harness.report.charts import (
     GRID,
+    INK,
     P50,
     P95,
     PHASE,
@@ -111,37 +114,58 @@ def timeline_svg(
     phases: Sequence[Mapping[str, Any]],
     checks: Sequence[Check],
     end_ms: float,
+    alerts: Sequence[AlertView] = (),
 ) -> str:
-    """Return latency (P50/P95 per bucket), success rate and breaker state on one time axis."""
+    """Return latency (P50/P95 per bucket), success rate and breaker state on one time axis;
+    with ``alerts`` (an upstream's burn-rate alerts), a lane per alert below them holding a
+    bar for each span of time it fired in."""
     plan = timeline_plan(checks, series)
     with style(salt):
-        figure = Figure(figsize=(10.5, 4.6))
+        ratios: list[float] = [3, 1.5, 0.42]
+        hspace, top, bottom = 0.12, 0.93, 0.1
+        height = 4.6
+        if alerts:
+            # A lane per alert below the breaker band; the other panels keep their size, the
+            # gaps between them and the margins (in inches) as they are without alerts.
+            unit = 4.6 * (top - bottom) / (1 + hspace * 2 / 3) / sum(ratios)  # inches per ratio
+            gap = hspace * unit * sum(ratios) / 3
+            lanes = ALERT_LANE_INCHES * len(alerts)
+            height += lanes + gap
+            ratios.append(lanes / unit)
+            hspace = gap / (unit * sum(ratios) / 4)
+            top, bottom = 1 - 4.6 * (1 - top) / height, 4.6 * bottom / height
+        figure = Figure(figsize=(10.5, height))
         grid = figure.add_gridspec(
-            3,
+            len(ratios),
             1,
-            height_ratios=[3, 1.5, 0.42],
-            hspace=0.12,
+            height_ratios=ratios,
+            hspace=hspace,
             left=0.075,
             right=0.78 if plan.latency or plan.success else 0.97,  # room for SLO labels
-            top=0.93,
-            bottom=0.1,
+            top=top,
+            bottom=bottom,
         )
         latency = figure.add_subplot(grid[0])
         success = figure.add_subplot(grid[1], sharex=latency)
         band = figure.add_subplot(grid[2], sharex=latency)
+        strip = figure.add_subplot(grid[3], sharex=latency) if alerts else None
         scale = _time_scale(end_ms)
         times = [t / scale.ms for t in series["t_ms"]] + [end_ms / scale.ms]
         _latency_panel(latency, times, series, plan.latency)
         _success_panel(success, times, series, plan)
         _state_band(band, scale, transitions, final_state, end_ms)
-        for axes in (latency, success, band):
+        panels = [latency, success, band]
+        if strip is not None:
+            _alert_lanes(strip, salt, alerts, scale, end_ms)
+            panels.append(strip)
+        for axes in panels:
             _shade_phases(axes, phases, scale, label=axes is latency)
             axes.set_xlim(0, end_ms / scale.ms)
         for axes in (latency, success):
             _mark_transitions(axes, salt, transitions or (), scale, label=axes is latency)
-        for axes in (latency, success):
+        for axes in panels[:-1]:
             axes.tick_params(labelbottom=False)
-        band.set_xlabel(f"virtual time ({scale.unit})")
+        panels[-1].set_xlabel(f"virtual time ({scale.unit})")
         return svg(figure)
 
 
@@ -270,6 +294,44 @@ def _state_band(
             fontsize=8,
         )
     axes.set_ylim(0, 1)
+
+
+ALERT_LANE_INCHES = 0.24
+"""The height of one burn-rate alert's lane under the breaker band."""
+ALERT = "#b03a2e"
+
+
+def _alert_lanes(
+    axes: Axes, salt: str, alerts: Sequence[AlertView], scale: _Scale, end_ms: float
+) -> None:
+    """Draw one lane per alert, first alert on top: a bar over each span it fired in (at least
+    a sliver wide, as a HALF_OPEN probe is), its SVG id ``SALT-alert-FACTOR-span-N``, and its
+    name (``14.4× (30s/2.5s)``) at the lane's left, saying so when it never fired."""
+    axes.set_yticks([])
+    axes.spines["left"].set_visible(False)
+    axes.set_ylabel("alerts", rotation=0, ha="right", va="center")
+    visible = end_ms / 400
+    lanes = len(alerts)
+    for number, alert in enumerate(alerts):
+        bottom = lanes - 1 - number
+        for index, (start, stop) in enumerate(alert.fired):
+            width = max(stop - start, visible)
+            bar = Rectangle(
+                (start / scale.ms, bottom + 0.12), width / scale.ms, 0.76,
+                facecolor=ALERT, edgecolor="none",
+            )  # fmt: skip
+            bar.set_gid(f"{salt}-alert-{alert.key}-span-{index}")
+            axes.add_patch(bar)
+        axes.annotate(
+            alert.label if alert.fired else f"{alert.label} never fired",
+            xy=(0.004, bottom + 0.5),
+            xycoords=("axes fraction", "data"),
+            va="center",
+            color=INK if alert.fired else "#777",
+            fontsize=7,
+            bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.8},
+        )
+    axes.set_ylim(0, lanes)
 
 
 def _state_spans(
