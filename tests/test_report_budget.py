@@ -21,9 +21,11 @@ import subprocess
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import numpy as np
 import pytest
 
-from harness import Result, load_scenario, parse_objective, run
+from harness import Outcome, Result, load_scenario, parse_objective, run
+from harness.report.digest import digest
 from harness.report.text import result_table
 from harness.verdicts.budget import burn_rate
 from tests.reporting import pair, run_text
@@ -143,6 +145,41 @@ def test_the_budget_block_lists_spent_and_each_alerts_spans(burn: Result) -> Non
     assert "a lane per burn-rate alert" in page
 
 
+def test_the_burn_down_counts_bad_requests_over_the_whole_allowance(burn: Result) -> None:
+    display = digest(burn)["upstreams"]["api"]["display"]
+    spent = display["budget_spent"]
+    assert len(spent) == len(display["t_ms"]) == 360
+    samples = burn.upstreams["api"].samples
+    for index in (0, 59, 179, 180, 185, 359):  # before, in and after the outage
+        end = (index + 1) * display["bucket_ms"] * 1_000_000
+        started = samples.start_ns < end
+        bad = int(np.count_nonzero(started & (samples.outcome != Outcome.SUCCESS)))
+        assert spent[index] == pytest.approx(bad / (0.03 * 9000), abs=1e-12), index
+    assert spent[-1] == _budget(burn)["spent"]
+    # The outage (900 s to 930 s: 150 requests, all bad) spends 150 / 270 of it in 30 s.
+    assert spent[185] - spent[179] == pytest.approx(150 / 270, abs=2 / 270)
+
+
+def test_the_burn_down_panel_draws_the_budget_spent_limit(burn: Result) -> None:
+    page = _page(*pair(burn))
+    assert "SLO budget_spent &lt;= 75% (PASS)" in page
+    assert "Not drawn" not in page  # budget_spent is drawn now
+    assert "the error budget spent so far" in page
+
+
+def test_a_budget_without_a_period_has_a_burn_down_and_no_alert_lanes() -> None:
+    text = QUIET.replace("    slo_period: 6h\n", "").replace(
+        '["success_rate >= 97%"]', '["success_rate >= 97%", "budget_spent <= 50%"]'
+    )
+    entry, data = pair(run_text(text, "scenarios/spent.yaml"))
+    assert entry["upstreams"]["api"]["budget"]["alerts"] == []
+    assert data["upstreams"]["api"]["display"]["budget_spent"][-1] == 0
+    page = _page(entry, data)
+    assert "SLO budget_spent &lt;= 50% (PASS)" in page
+    assert "-alert-" not in page
+    assert "burn-rate alert" not in page
+
+
 def test_an_upstream_without_a_budget_draws_no_alerts(burn: Result, steady: Result) -> None:
     entry, data = pair(burn)
     del entry["upstreams"]["api"]["budget"]
@@ -151,6 +188,7 @@ def test_an_upstream_without_a_budget_draws_no_alerts(burn: Result, steady: Resu
     assert "Error budget" not in page
     assert "burn-rate" not in page
     assert "budget" not in _page(*pair(steady)).lower()
+    assert all("budget_spent" not in up["display"] for up in digest(steady)["upstreams"].values())
 
 
 # --- terminal -----------------------------------------------------------------------------

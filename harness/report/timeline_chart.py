@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from matplotlib.axes import Axes
@@ -69,6 +69,7 @@ class TimelinePlan:
     success: list[Check]
     upstream_line: bool
     not_drawn: list[Check]
+    budget: list[Check] = field(default_factory=list)  # budget_spent limits, on the burn-down
 
 
 def timeline_plan(checks: Sequence[Check], series: Mapping[str, Any]) -> TimelinePlan:
@@ -80,11 +81,12 @@ def timeline_plan(checks: Sequence[Check], series: Mapping[str, Any]) -> Timelin
     rates = [c for c in checks if c.unit == "ratio" and metric(c) == "success_rate"]
     upstream_line = bool(series["unsent"]) or any(view(c) == "upstream" for c in rates)
     success = [c for c in rates if view(c) == "client" or upstream_line]
-    drawn = [c for c in latency + success if is_number(c.threshold)]
+    budget = [c for c in checks if metric(c) == "budget_spent" and "budget_spent" in series]
+    drawn = [c for c in latency + success + budget if is_number(c.threshold)]
     not_drawn = [c for c in checks if c.unit in ("ms", "ratio") and c not in drawn]
     return TimelinePlan(
         [c for c in latency if c in drawn], [c for c in success if c in drawn], upstream_line,
-        not_drawn,
+        not_drawn, [c for c in budget if c in drawn],
     )  # fmt: skip
 
 
@@ -124,15 +126,18 @@ def timeline_svg(
         ratios: list[float] = [3, 1.5, 0.42]
         hspace, top, bottom = 0.12, 0.93, 0.1
         height = 4.6
-        if alerts:
-            # A lane per alert below the breaker band; the other panels keep their size, the
-            # gaps between them and the margins (in inches) as they are without alerts.
+        burn_down = series.get("budget_spent")
+        # Rows under the breaker band, in inches: the budget's burn-down, a lane per alert.
+        extras = [BUDGET_PANEL_INCHES] if burn_down is not None else []
+        extras += [ALERT_LANE_INCHES * len(alerts)] if alerts else []
+        if extras:
+            # The other panels keep their size, the gaps between them and the margins (in
+            # inches) as they are without these rows.
             unit = 4.6 * (top - bottom) / (1 + hspace * 2 / 3) / sum(ratios)  # inches per ratio
             gap = hspace * unit * sum(ratios) / 3
-            lanes = ALERT_LANE_INCHES * len(alerts)
-            height += lanes + gap
-            ratios.append(lanes / unit)
-            hspace = gap / (unit * sum(ratios) / 4)
+            height += sum(extras) + gap * len(extras)
+            ratios += [inches / unit for inches in extras]
+            hspace = gap / (unit * sum(ratios) / len(ratios))
             top, bottom = 1 - 4.6 * (1 - top) / height, 4.6 * bottom / height
         figure = Figure(figsize=(10.5, height))
         grid = figure.add_gridspec(
@@ -141,23 +146,25 @@ def timeline_svg(
             height_ratios=ratios,
             hspace=hspace,
             left=0.075,
-            right=0.78 if plan.latency or plan.success else 0.97,  # room for SLO labels
+            right=0.78 if plan.latency or plan.success or plan.budget else 0.97,  # SLO labels
             top=top,
             bottom=bottom,
         )
         latency = figure.add_subplot(grid[0])
-        success = figure.add_subplot(grid[1], sharex=latency)
-        band = figure.add_subplot(grid[2], sharex=latency)
-        strip = figure.add_subplot(grid[3], sharex=latency) if alerts else None
+        panels = [
+            latency,
+            *(figure.add_subplot(grid[row], sharex=latency) for row in range(1, len(ratios))),
+        ]
+        success, band = panels[1], panels[2]
         scale = _time_scale(end_ms)
         times = [t / scale.ms for t in series["t_ms"]] + [end_ms / scale.ms]
         _latency_panel(latency, times, series, plan.latency)
         _success_panel(success, times, series, plan)
         _state_band(band, scale, transitions, final_state, end_ms)
-        panels = [latency, success, band]
-        if strip is not None:
-            _alert_lanes(strip, salt, alerts, scale, end_ms)
-            panels.append(strip)
+        if burn_down is not None:
+            _budget_panel(panels[3], times, burn_down, plan.budget)
+        if alerts:
+            _alert_lanes(panels[-1], salt, alerts, scale, end_ms)
         for axes in panels:
             _shade_phases(axes, phases, scale, label=axes is latency)
             axes.set_xlim(0, end_ms / scale.ms)
@@ -294,6 +301,26 @@ def _state_band(
             fontsize=8,
         )
     axes.set_ylim(0, 1)
+
+
+BUDGET_PANEL_INCHES = 0.6
+"""The height of the error budget's burn-down panel under the breaker band."""
+
+
+def _budget_panel(
+    axes: Axes, times: list[float], spent: Sequence[float | None], limits: Sequence[Check]
+) -> None:
+    """Draw the budget spent by the end of each bucket (0 at the start), in % of the whole
+    scenario's allowance, with the ``budget_spent`` limits dashed in their verdict's colour."""
+    values = [0.0, *(math.nan if value is None else value * 100 for value in spent)]
+    axes.plot(times, values, color=ALERT, linewidth=1.2)
+    known = [value for value in values if not math.isnan(value)]
+    known += [float(check.threshold) * 100 for check in limits]
+    axes.set_ylim(0, max(100.0, *known) * 1.1)
+    axes.axhline(100, color=GRID, linewidth=0.8)
+    thresholds(axes, [(float(c.threshold) * 100, c.text, c.verdict) for c in limits])
+    axes.set_yticks([0, 100], ["0%", "100%"])
+    axes.set_ylabel("budget")
 
 
 ALERT_LANE_INCHES = 0.24
