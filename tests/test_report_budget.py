@@ -26,9 +26,9 @@ import pytest
 
 from harness import Outcome, Result, load_scenario, parse_objective, run
 from harness.report.digest import digest
-from harness.report.text import result_table
+from harness.report.text import budget_lines, result_table
 from harness.verdicts.budget import burn_rate
-from tests.reporting import pair, run_text
+from tests.reporting import JUNIT_XSD, pair, run_text
 from tests.support import SCENARIOS
 
 FIRED_14_4 = (912_800.0, 931_200.0)  # hand-derived above, in ms of virtual time
@@ -269,3 +269,31 @@ def test_junit_properties_carry_budget_spent_and_alert_spans(burn: Result, stead
     assert properties["api: alert 14.4× (30s/2.5s) :: fired"] == "912.8s–931.2s"
     assert properties["api: alert 6× (3m/15s) :: fired"] == "never"
     assert "budget" not in junit_document([pair(steady)[0]])
+
+
+def test_a_flapping_alert_lists_its_first_spans_and_draws_them_all(burn: Result) -> None:
+    entry, data = pair(burn)
+    flaps = [{"from_ms": 60_000.0 * k, "to_ms": 60_000.0 * k + 5_000.0} for k in range(1, 16)]
+    entry["upstreams"]["api"]["budget"]["alerts"][1]["fired"] = flaps  # the 6× alert
+    lines = budget_lines(entry)
+    assert len(lines) == 4  # spent, 14.4×, 6×, 1×
+    line = lines[2]
+    assert line.startswith("    alert 6× (3m/15s) fired 60s–65s, 120s–125s, ")
+    assert line.endswith(", 720s–725s, … (15 spans in all)")
+    page = _page(entry, data)
+    assert len(re.findall(r'id="scenario-1-0-timeline-alert-6-span-\d+"', page)) == 15
+    row = re.search(r'<tr class="alert" data-factor="6">(.*?)</tr>', page, re.DOTALL)
+    assert row
+    assert row.group(1).count("data-from-ms=") == 12
+    assert row.group(1).endswith(", … (15 spans in all)</td>")
+
+
+def test_junit_with_budget_properties_validates_against_the_common_schema(burn: Result) -> None:
+    xmlschema = pytest.importorskip("xmlschema")
+    from harness.report.junit import junit_document
+
+    root = ET.fromstring(junit_document([pair(burn)[0]]).encode())
+    for case in root.iter("testcase"):  # the two attributes pytest's xunit1 family adds
+        case.attrib.pop("line", None)
+        case.attrib.pop("file", None)
+    xmlschema.XMLSchema(str(JUNIT_XSD)).validate(ET.tostring(root, "unicode"))

@@ -19,7 +19,15 @@ from harness.format.phase_windows import span
 from harness.format.units import NS_PER_MS, vtime
 from harness.format.values import format_value
 
-__all__ = ["AlertView", "BudgetView", "alert_text", "budget_text", "budget_view", "spans_text"]
+__all__ = [
+    "MAX_SPANS",
+    "AlertView",
+    "BudgetView",
+    "alert_text",
+    "budget_text",
+    "budget_view",
+    "spans_text",
+]
 
 
 @dataclass(frozen=True)
@@ -91,12 +99,19 @@ def _moment(ms: float) -> str:
     return vtime(round(ms * NS_PER_MS))
 
 
+MAX_SPANS = 12
+"""An alert that flapped is listed with its first this many spans and how many there were."""
+
+
 def spans_text(alert: AlertView) -> str:
-    """Return ``912.8s–931.2s, 1000s`` (a span of one request start is one time)."""
-    return ", ".join(
+    """Return ``912.8s–931.2s, 1000s`` (a span of one request start is one time); past
+    :data:`MAX_SPANS` spans, the first ones and ``… (40 spans in all)``."""
+    shown = ", ".join(
         _moment(start) if start == stop else f"{_moment(start)}–{_moment(stop)}"
-        for start, stop in alert.fired
+        for start, stop in alert.fired[:MAX_SPANS]
     )
+    more = len(alert.fired) - MAX_SPANS
+    return shown if more <= 0 else f"{shown}, … ({len(alert.fired)} spans in all)"
 
 
 def alert_text(alert: AlertView) -> str:

@@ -27,7 +27,7 @@ from markupsafe import Markup
 
 from harness.format.units import format_duration, format_rate
 from harness.format.values import format_value
-from harness.report.burn import budget_view
+from harness.report.burn import MAX_SPANS, budget_view
 from harness.report.charts import STATE_COLOURS
 from harness.report.display_lines import MIN_ANSWERS
 from harness.report.files import atomic_write
@@ -71,7 +71,7 @@ def _clock(ms: float) -> str:
     return "".join(parts)
 
 
-_ENVIRONMENT.globals.update(ms=_ms, percent=_percent, seconds=_clock)
+_ENVIRONMENT.globals.update(ms=_ms, percent=_percent, seconds=_clock, max_spans=MAX_SPANS)
 
 
 def write_html(
