@@ -297,3 +297,20 @@ def test_junit_with_budget_properties_validates_against_the_common_schema(burn: 
         case.attrib.pop("line", None)
         case.attrib.pop("file", None)
     xmlschema.XMLSchema(str(JUNIT_XSD)).validate(ET.tostring(root, "unicode"))
+
+
+def test_past_30_minutes_the_burn_down_follows_the_wider_buckets() -> None:
+    text = QUIET.replace("duration: 1m", "duration: 40m").replace(
+        "latency: 20ms", "latency: 20ms\n    failure_rate: 5%"
+    )
+    result = run_text(text, "scenarios/long-budget.yaml")
+    display = digest(result)["upstreams"]["api"]["display"]
+    assert display["bucket_ms"] == 10_000  # 480 five-second buckets would be over 360
+    spent = display["budget_spent"]
+    assert len(spent) == len(display["t_ms"]) == 240
+    samples = result.upstreams["api"].samples
+    for index in (0, 100, 239):
+        started = samples.start_ns < (index + 1) * 10_000_000_000
+        bad = int(np.count_nonzero(started & (samples.outcome != Outcome.SUCCESS)))
+        assert spent[index] == pytest.approx(bad / (0.03 * len(samples)), abs=1e-12)
+    assert spent[-1] == pair(result)[0]["upstreams"]["api"]["budget"]["spent"] > 1  # overspent

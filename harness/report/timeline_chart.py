@@ -356,7 +356,7 @@ def _alert_lanes(
             va="center",
             color=INK if alert.fired else "#777",
             fontsize=7,
-            bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.8},
+            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 0.8},
         )
     axes.set_ylim(0, lanes)
 
