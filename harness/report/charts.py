@@ -28,6 +28,7 @@ from harness.verdicts.checks import Check
 
 __all__ = [
     "GRID",
+    "INK",
     "P50",
     "P95",
     "PHASE",
