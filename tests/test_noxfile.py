@@ -3,6 +3,7 @@ the shared inner sessions started once, and ``deep`` with every full example cou
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tests import support
@@ -53,3 +54,17 @@ def test_the_suite_starts_the_shared_inner_sessions_once() -> None:
 def test_the_fast_profile_draws_fewer_examples_than_the_deep_one() -> None:
     assert support.examples(deep=1_000, fast=150) == (1_000 if support.DEEP else 150)
     assert (["http", "direct"] if support.DEEP else ["direct"]) == support.ENGINES
+
+
+def test_no_test_times_itself_against_the_wall_clock() -> None:
+    """Tests never depend on the machine's speed: no assertion on elapsed real time (speed
+    goals live in ``nox -s bench``). A test that must show something happens "at once" asserts
+    what did not happen instead (e.g. the ``network_calls`` fixture)."""
+    timed = re.compile(r"assert\s.*(perf_counter|monotonic|time\.time)\(\)\s*-")
+    found = [
+        f"{path.name}:{number}"
+        for path in sorted((ROOT / "tests").glob("test_*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if timed.search(line) and "virtual" not in line
+    ]
+    assert found == []

@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from typing import Any
 
 import pytest
@@ -170,21 +169,19 @@ def test_entry_point_refused_at_load_with_its_location(entry: str, message: str)
 
 @pytest.mark.parametrize("entry", ["tests.services:never_returns", "tests.services:sleeps_forever"])
 def test_entry_point_that_never_returns_stops_the_run_naming_it(entry: str) -> None:
-    began = time.perf_counter()
+    # The error comes from the engine's stuck-run check: the run ended instead of hanging.
     with pytest.raises(HarnessError, match=re.escape(entry)) as caught:
         run(vertex(entry))
     assert "virtual time" in str(caught.value)
-    assert time.perf_counter() - began < 30  # bounded: never a hang
 
 
-def test_unmocked_host_stops_the_run_naming_host_and_upstreams() -> None:
+def test_unmocked_host_stops_the_run_naming_host_and_upstreams(network_calls: list[str]) -> None:
     pytest.importorskip("httpx2")
-    began = time.perf_counter()
     with pytest.raises(
         HarnessError, match=r"host 'api\.openai\.com'.*vertex \(https://vertex\.test/\)"
     ):
         run(vertex("tests.services:calls_the_internet"))
-    assert time.perf_counter() - began < 1.0
+    assert network_calls == []  # refused before any lookup or connection: at once
 
 
 def test_entry_points_need_the_http_engine() -> None:
@@ -304,13 +301,12 @@ def test_sync_client_times_out_at_its_timeout_blocking_that_long() -> None:
     assert list(up.samples.latency_ns[:3] // 1_000_000) == [1000, 1800, 2600]
 
 
-def test_sync_client_to_an_unmocked_host_stops_the_run_naming_it() -> None:
-    began = time.perf_counter()
+def test_sync_client_to_an_unmocked_host_stops_the_run_naming_it(network_calls: list[str]) -> None:
     with pytest.raises(
         HarnessError, match=r"host 'api\.openai\.com'.*vertex \(https://vertex\.test/\)"
     ):
         run(vertex("tests.services:sync_calls_the_internet"))
-    assert time.perf_counter() - began < 1.0
+    assert network_calls == []  # refused before any lookup or connection: at once
 
 
 def test_direct_engine_with_an_entry_point_is_a_located_load_error(tmp_path: Any) -> None:
