@@ -43,9 +43,7 @@ def install(session: nox.Session, *extras: str, also: tuple[str, ...] = ()) -> N
         stamp.touch()
 
 
-# Under --dist loadgroup, the tests that read one shared inner pytest session (marked
-# xdist_group, tests/shared_runs.py) run on one worker, so that session is started once.
-PARALLEL = ("-n", "auto", "--dist", "loadgroup")
+PARALLEL = ("-n", "auto")  # on a 2-core machine, 2 workers: see the README for the numbers
 
 
 def _scratch() -> dict[str, str]:

@@ -4,12 +4,15 @@ pytest-xdist, and shared by every test that reads what such a session prints and
 Starting pytest-xdist's workers costs seconds; the tests of the plugin's behaviour under xdist
 (results from every worker, errors printed once, the same reports as one process) all ask the
 same question of the same kind of run, so they share these two runs instead of starting their
-own. Tests using them carry ``@pytest.mark.xdist_group(SHARED)``: under ``--dist loadgroup``
-(as ``nox -s tests`` runs) they land on one worker, so each run happens once per session.
+own. When the suite itself runs under xdist, the first worker to need a run makes it (under a
+file lock, in the folder the workers share) and the others read what it printed and wrote:
+each run happens once per session, whichever worker the tests land on. (``--dist loadgroup``
+would place them on one worker, but pytest 9.2 broke it: pytest-xdist issue #1386.)
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -22,8 +25,6 @@ from typing import Any
 import pytest
 
 from tests.reporting import HOSTILE, OUTAGE, write_scenarios
-
-SHARED = "shared-plugin-runs"
 
 STEADY = """\
 duration: 20s
@@ -98,17 +99,35 @@ def _session(base: Path, *workers: str) -> SessionRun:
     return SessionRun(base, result)
 
 
+def _shared(factory: pytest.TempPathFactory, name: str, *workers: str) -> SessionRun:
+    """Return the run ``name``, made once per session: by this process alone, or under
+    pytest-xdist by the first worker that asks, in the folder the workers' own folders share."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return _session(factory.mktemp("shared") / name, *workers)
+    base = factory.getbasetemp().parent / f"shared-{name}"
+    stored = base.with_suffix(".json")
+    with open(base.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not stored.exists():
+            made = _session(base, *workers).result
+            kept = {"ret": int(made.ret), "out": made.outlines, "err": made.errlines}
+            stored.write_text(json.dumps({**kept, "duration": made.duration}))
+    kept = json.loads(stored.read_text())
+    outcome = pytest.RunResult(kept["ret"], kept["out"], kept["err"], kept["duration"])
+    return SessionRun(base, outcome)
+
+
 @pytest.fixture(scope="session")
 def alone_run(tmp_path_factory: pytest.TempPathFactory) -> SessionRun:
     """The mixed folder run in one process."""
-    return _session(tmp_path_factory.mktemp("shared") / "alone")
+    return _shared(tmp_path_factory, "alone")
 
 
 @pytest.fixture(scope="session")
 def xdist_run(tmp_path_factory: pytest.TempPathFactory) -> SessionRun:
     """The mixed folder run on two pytest-xdist workers."""
     pytest.importorskip("xdist")
-    return _session(tmp_path_factory.mktemp("shared") / "xdist", "-n", "2")
+    return _shared(tmp_path_factory, "xdist", "-n", "2")
 
 
 @pytest.fixture(params=["alone", "xdist"])

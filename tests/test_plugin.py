@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.shared_runs import ERROR_FILES, NAMES, OUTCOMES, SHARED, SessionRun
+from tests.shared_runs import ERROR_FILES, NAMES, OUTCOMES, SessionRun
 
 PASSING = """\
 duration: 30s
@@ -75,7 +75,6 @@ def test_scenarios_are_collected_as_tests_and_failures_list_every_objective(
     )
 
 
-@pytest.mark.xdist_group(SHARED)
 def test_an_invalid_scenario_is_a_located_error_and_the_others_still_run(
     either_run: SessionRun,
 ) -> None:
@@ -119,7 +118,6 @@ def test_seed_override_json_results_and_junit_properties(project: pytest.Pyteste
     assert properties["t1: p95"].startswith("PASS p95 < 50ms observed=6ms n=300")
 
 
-@pytest.mark.xdist_group(SHARED)
 def test_json_results_under_xdist_hold_every_scenario(xdist_run: SessionRun) -> None:
     xdist_run.result.assert_outcomes(**OUTCOMES)
     document = xdist_run.results()
@@ -233,7 +231,6 @@ def test_slo_run_fixture_runs_and_overrides(pytester: pytest.Pytester) -> None:
     pytester.runpytest().assert_outcomes(passed=2)
 
 
-@pytest.mark.xdist_group(SHARED)
 def test_the_short_summary_names_an_invalid_files_first_problem(either_run: SessionRun) -> None:
     result = either_run.result
     result.stdout.fnmatch_lines(

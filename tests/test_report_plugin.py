@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.reporting import HOSTILE, OUTAGE, write_scenarios
-from tests.shared_runs import ERROR_FILES, NAMES, OUTCOMES, SHARED, SessionRun
+from tests.shared_runs import ERROR_FILES, NAMES, OUTCOMES, SessionRun
 
 STEADY = """\
 duration: 20s
@@ -92,7 +92,6 @@ def test_reports_folder_holds_every_report(project: pytest.Pytester) -> None:
     ]
 
 
-@pytest.mark.xdist_group(SHARED)
 def test_xdist_writes_the_same_reports_as_one_process(
     alone_run: SessionRun, xdist_run: SessionRun
 ) -> None:
@@ -347,7 +346,6 @@ def test_reports_of_scenarios_no_longer_run_are_removed(project: pytest.Pytester
     assert [p.name for p in (out / "steady").iterdir()] == ["notes.txt"]  # only ours went
 
 
-@pytest.mark.xdist_group(SHARED)
 def test_broken_files_leave_every_other_result_in_every_report(either_run: SessionRun) -> None:
     result = either_run.result
     result.assert_outcomes(**OUTCOMES)
