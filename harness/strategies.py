@@ -252,7 +252,8 @@ def _schedule_ms(retry: dict[str, Any]) -> int:
 
 @st.composite
 def _with_policies(draw: Any, data: dict[str, Any]) -> dict[str, Any]:
-    """Give ``data``'s upstreams pools and retries (those that can finish within the run)."""
+    """Give ``data``'s upstreams pools, retries (those that can finish within the run) and
+    fallbacks."""
     data = {**data, "upstreams": {k: dict(v) for k, v in data["upstreams"].items()}}
     duration_ms = int(data["duration"].removesuffix("ms"))
     names = ["p1", "p2"]
@@ -266,6 +267,9 @@ def _with_policies(draw: Any, data: dict[str, Any]) -> dict[str, Any]:
         if retry is not None and _schedule_ms(retry) < duration_ms:
             upstream["retry"] = retry
             upstream["answers"] = {"429": draw(_RETRY_AFTER), "503": draw(_RETRY_AFTER)}
+        if draw(st.booleans()):
+            kinds = st.lists(st.sampled_from([*_RETRY_KINDS, "dropped"]), min_size=1, unique=True)
+            upstream["fallback"] = draw(st.fixed_dictionaries({}, optional={"outcomes": kinds}))
     return {**data, "pools": used} if used else data
 
 
@@ -279,8 +283,8 @@ def scenario_data(
     """Return scenario files' data (plain dicts), valid by construction.
 
     ``breaker_settings`` draws each upstream's breaker (None: no breaker); by default the
-    built-in breaker or none. With ``policies``, upstreams may also share ``pools`` and
-    ``retry`` (answering 429 and 503 with a ``Retry-After``).
+    built-in breaker or none. With ``policies``, upstreams may also share ``pools``, ``retry``
+    (answering 429 and 503 with a ``Retry-After``) and have a ``fallback``.
     """
     if breaker_settings is None:
         breaker_settings = st.one_of(st.none(), breakers())

@@ -182,6 +182,49 @@ def test_retry_after_is_waited_instead_of_the_backoff(engine: str) -> None:
     assert {lat for _, lat, _ in rows(run(scenario_of(ignored), engine=engine), "v")} == {110}
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_fallback_answers_the_failures_it_serves_after_the_retries(engine: str) -> None:
+    text = """
+        duration: 10s
+        upstreams:
+          v:
+            latency: 50ms
+            failure_rate: 50%
+            errors: {503: 50%, 500: 50%}
+            traffic: {rate: 10/s}
+            retry: {attempts: 2, outcomes: [503], backoff: {base: 10ms, max: 10ms, jitter: none}}
+            fallback: {outcomes: [503]}
+            slo: [fallback_rate < 100%]
+    """
+    result = run(scenario_of(text), engine=engine)
+    v = result.upstreams["v"]
+    client = rows(result, "v")
+    attempts = v.reached_upstream
+    # A 503 is retried once; a request whose last attempt answered 503 gets the fallback, after
+    # both attempts (110 ms); a 500 is neither retried nor served.
+    fallbacks = [latency for _, latency, outcome in client if outcome == "fallback"]
+    assert fallbacks
+    assert set(fallbacks) == {110}
+    assert {outcome for _, _, outcome in client} == {"success", "http_error", "fallback"}
+    assert v.client.successes == sum(outcome == "success" for _, _, outcome in client)
+    # The upstream view holds the attempts: each fallback's two 503s among them.
+    statuses = v.samples.status.tolist()
+    assert 503 not in statuses
+    assert v.upstream.requests == attempts > len(client)
+    assert v.verdicts[0].observed == pytest.approx(len(fallbacks) / len(client))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_fallback_can_serve_requests_the_pool_dropped(engine: str) -> None:
+    text = TWO_LANES.replace("{POOL}", "{max_concurrent: 1}").replace(
+        "        latency: 100ms\n",
+        "        latency: 100ms\n        fallback: {outcomes: [dropped]}\n",
+    )
+    result = run(scenario_of(text), engine=engine)
+    assert [outcome for _, _, outcome in rows(result, "b")] == ["fallback"] * 4
+    assert [outcome for _, _, outcome in rows(result, "a")].count("dropped") == 2
+
+
 # -- the cascade -------------------------------------------------------------------------------
 
 
@@ -267,6 +310,12 @@ def problems(text: str) -> list[str]:
             "upstreams.t1.retry.backoff: max (1s) must be at least base (2s)",
         ),
         (
+            "duration: 1m\nupstreams: {t1: {traffic: {rate: 1/s}, "
+            "fallback: {outcomes: [dropd]}}}\n",
+            "upstreams.t1.fallback.outcomes[0]: 'dropd' is no outcome a fallback can serve (did "
+            "you mean 'dropped'?)",
+        ),
+        (
             "duration: 1m\nupstreams: {t1: {retry: {attempts: 2}}}\n",
             "upstreams.t1.retry: upstream 't1' has a retry but no traffic",
         ),
@@ -283,11 +332,11 @@ def test_bad_policies_are_located(text: str, expected: str) -> None:
     assert any(expected in problem for problem in found), found
 
 
-def test_the_schema_describes_pools_and_retries() -> None:
+def test_the_schema_describes_pools_retries_and_fallbacks() -> None:
     schema = json_schema()
     assert "pools" in schema["properties"]
     upstream = schema["$defs"]["Upstream"]["properties"]
-    assert {"pool", "retry"} <= set(upstream)
+    assert {"pool", "retry", "fallback"} <= set(upstream)
     assert set(schema["$defs"]["Retry"]["properties"]) == {
         "attempts", "backoff", "outcomes", "retry_after", "budget", "min_retries"
     }  # fmt: skip

@@ -340,14 +340,14 @@ class _DirectDriver(LaneDriver):
     # -- a lane with a pool or retries: its requests are coroutines (harness.engines.policies) --
 
     def _pooled_arrival(self, track: _Track, now: int) -> None:
-        """A policy lane's request arrives: without retries, with a sync guard, and a slot
-        free (or none and nothing to wait for), it takes :meth:`_arrival`'s path, holding the
-        slot until its answer; otherwise it runs as a coroutine. Either way the same steps in
+        """A policy lane's request arrives: with only a pool and a sync guard, and a slot free
+        (or none and nothing to wait for), it takes :meth:`_arrival`'s path, holding the slot
+        until its answer; otherwise it runs as a coroutine. Either way the same steps in
         the same order as :func:`~harness.engines.policies.policy_request`."""
         policy = track.policy
         assert policy is not None
         pool = policy.pool
-        if policy.retry is not None or pool is None or not policy.sync:
+        if policy.attempts is not None or pool is None or not policy.sync:
             self._start_policy(track, now)
             return
         guard: Any = track.guard

@@ -1,5 +1,6 @@
 """The built-in client's resilience policies, run the same way on both engines: shared pools
-(bulkheads) and retries (see :mod:`harness.format.policies` for what a scenario says).
+(bulkheads), retries and a fallback (see :mod:`harness.format.policies` for what a scenario
+says).
 
 A request of a lane with a policy is one coroutine, :func:`policy_request`, which both engines
 run; they differ only in how it waits (:class:`Waits`) and how one attempt travels (``send``).
@@ -13,8 +14,10 @@ each attempt. A request the breaker rejects takes no time, so its slot frees at 
 
 Rows: the lane's client row is the request (from its arrival, queueing and backoff waits
 included, to its last attempt's end, with the last attempt's outcome); a request the pool
-drops is ``dropped`` (after its queue wait, if it waited). With ``retry``, every attempt that
-reached the upstream is also a row of the upstream's attempt log, its upstream view.
+drops is ``dropped`` (after its queue wait, if it waited); a request whose final outcome the
+``fallback`` serves is ``fallback`` (status 0), whatever failed. With ``retry`` or ``fallback``,
+every attempt that reached the upstream is also a row of the upstream's attempt log, its
+upstream view.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from harness.breakers.adapters import Guard, SyncGuard
 from harness.breakers.builtin import CircuitOpenError
 from harness.clock import VirtualClock
 from harness.events import BreakerState, Outcome, UpstreamStatusError, classify
-from harness.format.policies import Pool, Retry, retry_matches
+from harness.format.policies import Fallback, Pool, Retry, retry_matches
 from harness.format.scenario import Scenario
 from harness.upstreams.mocked import COMPLETION
 from harness.upstreams.streams import stream
@@ -48,7 +51,7 @@ __all__ = [
 
 Answer = tuple[Outcome, int, int | None]
 """What one attempt came back with: outcome, HTTP status (0 without one), Retry-After in ns."""
-_DROPPED, _SHORT = Outcome.DROPPED, Outcome.SHORT_CIRCUITED
+_DROPPED, _SHORT, _FALLBACK = Outcome.DROPPED, Outcome.SHORT_CIRCUITED, Outcome.FALLBACK
 _LABELS = {outcome: outcome.label for outcome in Outcome}
 _STAND_IN = httpx.Request("GET", "https://attempt.invalid/")
 
@@ -126,13 +129,32 @@ class LanePolicy:
     log: SampleLog
     pool: PoolState | None
     retry: Retry | None
+    fallback: Fallback | None
     attempts: SampleLog | None
-    """The upstream's attempt log (with retries), else None: the client rows are the attempts."""
+    """The upstream's attempt log (with retries or a fallback), else None: the client rows are
+    the attempts."""
     random: random.Random
     sync: bool
     """Whether the lane's guard is driven one decision at a time (a :class:`SyncGuard`)."""
     retries: int = 0
     _retryable: dict[tuple[Outcome, int], bool] = field(default_factory=dict)
+    _falls_back: dict[tuple[Outcome, int], bool] = field(default_factory=dict)
+
+    def ended(
+        self, outcome: Outcome, status: int, state: BreakerState
+    ) -> tuple[Outcome, int, BreakerState]:
+        """Return how a request that ended as ``outcome`` is answered: with the fallback if it
+        serves that outcome."""
+        fallback = self.fallback
+        if fallback is None or outcome is Outcome.SUCCESS:
+            return outcome, status, state
+        key = (outcome, status)
+        serves = self._falls_back.get(key)
+        if serves is None:
+            serves = self._falls_back[key] = retry_matches(
+                fallback.outcomes, _LABELS[outcome], status
+            )
+        return (_FALLBACK, 0, state) if serves else (outcome, status, state)
 
     def retryable(self, outcome: Outcome, status: int) -> bool:
         """Return whether ``retry.outcomes`` names an attempt's outcome."""
@@ -194,7 +216,8 @@ def lane_policies(
             log=logs[name],
             pool=None if upstream.pool is None else pools[upstream.pool],
             retry=upstream.retry,
-            attempts=None if upstream.retry is None else SampleLog(),
+            fallback=upstream.fallback,
+            attempts=None if upstream.retry is None and upstream.fallback is None else SampleLog(),
             random=stream(seed, name, "retry"),
             # A runtime Protocol check costs microseconds: made once per lane.
             sync=isinstance(guards[name], SyncGuard),
@@ -220,7 +243,7 @@ async def policy_request(
         if pool.busy < pool.settings.max_concurrent:
             pool.busy += 1
         elif not await pool.wait(waits):
-            return _DROPPED, 0, guard.state()
+            return policy.ended(_DROPPED, 0, guard.state())
     retry, log, sync = policy.retry, policy.attempts, policy.sync
     number = 1
     try:
@@ -242,7 +265,7 @@ async def policy_request(
                 or not policy.retryable(outcome, status)
                 or not policy.may_retry()
             ):
-                return outcome, status, state
+                return policy.ended(outcome, status, state)
             wait = policy.backoff_ns(number, retry_after)
             if wait:
                 await waits.until(clock.now_ns + wait)

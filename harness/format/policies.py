@@ -27,10 +27,12 @@ from harness.format.fault_settings import ERROR_KINDS
 from harness.format.fields import Count, Duration, Rate, StrictModel, WholeNumber
 from harness.format.units import NS_PER_S, format_duration, shown
 
-__all__ = ["RETRY_KINDS", "Backoff", "Pool", "Retry", "retry_matches"]
+__all__ = ["FALLBACK_KINDS", "RETRY_KINDS", "Backoff", "Fallback", "Pool", "Retry", "retry_matches"]
 
 RETRY_KINDS = (*ERROR_KINDS, "short_circuited", "4xx", "5xx")
 """What ``retry.outcomes`` may name besides an HTTP status (``"503"``)."""
+FALLBACK_KINDS = (*RETRY_KINDS, "dropped")
+"""What ``fallback.outcomes`` may name besides an HTTP status."""
 _STATUS = re.compile(r"[1-5][0-9][0-9]")
 
 
@@ -85,7 +87,24 @@ def _retry_kind(value: object) -> object:
     )
 
 
+def _fallback_kind(value: object) -> object:
+    if value == "dropped":
+        return value
+    try:
+        return _retry_kind(value)
+    except PydanticCustomError:
+        close = get_close_matches(str(value), FALLBACK_KINDS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise PydanticCustomError(
+            "error_kind",
+            "{value} is no outcome a fallback can serve{hint}: an HTTP status like 503, 4xx, "
+            "5xx, or one of {kinds}",
+            {"value": shown(value), "hint": hint, "kinds": ", ".join(FALLBACK_KINDS)},
+        ) from None
+
+
 RetryKind = Annotated[str, BeforeValidator(_retry_kind)]
+FallbackKind = Annotated[str, BeforeValidator(_fallback_kind)]
 
 
 class Retry(StrictModel):
@@ -106,6 +125,22 @@ class Retry(StrictModel):
         attempt, un-jittered (``base``, 2 × ``base``, … each at most ``max``)."""
         backoff = self.backoff
         return sum(min(backoff.max, backoff.base << min(k, 62)) for k in range(self.attempts - 1))
+
+
+class Fallback(StrictModel):
+    """The built-in client answers a request its attempts failed with a fallback (a cached or
+    default answer): the outcome ``fallback``, which is not a success."""
+
+    outcomes: tuple[FallbackKind, ...] = (
+        "timeout",
+        "connect_error",
+        "connection_reset",
+        "short_circuited",
+        "dropped",
+        "4xx",
+        "5xx",
+    )
+    """The final outcomes the fallback serves (default: every failure)."""
 
 
 def retry_matches(outcomes: tuple[str, ...], kind: str, status: int) -> bool:
