@@ -242,6 +242,9 @@ def retries() -> st.SearchStrategy[dict[str, Any]]:
 _JITTERS = ["full", "equal", "none"]
 _RETRY_KINDS = [*_ERROR_KINDS, "5xx", "4xx", "short_circuited"]
 _RETRY_AFTER = st.fixed_dictionaries({"retry_after": durations(0, 2_000)})
+_TIMEOUTS = st.fixed_dictionaries(
+    {}, optional={"attempt": durations(1, 3_000), "overall": durations(1, 5_000)}
+)
 
 
 def _schedule_ms(retry: dict[str, Any]) -> int:
@@ -252,8 +255,8 @@ def _schedule_ms(retry: dict[str, Any]) -> int:
 
 @st.composite
 def _with_policies(draw: Any, data: dict[str, Any]) -> dict[str, Any]:
-    """Give ``data``'s upstreams pools, retries (those that can finish within the run) and
-    fallbacks."""
+    """Give ``data``'s upstreams pools, retries (those that can finish within the run),
+    fallbacks and timeouts."""
     data = {**data, "upstreams": {k: dict(v) for k, v in data["upstreams"].items()}}
     duration_ms = int(data["duration"].removesuffix("ms"))
     names = ["p1", "p2"]
@@ -267,6 +270,8 @@ def _with_policies(draw: Any, data: dict[str, Any]) -> dict[str, Any]:
         if retry is not None and _schedule_ms(retry) < duration_ms:
             upstream["retry"] = retry
             upstream["answers"] = {"429": draw(_RETRY_AFTER), "503": draw(_RETRY_AFTER)}
+        if draw(st.booleans()):
+            upstream["timeout"] = draw(_TIMEOUTS)
         if draw(st.booleans()):
             kinds = st.lists(st.sampled_from([*_RETRY_KINDS, "dropped"]), min_size=1, unique=True)
             upstream["fallback"] = draw(st.fixed_dictionaries({}, optional={"outcomes": kinds}))
@@ -284,7 +289,7 @@ def scenario_data(
 
     ``breaker_settings`` draws each upstream's breaker (None: no breaker); by default the
     built-in breaker or none. With ``policies``, upstreams may also share ``pools``, ``retry``
-    (answering 429 and 503 with a ``Retry-After``) and have a ``fallback``.
+    (answering 429 and 503 with a ``Retry-After``), a ``fallback`` and a ``timeout``.
     """
     if breaker_settings is None:
         breaker_settings = st.one_of(st.none(), breakers())

@@ -225,6 +225,40 @@ def test_a_fallback_can_serve_requests_the_pool_dropped(engine: str) -> None:
     assert [outcome for _, _, outcome in rows(result, "a")].count("dropped") == 2
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_overall_timeout_cuts_the_attempt_in_flight(engine: str) -> None:
+    text = """
+        duration: 5s
+        upstreams:
+          v:
+            latency: 2s
+            traffic: {rate: 1/s, timeout: 5s}
+            timeout: {overall: 500ms}
+    """
+    result = run(scenario_of(text), engine=engine)
+    assert rows(result, "v") == [(k * 1000, 500, "timeout") for k in range(5)]
+    assert result.upstreams["v"].upstream.requests == 5
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_attempt_timeouts_retries_and_the_overall_deadline_together(engine: str) -> None:
+    # Attempts of 100 ms (the upstream takes 300 ms), 50 ms apart: 0-100, 150-250, 300-400
+    # (cut at the deadline, which is also its own timeout); a fourth would start at 450 ms,
+    # after the 400 ms deadline: the request ends as its last attempt did, at 400 ms.
+    text = """
+        duration: 5s
+        upstreams:
+          v:
+            latency: 300ms
+            traffic: {rate: 1/s}
+            timeout: {attempt: 100ms, overall: 400ms}
+            retry: {attempts: 5, backoff: {base: 50ms, max: 50ms, jitter: none}}
+    """
+    result = run(scenario_of(text), engine=engine)
+    assert rows(result, "v") == [(k * 1000, 400, "timeout") for k in range(5)]
+    assert result.upstreams["v"].reached_upstream == 15
+
+
 # -- the cascade -------------------------------------------------------------------------------
 
 
@@ -316,6 +350,10 @@ def problems(text: str) -> list[str]:
             "you mean 'dropped'?)",
         ),
         (
+            "duration: 1m\nupstreams: {t1: {traffic: {rate: 1/s}, timeout: {overall: 0s}}}\n",
+            "upstreams.t1.timeout: overall must be above zero",
+        ),
+        (
             "duration: 1m\nupstreams: {t1: {retry: {attempts: 2}}}\n",
             "upstreams.t1.retry: upstream 't1' has a retry but no traffic",
         ),
@@ -332,11 +370,11 @@ def test_bad_policies_are_located(text: str, expected: str) -> None:
     assert any(expected in problem for problem in found), found
 
 
-def test_the_schema_describes_pools_retries_and_fallbacks() -> None:
+def test_the_schema_describes_the_policies() -> None:
     schema = json_schema()
     assert "pools" in schema["properties"]
     upstream = schema["$defs"]["Upstream"]["properties"]
-    assert {"pool", "retry", "fallback"} <= set(upstream)
+    assert {"pool", "retry", "fallback", "timeout"} <= set(upstream)
     assert set(schema["$defs"]["Retry"]["properties"]) == {
         "attempts", "backoff", "outcomes", "retry_after", "budget", "min_retries"
     }  # fmt: skip

@@ -83,7 +83,7 @@ upstreams:
             "bad.yaml:4:5: upstreams.t1.latncy: unknown key 'latncy'; did you mean 'latency'? "
             "(allowed here: answers, breaker, errors, expect, failure_rate, fallback, latency, "
             "pool, retry, slo, slo_period, "
-            "timeline, traffic, url)",
+            "timeline, timeout, traffic, url)",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    timeline:\n      - {from: 30s, to: 2m}\n",
@@ -223,7 +223,7 @@ def test_override_revalidates() -> None:
             "upstreams.t1.failur_rate",
             "upstreams.t1 has no key 'failur_rate'; did you mean 'failure_rate'? (keys there: "
             "answers, breaker, errors, expect, failure_rate, fallback, latency, pool, retry, slo, "
-            "slo_period, timeline, traffic, url)",
+            "slo_period, timeline, timeout, traffic, url)",
         ),
         (
             "slo.9",

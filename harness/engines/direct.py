@@ -49,6 +49,7 @@ __all__ = ["run_direct"]
 _NONE, _BUILTIN, _SYNC, _ASYNC, _POLICY = range(5)  # how a lane's requests are driven
 _UNFINISHED = -1  # SampleLog's mark of an open row (metrics.py)
 _SUCCESS, _SHORT, _DROPPED = Outcome.SUCCESS, Outcome.SHORT_CIRCUITED, Outcome.DROPPED
+_TIMEOUT = Outcome.TIMEOUT
 _CLOSED, _NO_STATE = BreakerState.CLOSED, BreakerState.NONE
 
 
@@ -125,7 +126,10 @@ class _Track:
         self.guard = guard = lane.guard
         self.arrivals = lane.arrivals
         self.cap = lane.traffic.concurrency
-        self.answer_at = sampler.answers(lane.traffic.timeout)
+        policy = lane.policy
+        self.answer_at = sampler.answers(
+            lane.traffic.timeout if policy is None else policy.attempt_timeout
+        )
         self.in_flight = self.reached = 0
         log = lane.log
         self.start, self.latency, self.outcome = log.start_ns, log.latency_ns, log.outcome
@@ -140,7 +144,7 @@ class _Track:
         else:  # a runtime Protocol check costs microseconds: made once per lane
             self.kind = _SYNC if isinstance(guard, SyncGuard) else _ASYNC
         self.policy: LanePolicy | None = lane.policy
-        self.send: Callable[[], Awaitable[Answer]] | None = None
+        self.send: Callable[[int], Awaitable[Answer]] | None = None
         if lane.policy is not None:
             self.kind = _POLICY
 
@@ -443,15 +447,19 @@ class _DirectDriver(LaneDriver):
                 f"drive ({waiting!r}); run this scenario with engine: http"
             )
 
-    def _policy_send(self, track: _Track) -> Callable[[], Awaitable[Answer]]:
+    def _policy_send(self, track: _Track) -> Callable[[int], Awaitable[Answer]]:
         """Return one attempt of a policy lane: a fault drawn, a clock wait, no response."""
         clock, answer_at = self.clock, track.answer_at
         maker = self._makers.get(track.lane.name)
+        assert track.policy is not None
+        full = track.policy.attempt_timeout  # what answer_at gives up at
 
-        async def send() -> Answer:
+        async def send(timeout: int) -> Answer:
             track.reached += 1
             now = clock.now_ns
             outcome, status, after = answer_at(now)
+            if timeout < full and after >= timeout:  # cut short by the request's deadline
+                outcome, status, after = _TIMEOUT, 0, timeout
             if after:
                 await _sleep(now + after)
             if maker is None or not status:

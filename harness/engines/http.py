@@ -103,7 +103,7 @@ class _HttpDriver(LaneDriver):
         # Each lane's URL parsed and timeout built once: httpx would redo both per request, and
         # the request it builds from them is the same.
         self._targets = {
-            lane.name: (httpx.URL(lane.url), httpx.Timeout(lane.traffic.timeout / 1e9))
+            lane.name: (httpx.URL(lane.url), httpx.Timeout(_attempt_timeout(lane) / 1e9))
             for lane in self.lanes
         }
         self._httpx2: list[object] = []  # made by the first entry point that asks for it
@@ -181,9 +181,12 @@ class _HttpDriver(LaneDriver):
         """Send one request through the lane's pool and retries; record how it ended."""
         assert lane.policy is not None
         method, client, clock = lane.traffic.method, self._client, self.clock
-        url, timeout = self._targets[lane.name]
+        url, full = self._targets[lane.name]
+        full_ns = lane.policy.attempt_timeout
 
-        async def send() -> Answer:
+        async def send(timeout_ns: int) -> Answer:
+            # Cut short by the request's deadline: the mock reads the read timeout back in ns.
+            timeout = full if timeout_ns == full_ns else httpx.Timeout(timeout_ns / 1e9)
             try:
                 response = await client.request(method, url, timeout=timeout)
             except Exception as error:
@@ -249,6 +252,11 @@ class _HttpDriver(LaneDriver):
         if outcome is Outcome.SHORT_CIRCUITED:
             admitted = guard.state()
         self.finish_request(lane, row, start_ns, outcome, status, admitted)
+
+
+def _attempt_timeout(lane: Lane) -> int:
+    """Return the timeout of one attempt of ``lane``'s requests, in ns."""
+    return lane.traffic.timeout if lane.policy is None else lane.policy.attempt_timeout
 
 
 class _LoopWaits:

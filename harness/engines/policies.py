@@ -131,9 +131,13 @@ class LanePolicy:
     retry: Retry | None
     fallback: Fallback | None
     attempts: SampleLog | None
-    """The upstream's attempt log (with retries or a fallback), else None: the client rows are
-    the attempts."""
+    """The upstream's attempt log (with retries, a fallback or an overall timeout), else None:
+    the client rows are the attempts."""
     random: random.Random
+    attempt_timeout: int
+    """Each attempt's timeout: ``timeout.attempt``, else ``traffic.timeout``."""
+    overall: int | None
+    """The request's own timeout from its arrival (``timeout.overall``), if any."""
     sync: bool
     """Whether the lane's guard is driven one decision at a time (a :class:`SyncGuard`)."""
     retries: int = 0
@@ -211,14 +215,17 @@ def lane_policies(
     for name, upstream in scenario.upstreams.items():
         if upstream.traffic is None or not upstream.has_policies:
             continue
+        timeouts = upstream.timeout
         found[name] = LanePolicy(
             name=name,
             log=logs[name],
             pool=None if upstream.pool is None else pools[upstream.pool],
             retry=upstream.retry,
             fallback=upstream.fallback,
-            attempts=None if upstream.retry is None and upstream.fallback is None else SampleLog(),
+            attempts=SampleLog() if upstream.retry or upstream.fallback or timeouts else None,
             random=stream(seed, name, "retry"),
+            attempt_timeout=(timeouts and timeouts.attempt) or upstream.traffic.timeout,
+            overall=None if timeouts is None else timeouts.overall,
             # A runtime Protocol check costs microseconds: made once per lane.
             sync=isinstance(guards[name], SyncGuard),
         )
@@ -228,7 +235,7 @@ def lane_policies(
 async def policy_request(
     policy: LanePolicy,
     guard: Any,
-    send: Callable[[], Awaitable[Answer]],
+    send: Callable[[int], Awaitable[Answer]],
     waits: Waits,
     clock: VirtualClock,
 ) -> tuple[Outcome, int, BreakerState]:
@@ -239,6 +246,8 @@ async def policy_request(
     per wait, and each nested coroutine would cost it a frame per resume.
     """
     pool = policy.pool
+    timeout = policy.attempt_timeout
+    deadline = None if policy.overall is None else clock.now_ns + policy.overall
     if pool is not None:
         if pool.busy < pool.settings.max_concurrent:
             pool.busy += 1
@@ -249,11 +258,15 @@ async def policy_request(
     try:
         while True:
             start = clock.now_ns
+            if deadline is not None:
+                if start >= deadline:  # the pool's queue took it all
+                    return policy.ended(Outcome.TIMEOUT, 0, guard.state())
+                timeout = min(policy.attempt_timeout, deadline - start)
             if not sync:
-                outcome, status, state, retry_after = await _async_attempt(guard, send)
+                outcome, status, state, retry_after = await _async_attempt(guard, send, timeout)
             elif permit := guard.try_acquire():
                 state = guard.state()
-                outcome, status, retry_after = await send()
+                outcome, status, retry_after = await send(timeout)
                 guard.on_result(outcome, status, clock.now_ns - start, permit)
             else:
                 outcome, status, state, retry_after = _SHORT, 0, guard.state(), None
@@ -267,6 +280,8 @@ async def policy_request(
             ):
                 return policy.ended(outcome, status, state)
             wait = policy.backoff_ns(number, retry_after)
+            if deadline is not None and clock.now_ns + wait >= deadline:
+                return policy.ended(outcome, status, state)  # no time left for a retry
             if wait:
                 await waits.until(clock.now_ns + wait)
             number += 1
@@ -276,7 +291,7 @@ async def policy_request(
 
 
 async def _async_attempt(
-    guard: Guard, send: Callable[[], Awaitable[Answer]]
+    guard: Guard, send: Callable[[int], Awaitable[Answer]], timeout: int
 ) -> tuple[Outcome, int, BreakerState, int | None]:
     admitted = BreakerState.NONE
     retry_after: int | None = None
@@ -284,7 +299,7 @@ async def _async_attempt(
     async def attempt() -> int:
         nonlocal admitted, retry_after
         admitted = guard.state()
-        outcome, status, retry_after = await send()
+        outcome, status, retry_after = await send(timeout)
         if outcome is not Outcome.SUCCESS:
             raise _error_of(outcome, status)
         return status

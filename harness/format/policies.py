@@ -27,7 +27,16 @@ from harness.format.fault_settings import ERROR_KINDS
 from harness.format.fields import Count, Duration, Rate, StrictModel, WholeNumber
 from harness.format.units import NS_PER_S, format_duration, shown
 
-__all__ = ["FALLBACK_KINDS", "RETRY_KINDS", "Backoff", "Fallback", "Pool", "Retry", "retry_matches"]
+__all__ = [
+    "FALLBACK_KINDS",
+    "RETRY_KINDS",
+    "Backoff",
+    "Fallback",
+    "Pool",
+    "Retry",
+    "Timeouts",
+    "retry_matches",
+]
 
 RETRY_KINDS = (*ERROR_KINDS, "short_circuited", "4xx", "5xx")
 """What ``retry.outcomes`` may name besides an HTTP status (``"503"``)."""
@@ -141,6 +150,24 @@ class Fallback(StrictModel):
         "5xx",
     )
     """The final outcomes the fallback serves (default: every failure)."""
+
+
+class Timeouts(StrictModel):
+    """How long the built-in client waits: per attempt, and for the whole request."""
+
+    attempt: Duration | None = None
+    """Each attempt gives up after this long (default: ``traffic.timeout``)."""
+    overall: Duration | None = None
+    """The request gives up this long after it arrived: the attempt in flight is cut then (a
+    timeout), and no retry starts whose backoff would reach it."""
+
+    @model_validator(mode="after")
+    def _positive(self) -> Timeouts:
+        for key in ("attempt", "overall"):
+            value = getattr(self, key)
+            if value is not None and value <= 0:
+                raise ValueError(f"{key} must be above zero")
+        return self
 
 
 def retry_matches(outcomes: tuple[str, ...], kind: str, status: int) -> bool:

@@ -29,7 +29,7 @@ from harness.format.fields import StrictModel as _Strict
 from harness.format.fields import unit_field as _unit_field
 from harness.format.load_shapes import Stage, Throughput
 from harness.format.objectives import GRAMMAR_HINT, Objective, parse_objective
-from harness.format.policies import Fallback, Retry
+from harness.format.policies import Fallback, Retry, Timeouts
 from harness.format.units import NS_PER_S, format_duration, parse_duration
 
 __all__ = ["Burst", "Phase", "Traffic", "Upstream", "normal_url"]
@@ -208,12 +208,16 @@ class Upstream(_Strict):
     """How the built-in client retries failed attempts (see :mod:`harness.format.policies`)."""
     fallback: Fallback | None = None
     """Which failed requests the built-in client answers with a fallback."""
+    timeout: Timeouts | None = None
+    """The built-in client's timeouts per attempt and overall."""
 
     @property
     def has_policies(self) -> bool:
-        """Return whether the traffic to this upstream goes through a pool, retries or a
-        fallback."""
-        return self.pool is not None or self.retry is not None or self.fallback is not None
+        """Return whether the traffic to this upstream goes through a pool, retries, a
+        fallback or timeouts of their own."""
+        return any(
+            policy is not None for policy in (self.pool, self.retry, self.fallback, self.timeout)
+        )
 
     @model_validator(mode="after")
     def _budget(self) -> Upstream:
