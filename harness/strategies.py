@@ -256,7 +256,7 @@ def _schedule_ms(retry: dict[str, Any]) -> int:
 @st.composite
 def _with_policies(draw: Any, data: dict[str, Any]) -> dict[str, Any]:
     """Give ``data``'s upstreams pools, retries (those that can finish within the run),
-    fallbacks and timeouts."""
+    fallbacks, timeouts and hedges."""
     data = {**data, "upstreams": {k: dict(v) for k, v in data["upstreams"].items()}}
     duration_ms = int(data["duration"].removesuffix("ms"))
     names = ["p1", "p2"]
@@ -272,6 +272,8 @@ def _with_policies(draw: Any, data: dict[str, Any]) -> dict[str, Any]:
             upstream["answers"] = {"429": draw(_RETRY_AFTER), "503": draw(_RETRY_AFTER)}
         if draw(st.booleans()):
             upstream["timeout"] = draw(_TIMEOUTS)
+        if draw(st.booleans()):
+            upstream["hedge"] = {"delay": draw(durations(1, 1_000))}
         if draw(st.booleans()):
             kinds = st.lists(st.sampled_from([*_RETRY_KINDS, "dropped"]), min_size=1, unique=True)
             upstream["fallback"] = draw(st.fixed_dictionaries({}, optional={"outcomes": kinds}))
@@ -289,7 +291,8 @@ def scenario_data(
 
     ``breaker_settings`` draws each upstream's breaker (None: no breaker); by default the
     built-in breaker or none. With ``policies``, upstreams may also share ``pools``, ``retry``
-    (answering 429 and 503 with a ``Retry-After``), a ``fallback`` and a ``timeout``.
+    (answering 429 and 503 with a ``Retry-After``), a ``fallback``, a ``timeout`` and a
+    ``hedge``.
     """
     if breaker_settings is None:
         breaker_settings = st.one_of(st.none(), breakers())

@@ -253,8 +253,8 @@ def test_a_base_url_has_no_query_or_fragment(url: str) -> None:
         (
             "duration: 1m\nupstreams: {t1: }\n",
             "bad.yaml:2:16: upstreams.t1: expected a mapping with the keys answers, breaker, "
-            "errors, expect, failure_rate, fallback, latency, pool, retry, slo, slo_period, "
-            "timeline, timeout, traffic, url, got null",
+            "errors, expect, failure_rate, fallback, hedge, latency, pool, retry, slo, "
+            "slo_period, timeline, timeout, traffic, url, got null",
         ),
         (
             "duration: 1m\nupstreams: {5: {}}\n",

@@ -259,6 +259,43 @@ def test_attempt_timeouts_retries_and_the_overall_deadline_together(engine: str)
     assert result.upstreams["v"].reached_upstream == 15
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_hedge_answers_first_and_the_loser_still_reaches_the_upstream(engine: str) -> None:
+    # At 0 s the attempt draws the phase's 1 s; the hedge, sent at 200 ms, draws 50 ms and
+    # answers at 250 ms. The later requests are answered in 50 ms, before any hedge.
+    text = """
+        duration: 3s
+        upstreams:
+          v:
+            latency: 50ms
+            timeline: [{from: 0s, to: 100ms, latency: 1s}]
+            traffic: {rate: 1/s}
+            hedge: {delay: 200ms}
+    """
+    result = run(scenario_of(text), engine=engine)
+    assert rows(result, "v") == [(0, 250, "success"), (1000, 50, "success"), (2000, 50, "success")]
+    v = result.upstreams["v"]
+    assert v.reached_upstream == 4
+    assert sorted(v.upstream.latency_ms.tolist()) == [50, 50, 50, 1000]  # the loser included
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_when_both_hedged_attempts_fail_the_later_failure_is_the_answer(engine: str) -> None:
+    text = """
+        duration: 2s
+        upstreams:
+          v:
+            latency: 1s
+            failure_rate: 100%
+            errors: {503: 100%}
+            traffic: {rate: 1/s}
+            hedge: {delay: 200ms}
+    """
+    result = run(scenario_of(text), engine=engine)
+    assert rows(result, "v") == [(0, 1200, "http_error"), (1000, 1200, "http_error")]
+    assert result.upstreams["v"].reached_upstream == 4
+
+
 # -- the cascade -------------------------------------------------------------------------------
 
 
@@ -354,6 +391,10 @@ def problems(text: str) -> list[str]:
             "upstreams.t1.timeout: overall must be above zero",
         ),
         (
+            "duration: 1m\nupstreams: {t1: {traffic: {rate: 1/s}, hedge: {delay: 0s}}}\n",
+            "upstreams.t1.hedge: delay must be above zero",
+        ),
+        (
             "duration: 1m\nupstreams: {t1: {retry: {attempts: 2}}}\n",
             "upstreams.t1.retry: upstream 't1' has a retry but no traffic",
         ),
@@ -374,7 +415,7 @@ def test_the_schema_describes_the_policies() -> None:
     schema = json_schema()
     assert "pools" in schema["properties"]
     upstream = schema["$defs"]["Upstream"]["properties"]
-    assert {"pool", "retry", "fallback", "timeout"} <= set(upstream)
+    assert {"pool", "retry", "fallback", "timeout", "hedge"} <= set(upstream)
     assert set(schema["$defs"]["Retry"]["properties"]) == {
         "attempts", "backoff", "outcomes", "retry_after", "budget", "min_retries"
     }  # fmt: skip

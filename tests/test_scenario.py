@@ -81,8 +81,8 @@ upstreams:
         (
             "duration: 1m\nupstreams:\n  t1:\n    latncy: 5ms\n",
             "bad.yaml:4:5: upstreams.t1.latncy: unknown key 'latncy'; did you mean 'latency'? "
-            "(allowed here: answers, breaker, errors, expect, failure_rate, fallback, latency, "
-            "pool, retry, slo, slo_period, "
+            "(allowed here: answers, breaker, errors, expect, failure_rate, fallback, hedge, "
+            "latency, pool, retry, slo, slo_period, "
             "timeline, timeout, traffic, url)",
         ),
         (
@@ -222,8 +222,8 @@ def test_override_revalidates() -> None:
         (
             "upstreams.t1.failur_rate",
             "upstreams.t1 has no key 'failur_rate'; did you mean 'failure_rate'? (keys there: "
-            "answers, breaker, errors, expect, failure_rate, fallback, latency, pool, retry, slo, "
-            "slo_period, timeline, timeout, traffic, url)",
+            "answers, breaker, errors, expect, failure_rate, fallback, hedge, latency, pool, "
+            "retry, slo, slo_period, timeline, timeout, traffic, url)",
         ),
         (
             "slo.9",

@@ -193,13 +193,18 @@ class _DirectDriver(PolicyLanes, LaneDriver):
                 self._pooled_answer(event, at)
         for name, track in self._tracks.items():
             self.reached[name] = track.reached
-        if any(pool.settings.queue_timeout is not None for pool in self.pools):
-            # A queue timeout's event outlives a request handed a slot before it: the run
-            # ends with the last request, as the HTTP engine's does, not with that event.
+        if any(policy.hedge for policy in self.policies.values()) or any(
+            pool.settings.queue_timeout is not None for pool in self.pools
+        ):
+            # A queue timeout's or a hedge's timer outlives a request that ended before it:
+            # the run ends with the last request or attempt, as the HTTP engine's does, not
+            # with such an event.
+            logs = [*self.logs.values()]
+            logs += [p.attempts for p in self.policies.values() if p.attempts is not None]
             self.clock.now_ns = max(
                 (
                     start + latency
-                    for log in self.logs.values()
+                    for log in logs
                     for start, latency in zip(log.start_ns, log.latency_ns, strict=True)
                 ),
                 default=0,

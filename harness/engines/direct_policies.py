@@ -58,6 +58,7 @@ class PolicyLanes:
     _order: Any
     _loop: VirtualEventLoop | None
     _makers: dict[str, AnswerMaker]
+    _tracks: dict[str, Any]
     fail: Callable[[Any, BaseException], None]  # LaneDriver's: stop the run
 
     # -- a lane with a pool or retries: its requests are coroutines (harness.engines.policies) --
@@ -140,6 +141,8 @@ class PolicyLanes:
         try:
             waiting = coroutine.send(value)
         except StopIteration as stop:
+            if row < 0:  # a hedged attempt (see spawn): it logged itself
+                return
             outcome, status, state = stop.value
             track.latency[row] = self.clock.now_ns - start
             track.outcome[row] = outcome
@@ -191,6 +194,12 @@ class PolicyLanes:
     def until(self, at_ns: int) -> Awaitable[None]:
         """Return the wait until ``at_ns`` (a policy's backoff): see :class:`Waits`."""
         return _sleep(at_ns)
+
+    def spawn(self, coroutine: Coroutine[Any, Any, None], lane: str) -> None:
+        """Start a hedged attempt now, as a clock event: see :class:`Waits`."""
+        hedged: Any = coroutine  # ends with None, not a request's outcome: see _resume
+        resume = partial(self._resume, self._tracks[lane], -1, self.clock.now_ns, hedged, None)
+        self.clock.schedule(self.clock.now_ns, COMPLETION, resume)
 
     def park(self) -> tuple[_Park, Callable[[bool], None]]:
         """Return a wait for a pool's slot and what ends it: see :class:`Waits`."""

@@ -6,7 +6,7 @@ code (:mod:`harness.engines.service`) with httpx and httpx2 clients wired to the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import httpx
@@ -110,7 +110,7 @@ class _HttpDriver(LaneDriver):
         self._sync: dict[str, Any] = {}  # sync clients, likewise
         self._randoms = {lane: stream(seed, lane, "entry_point") for lane in self._entry_points}
         self._done: asyncio.Future[None] | None = None
-        self._waits = _LoopWaits(clock)
+        self._waits = _LoopWaits(clock, self)
 
     async def run(self) -> EngineOutput:
         self._done = asyncio.get_running_loop().create_future()
@@ -262,8 +262,30 @@ def _attempt_timeout(lane: Lane) -> int:
 class _LoopWaits:
     """Waits of a request's task, each ended by a clock event (see harness.engines.policies)."""
 
-    def __init__(self, clock: VirtualClock) -> None:
+    def __init__(self, clock: VirtualClock, driver: _HttpDriver) -> None:
         self.clock = clock
+        self.driver = driver
+        self.lanes = {lane.name: lane for lane in driver.lanes}
+
+    def spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+        """Start a hedged attempt now, as a clock event (as the direct engine does); its lane
+        counts it in flight, so the run does not end before it does."""
+        lane, driver = self.lanes[name], self.driver
+        lane.hedges += 1
+
+        async def attempt() -> None:
+            try:
+                await coroutine
+            except Exception as error:
+                driver.fail(lane, error)
+                return
+            lane.hedges -= 1
+            driver.maybe_finish(lane)
+
+        def start() -> None:
+            asyncio.get_running_loop().create_task(attempt())
+
+        self.clock.schedule(self.clock.now_ns, COMPLETION, start)
 
     def until(self, at_ns: int) -> Awaitable[None]:
         return clock_sleep(self.clock, at_ns - self.clock.now_ns)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,7 +34,7 @@ from harness.breakers.adapters import Guard, SyncGuard
 from harness.breakers.builtin import CircuitOpenError
 from harness.clock import VirtualClock
 from harness.events import BreakerState, Outcome, UpstreamStatusError, classify
-from harness.format.policies import Fallback, Pool, Retry, retry_matches
+from harness.format.policies import Fallback, Hedge, Pool, Retry, retry_matches
 from harness.format.scenario import Scenario
 from harness.upstreams.mocked import COMPLETION
 from harness.upstreams.streams import stream
@@ -66,6 +66,11 @@ class Waits(Protocol):
     def park(self) -> tuple[Awaitable[bool], Callable[[bool], None]]:
         """Return an awaitable and the function that completes it with a value (at the
         instant it is called, as a clock event)."""
+        ...
+
+    def spawn(self, coroutine: Coroutine[Any, Any, None], lane: str) -> None:
+        """Start ``coroutine`` now, as a clock event; ``lane``'s traffic is not done before it
+        is (a hedged attempt, which may outlive its request)."""
         ...
 
 
@@ -130,6 +135,7 @@ class LanePolicy:
     pool: PoolState | None
     retry: Retry | None
     fallback: Fallback | None
+    hedge: Hedge | None
     attempts: SampleLog | None
     """The upstream's attempt log (with retries, a fallback or an overall timeout), else None:
     the client rows are the attempts."""
@@ -222,7 +228,10 @@ def lane_policies(
             pool=None if upstream.pool is None else pools[upstream.pool],
             retry=upstream.retry,
             fallback=upstream.fallback,
-            attempts=SampleLog() if upstream.retry or upstream.fallback or timeouts else None,
+            hedge=upstream.hedge,
+            attempts=SampleLog()
+            if upstream.retry or upstream.fallback or timeouts or upstream.hedge
+            else None,
             random=stream(seed, name, "retry"),
             attempt_timeout=(timeouts and timeouts.attempt) or upstream.traffic.timeout,
             overall=None if timeouts is None else timeouts.overall,
@@ -262,7 +271,11 @@ async def policy_request(
                 if start >= deadline:  # the pool's queue took it all
                     return policy.ended(Outcome.TIMEOUT, 0, guard.state())
                 timeout = min(policy.attempt_timeout, deadline - start)
-            if not sync:
+            if policy.hedge is not None:
+                outcome, status, state, retry_after = await _hedged(
+                    policy, guard, send, waits, clock, timeout, deadline
+                )
+            elif not sync:
                 outcome, status, state, retry_after = await _async_attempt(guard, send, timeout)
             elif permit := guard.try_acquire():
                 state = guard.state()
@@ -270,7 +283,7 @@ async def policy_request(
                 guard.on_result(outcome, status, clock.now_ns - start, permit)
             else:
                 outcome, status, state, retry_after = _SHORT, 0, guard.state(), None
-            if log is not None and outcome is not _SHORT:
+            if log is not None and outcome is not _SHORT and policy.hedge is None:
                 log.record(start, clock.now_ns - start, outcome, status, state)
             if (
                 retry is None
@@ -288,6 +301,84 @@ async def policy_request(
     finally:
         if pool is not None:
             pool.release()
+
+
+AttemptResult = tuple[Outcome, int, BreakerState, int | None]
+
+
+@dataclass(eq=False)
+class _Race:
+    """An attempt and its hedge: the first success wins, else the last failure."""
+
+    wake: Callable[[bool], None]
+    running: int = 1
+    result: AttemptResult | None = None
+
+    def finished(self, result: AttemptResult) -> None:
+        self.running -= 1
+        if self.result is not None and self.result[0] is Outcome.SUCCESS:
+            return  # decided: this one lost
+        decided = result[0] is Outcome.SUCCESS or self.running == 0
+        if self.result is None or self.result[0] is not Outcome.SUCCESS:
+            self.result = result
+        if decided:
+            self.running = -1  # no hedge after the decision
+            self.wake(True)
+
+
+async def _hedged(
+    policy: LanePolicy,
+    guard: Any,
+    send: Callable[[int], Awaitable[Answer]],
+    waits: Waits,
+    clock: VirtualClock,
+    timeout: int,
+    deadline: int | None,
+) -> AttemptResult:
+    """Run one attempt, and a second one if the first is unanswered after the hedge's delay;
+    each child attempt logs itself and tells the breaker when it ends, the loser too."""
+    assert policy.hedge is not None
+    decided, wake = waits.park()
+    race = _Race(wake)
+    waits.spawn(_child(policy, guard, send, clock, timeout, race), policy.name)
+
+    def hedge() -> None:
+        if race.running != 1:  # decided already (or its last failure is in)
+            return
+        now = clock.now_ns
+        left = policy.attempt_timeout if deadline is None else deadline - now
+        if left > 0:
+            race.running += 1
+            hedge_timeout = min(policy.attempt_timeout, left)
+            waits.spawn(_child(policy, guard, send, clock, hedge_timeout, race), policy.name)
+
+    clock.schedule(clock.now_ns + policy.hedge.delay, COMPLETION, hedge)
+    await decided
+    assert race.result is not None
+    return race.result
+
+
+async def _child(
+    policy: LanePolicy,
+    guard: Any,
+    send: Callable[[int], Awaitable[Answer]],
+    clock: VirtualClock,
+    timeout: int,
+    race: _Race,
+) -> None:
+    start = clock.now_ns
+    if not policy.sync:
+        result = await _async_attempt(guard, send, timeout)
+    elif permit := guard.try_acquire():
+        state = guard.state()
+        outcome, status, retry_after = await send(timeout)
+        guard.on_result(outcome, status, clock.now_ns - start, permit)
+        result = (outcome, status, state, retry_after)
+    else:
+        result = (_SHORT, 0, guard.state(), None)
+    if policy.attempts is not None and result[0] is not _SHORT:
+        policy.attempts.record(start, clock.now_ns - start, result[0], result[1], result[2])
+    race.finished(result)
 
 
 async def _async_attempt(

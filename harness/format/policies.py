@@ -32,6 +32,7 @@ __all__ = [
     "RETRY_KINDS",
     "Backoff",
     "Fallback",
+    "Hedge",
     "Pool",
     "Retry",
     "Timeouts",
@@ -167,6 +168,19 @@ class Timeouts(StrictModel):
             value = getattr(self, key)
             if value is not None and value <= 0:
                 raise ValueError(f"{key} must be above zero")
+        return self
+
+
+class Hedge(StrictModel):
+    """A second request for an attempt still unanswered after ``delay``: the first success
+    wins (or, when both fail, the later failure)."""
+
+    delay: Duration
+
+    @model_validator(mode="after")
+    def _positive(self) -> Hedge:
+        if self.delay <= 0:
+            raise ValueError("delay must be above zero")
         return self
 
 

@@ -29,7 +29,7 @@ from harness.format.fields import StrictModel as _Strict
 from harness.format.fields import unit_field as _unit_field
 from harness.format.load_shapes import Stage, Throughput
 from harness.format.objectives import GRAMMAR_HINT, Objective, parse_objective
-from harness.format.policies import Fallback, Retry, Timeouts
+from harness.format.policies import Fallback, Hedge, Retry, Timeouts
 from harness.format.units import NS_PER_S, format_duration, parse_duration
 
 __all__ = ["Burst", "Phase", "Traffic", "Upstream", "normal_url"]
@@ -210,13 +210,16 @@ class Upstream(_Strict):
     """Which failed requests the built-in client answers with a fallback."""
     timeout: Timeouts | None = None
     """The built-in client's timeouts per attempt and overall."""
+    hedge: Hedge | None = None
+    """A second request for an attempt the upstream is slow to answer."""
 
     @property
     def has_policies(self) -> bool:
         """Return whether the traffic to this upstream goes through a pool, retries, a
         fallback or timeouts of their own."""
         return any(
-            policy is not None for policy in (self.pool, self.retry, self.fallback, self.timeout)
+            policy is not None
+            for policy in (self.pool, self.retry, self.fallback, self.timeout, self.hedge)
         )
 
     @model_validator(mode="after")
