@@ -22,7 +22,7 @@ from harness.format.loader import json_schema, load_scenario, parse_scenario, sc
 from harness.format.objectives import Objective, parse_objective
 from harness.format.scenario import Scenario
 from harness.upstreams.guard import NetworkGuard, UnmockedHostError
-from harness.upstreams.mocked import MockedUpstreams
+from harness.upstreams.mocked import MockedUpstreams, UnmatchedRouteError
 from harness.verdicts.metrics import View
 from harness.verdicts.objectives import Verdict
 from harness.verdicts.result import Result, ScenarioSource, UpstreamResult
@@ -49,6 +49,7 @@ __all__ = [
     "ScenarioSource",
     "ServiceContext",
     "Transition",
+    "UnmatchedRouteError",
     "UnmockedHostError",
     "UpstreamResult",
     "Verdict",

@@ -21,6 +21,7 @@ from harness.format.loader import scenario_from_data
 from harness.format.scenario import Scenario
 
 __all__ = [
+    "body_faults",
     "breakers",
     "durations",
     "error_mixes",
@@ -29,9 +30,12 @@ __all__ = [
     "library_breakers",
     "phases",
     "pools",
+    "ramps",
     "retries",
+    "routes",
     "scenario_data",
     "scenarios",
+    "streams",
     "traffic",
 ]
 
@@ -58,7 +62,16 @@ def latencies(max_ms: int = 2_000) -> st.SearchStrategy[Any]:
     return st.one_of(fixed, uniform, normal, lognormal)
 
 
-_ERROR_KINDS = ["500", "503", "429", "timeout", "connect_error", "connection_reset"]
+_ERROR_KINDS = [
+    "500",
+    "503",
+    "429",
+    "timeout",
+    "connect_error",
+    "connection_reset",
+    "dns_error",
+    "tls_error",
+]
 
 
 def error_mixes() -> st.SearchStrategy[dict[str, str]]:
@@ -119,7 +132,29 @@ def phases(duration_ms: int, max_latency_ms: int = 2_000) -> st.SearchStrategy[d
             lambda keys: {key: profile[key] for key in keys}
         )
     )
-    return st.tuples(window.flatmap(repeats), overrides).map(lambda pair: {**pair[0], **pair[1]})
+    settings = st.one_of(overrides, ramps(max_latency_ms))
+    return st.tuples(window.flatmap(repeats), settings).map(lambda pair: {**pair[0], **pair[1]})
+
+
+def ramps(max_latency_ms: int = 2_000) -> st.SearchStrategy[dict[str, Any]]:
+    """Return a phase's ramped settings: a failure-rate ramp, a latency ramp (both ends of one
+    distribution), or both."""
+    rate = st.integers(0, 100).map(lambda p: f"{p}%")
+    rate_ramp = st.tuples(rate, rate).map(lambda ends: {"from": ends[0], "to": ends[1]})
+    latency_ramp = st.sampled_from(["fixed", "uniform", "normal", "lognormal"]).flatmap(
+        lambda dist: st.tuples(*[_one_latency(dist, max_latency_ms)] * 2).map(
+            lambda ends: {"from": ends[0], "to": ends[1]}
+        )
+    )
+    return st.fixed_dictionaries(
+        {}, optional={"failure_rate": rate_ramp, "latency": latency_ramp}
+    ).filter(bool)
+
+
+def _one_latency(dist: str, max_ms: int) -> st.SearchStrategy[Any]:
+    return latencies(max_ms).filter(
+        lambda latency: (latency.get("dist") if isinstance(latency, dict) else "fixed") == dist
+    )
 
 
 def breakers() -> st.SearchStrategy[dict[str, Any]]:
@@ -188,22 +223,72 @@ def library_breakers(
     return st.sampled_from(impls).flatmap(settings)
 
 
+def streams(max_chunks: int = 12) -> st.SearchStrategy[dict[str, Any]]:
+    """Return ``stream`` settings: SSE or chunked, with drops and stalls sometimes."""
+
+    def build(chunks: int) -> st.SearchStrategy[dict[str, Any]]:
+        return st.fixed_dictionaries(
+            {
+                "format": st.sampled_from(["sse", "chunked"]),
+                "chunks": st.just(chunks),
+                "chunk_latency": latencies(300),
+            },
+            optional={
+                "drop_rate": st.integers(0, 100).map(lambda p: f"{p}%"),
+                "drop_after": st.integers(0, chunks - 1),
+                "stall_rate": st.integers(0, 100).map(lambda p: f"{p}%"),
+                "stall": durations(0, 6_000),
+                "stall_after": st.integers(0, chunks - 1),
+            },
+        )
+
+    return st.integers(1, max_chunks).flatmap(build)
+
+
+def body_faults() -> st.SearchStrategy[dict[str, Any]]:
+    """Return ``body`` settings: a bandwidth limit, bodies cut short, resets after the headers."""
+    rates = st.integers(0, 50).map(lambda p: f"{p}%")
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "bandwidth": st.sampled_from(["200B/s", "2KB/s", "64KiB/s"]),
+            "cut_rate": rates,
+            "cut_at": st.integers(0, 99).map(lambda p: f"{p}%"),
+            "reset_rate": rates,
+        },
+    )
+
+
 def traffic(max_rate_per_s: int = 20) -> st.SearchStrategy[dict[str, Any]]:
     """Return traffic settings with a rate up to ``max_rate_per_s``, sometimes ramped by
-    ``stages``."""
+    ``stages`` or following a ``diurnal`` curve."""
     rates = st.integers(1, max_rate_per_s).map(lambda r: f"{r}/s")
     stage = st.fixed_dictionaries({"duration": durations(1, 60_000), "target": rates})
-    return st.fixed_dictionaries(
-        {
-            "rate": rates,
-            "arrivals": st.sampled_from(["constant", "poisson"]),
-            "timeout": durations(1, 5_000),
-        },
+    common = {
+        "arrivals": st.sampled_from(["constant", "poisson"]),
+        "timeout": durations(1, 5_000),
+    }
+    staged = st.fixed_dictionaries(
+        {"rate": rates, **common},
         optional={
             "concurrency": st.integers(1, 50),
             "stages": st.lists(stage, min_size=1, max_size=3),
         },
     )
+    curve = st.tuples(rates, rates, st.integers(1, 120)).flatmap(
+        lambda parts: st.integers(0, parts[2] - 1).map(
+            lambda peak: {
+                "min": min(parts[:2], key=lambda rate: int(rate[:-2])),
+                "max": max(parts[:2], key=lambda rate: int(rate[:-2])),
+                "period": f"{parts[2]}s",
+                "peak_at": f"{peak}s",
+            }
+        )
+    )
+    diurnal = st.fixed_dictionaries(
+        {"diurnal": curve, **common}, optional={"concurrency": st.integers(1, 50)}
+    )
+    return st.one_of(staged, diurnal)
 
 
 def pools() -> st.SearchStrategy[dict[str, Any]]:
@@ -240,7 +325,13 @@ def retries() -> st.SearchStrategy[dict[str, Any]]:
 
 
 _JITTERS = ["full", "equal", "none"]
-_RETRY_KINDS = [*_ERROR_KINDS, "5xx", "4xx", "short_circuited"]
+# dns_error and tls_error are connect errors: a retry policy names them as connect_error.
+_RETRY_KINDS = [
+    *(k for k in _ERROR_KINDS if k not in ("dns_error", "tls_error")),
+    "5xx",
+    "4xx",
+    "short_circuited",
+]
 _RETRY_AFTER = st.fixed_dictionaries({"retry_after": durations(0, 2_000)})
 _TIMEOUTS = st.fixed_dictionaries(
     {}, optional={"attempt": durations(1, 3_000), "overall": durations(1, 5_000)}
@@ -277,7 +368,27 @@ def _with_policies(draw: Any, data: dict[str, Any]) -> dict[str, Any]:
         if draw(st.booleans()):
             kinds = st.lists(st.sampled_from([*_RETRY_KINDS, "dropped"]), min_size=1, unique=True)
             upstream["fallback"] = draw(st.fixed_dictionaries({}, optional={"outcomes": kinds}))
+    for upstream in data["upstreams"].values():
+        if any(key in upstream for key in ("pool", "retry", "fallback", "timeout", "hedge")):
+            for key in ("routes", "stream", "body"):  # with policies: the http engine only
+                upstream.pop(key, None)
     return {**data, "pools": used} if used else data
+
+
+def routes(max_latency_ms: int = 2_000) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """Return an upstream's routes: one the built-in client's default requests (``GET /``)
+    match, with some fault settings of its own, after one they never match."""
+    own = fault_profiles(max_latency_ms).flatmap(
+        lambda profile: st.sets(st.sampled_from(sorted(profile))).map(
+            lambda keys: {key: profile[key] for key in keys}
+        )
+    )
+    return own.map(
+        lambda settings: [
+            {"name": "other", "method": "POST", "path": "/other", "failure_rate": "100%"},
+            {"name": "root", "method": "GET", "path": "/", **settings},
+        ]
+    )
 
 
 def scenario_data(
@@ -303,12 +414,20 @@ def scenario_data(
             st.lists(phases(duration_ms), max_size=2),
             traffic(max_rate_per_s),
             breaker_settings,
+            st.one_of(
+                st.none(),
+                streams().map(lambda s: {"stream": s}),
+                body_faults().map(lambda b: {"body": b}),
+            ),
+            st.one_of(st.none(), routes()),
         ).map(
             lambda parts: {
                 **parts[0],
                 "timeline": parts[1],
                 "traffic": parts[2],
                 **({"breaker": parts[3]} if parts[3] else {}),
+                **(parts[4] or {}),
+                **({"routes": parts[5]} if parts[5] else {}),
             }
         )
         names = st.lists(

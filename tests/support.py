@@ -2,17 +2,50 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import math
+import os
 import textwrap
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from harness import Scenario, parse_scenario
+from harness.format.upstream import Upstream
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
+DEEP = os.environ.get("SLO_TESTS_DEEP", "") == "1"
+# The keys an upstream may have, as error messages list them (sorted, by their YAML names).
+UPSTREAM_KEYS = ", ".join(
+    sorted(field.alias or name for name, field in Upstream.model_fields.items())
+)
+
+
+@functools.cache
+def noxfile() -> ModuleType:
+    """The project's noxfile, loaded once (nox warns when a session is registered twice)."""
+    spec = importlib.util.spec_from_file_location("noxfile", ROOT / "noxfile.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The engines a costly per-engine test runs on: both under ``nox -s deep``; on every other run
+# the direct engine only, where the engine-equality properties (tests/test_engines.py) already
+# hold the HTTP engine to the same Result on the same feature.
+ENGINES = ["http", "direct"] if DEEP else ["direct"]
+
+
+def examples(deep: int, fast: int) -> int:
+    """How many examples a costly property test draws: ``deep`` under ``nox -s deep``
+    (``SLO_TESTS_DEEP=1``, run once in CI), ``fast`` on every other run of the suite."""
+    return deep if DEEP else fast
 
 
 def scenario(text: str, file: str = "test.yaml") -> Scenario:

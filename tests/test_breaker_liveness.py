@@ -36,6 +36,7 @@ from hypothesis.stateful import (
 )
 
 from harness import AsyncCircuitBreaker, BreakerState, CircuitBreaker, CircuitOpenError
+from tests.support import examples
 
 S = 1_000_000_000
 Q = S // 4
@@ -226,7 +227,7 @@ def _finish(resume: Callable[[None], object]) -> None:
 
 TestTheBreakerIsNeverStuck = LivenessMachine.TestCase
 TestTheBreakerIsNeverStuck.settings = settings(
-    max_examples=400,
+    max_examples=examples(deep=400, fast=100),
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

@@ -38,6 +38,7 @@ from hypothesis.stateful import (
 from harness import AsyncCircuitBreaker, BreakerState, CircuitBreaker, CircuitOpenError
 from harness.breakers.builtin import BreakerMetrics, CallOutcome, IllegalStateTransition, Permit
 from harness.breakers.builtin.core import BreakerCore
+from tests.support import examples
 
 S = 1_000_000_000
 Q = S // 4  # the time unit of the generated runs: a quarter of a second
@@ -597,7 +598,7 @@ def _finish(coroutine: Coroutine[Any, Any, int]) -> int:
 
 TestBuiltinBreakerAgainstTheModel = BreakerMachine.TestCase
 TestBuiltinBreakerAgainstTheModel.settings = settings(
-    max_examples=1_000,  # each run long enough to trip, probe and close (see the share test)
+    max_examples=examples(deep=1_000, fast=150),  # each run long enough to trip, probe and close
     stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

@@ -7,13 +7,15 @@ from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import harness.engines.http
 import harness.engines.lanes
 from harness import HarnessError, ScenarioError, load_scenario, run
 from harness.breakers.adapters import BuiltinGuard, Guard
 from harness.events import BreakerState, Outcome
-from harness.strategies import scenarios
+from harness.format.loader import scenario_from_data
+from harness.strategies import scenario_data, scenarios
 from tests.support import SCENARIOS, scenario
 
 T = TypeVar("T")
@@ -34,6 +36,9 @@ def assert_same(first: Any, second: Any) -> None:
         assert a.outcome.tolist() == b.outcome.tolist(), name
         assert a.status.tolist() == b.status.tolist(), name
         assert a.state.tolist() == b.state.tolist(), name
+        assert (a.ttfb_ns is None) == (b.ttfb_ns is None), name
+        if a.ttfb_ns is not None and b.ttfb_ns is not None:
+            assert a.ttfb_ns.tolist() == b.ttfb_ns.tolist(), name
         assert a.transitions == b.transitions, name
     assert comparable(first) == comparable(second)
 
@@ -50,6 +55,44 @@ def test_shipped_scenarios_agree(path: Any) -> None:
 @given(scenarios(max_duration_s=20, max_rate_per_s=15))
 def test_any_scenario_agrees(generated: Any) -> None:
     assert_same(run(generated, engine="http"), run(generated, engine="direct"))
+
+
+def with_alerts(data: dict[str, Any], failure_rate: int, least: int | None) -> Any:
+    """Return ``data`` with an error budget, a named failing phase and alert expectations on
+    every upstream (breaker or none)."""
+    duration_ms = int(data["duration"].removesuffix("ms"))
+    for upstream in data["upstreams"].values():
+        hit = {"from": f"{duration_ms // 4}ms", "to": f"{duration_ms * 3 // 4}ms"}
+        upstream["timeline"] = [*upstream["timeline"], {"name": "hit", **hit}]
+        upstream["timeline"].append({**hit, "failure_rate": f"{failure_rate}%"})
+        upstream["slo"] = ["success_rate >= 99%"]
+        upstream["slo_period"] = "15m"  # the 14.4x alert's windows: 1.25s and 104ms
+        if least is not None:
+            upstream["alert_min_requests"] = least
+        upstream["expect"] = [
+            {"alert_fires": {"factor": 14.4, "within": "2s", "after_start_of": "hit"}},
+            {"alert_fires": {"within": "1s", "after_end_of": "hit"}},
+            {"no_alert_during": {"phase": "hit", "factor": 6}},
+            {"no_alert_during": {"phase": "hit"}},
+        ]
+    return scenario_from_data(data, "<generated>")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    scenario_data(max_duration_s=20, max_rate_per_s=15),
+    st.sampled_from([0, 5, 50, 100]),
+    st.sampled_from([None, 1, 20]),
+)
+def test_alert_expectations_agree(data: dict[str, Any], failure_rate: int, least: Any) -> None:
+    generated = with_alerts(data, failure_rate, least)
+    first, second = run(generated, engine="http"), run(generated, engine="direct")
+    assert_same(first, second)
+    for name, upstream in first.upstreams.items():
+        assert [e.check for e in upstream.expectations] == ["alert_fires"] * 2 + [
+            "no_alert_during"
+        ] * 2, name
+        assert upstream.budget is not None
 
 
 class AsyncOnlyGuard:
@@ -177,3 +220,38 @@ def test_third_party_breakers_under_policies_agree(name: str) -> None:
     http, direct = run(changed, engine="http"), run(changed, engine="direct")
     assert (http.upstreams["vertex"].samples.outcome == Outcome.FALLBACK).any()  # in effect
     assert_same(http, direct)
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        "stream: {chunks: 6, chunk_latency: {dist: uniform, min: 1ms, max: 400ms}, "
+        "drop_rate: 20%, drop_after: 2, stall_rate: 20%, stall: 1s, stall_after: 1}",
+        "body: {bandwidth: 3KB/s, cut_rate: 20%, reset_rate: 10%}",
+    ],
+    ids=["stream", "body"],
+)
+def test_async_guards_agree_on_streams_and_body_faults(
+    faults: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (
+        "duration: 30s\nseed: 9\nupstreams:\n  llm:\n"
+        "    latency: {dist: lognormal, p50: 80ms, p95: 900ms}\n"
+        "    failure_rate: 10%\n"
+        f"    {faults}\n"
+        "    traffic: {rate: 10/s, timeout: 1s}\n"
+        "    breaker: {failure_rate_threshold: 40%, sliding_window_size: 10, "
+        "minimum_number_of_calls: 5, wait_duration_in_open_state: 2s}\n"
+    )
+    loaded = scenario(text)
+    fast = run(loaded, engine="direct")
+    assert fast.upstreams["llm"].samples.outcome_counts()["connection_reset"] > 0
+    real_create = harness.engines.lanes.create_guard
+
+    def async_only(*args: Any) -> Guard:
+        guard = real_create(*args)
+        return AsyncOnlyGuard(guard) if isinstance(guard, BuiltinGuard) else guard
+
+    monkeypatch.setattr(harness.engines.lanes, "create_guard", async_only)
+    assert_same(fast, run(loaded, engine="direct"))
+    assert_same(fast, run(loaded, engine="http"))

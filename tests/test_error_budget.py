@@ -58,17 +58,21 @@ def test_a_hand_computed_outage_fires_the_fast_alert_54_seconds_in() -> None:
     assert fired_seconds(samples, 12 * HOUR)[1] == [(435.0, 599.0)]
 
 
-def test_a_blip_spends_a_hand_computed_budget_and_fires_nothing_before_a_window_fills() -> None:
-    # 30 bad seconds of 600: spent 30 / (600/16) = 0.8. The burn over what there is since t = 0
-    # is above 1x from t = 320 s to 478 s, but the 1x long window (72m at 12h) never fills in a
-    # 10-minute run, and the faster alerts' windows never burn that hard.
+def test_a_blip_spends_a_hand_computed_budget_and_fires_the_slow_alert_over_the_run_so_far() -> (
+    None
+):
+    # 30 bad seconds of 600: spent 30 / (600/16) = 0.8. The 1x alert's windows (72m/6m at 12h)
+    # reach back before t = 0: they hold the run so far. At t they hold t+1 requests (1 per
+    # second from 0s), min(t-299, 30) of them bad: 16·(t-299)/(t+1) > 1 from t = 320 s, and
+    # 16·30/(t+1) > 1 until t = 478 s. The faster alerts' windows never burn that hard.
     samples = one_per_second(600, 300, 330)
     budget = budget_of(TARGET, samples, 12 * HOUR)
     assert budget.spent == pytest.approx(0.8, abs=1e-15)
     assert burn_rate(TARGET, samples, 4320 * NS_PER_S, 320 * NS_PER_S) == pytest.approx(
         21 / 321 * 16
     )  # 1.0467 > 1
-    assert fired_seconds(samples, 12 * HOUR) == [[], [], [], []]
+    assert burn_rate(TARGET, samples, 4320 * NS_PER_S, 319 * NS_PER_S) == pytest.approx(1.0)
+    assert fired_seconds(samples, 12 * HOUR) == [[], [], [], [(320.0, 478.0)]]
 
 
 def test_one_bad_first_request_fires_nothing() -> None:

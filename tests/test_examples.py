@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -84,3 +85,60 @@ def test_example_is_byte_identical_across_processes(file: str, upstream: str) ->
     assert outputs[0] == outputs[1]
     service = json.loads(outputs[0])["upstreams"][upstream]["service"]
     assert service["attempts"][upstream] > service["requests"]  # the faults made it retry
+
+
+def _openai_stream() -> Any:
+    pytest.importorskip("openai")
+    return load_scenario(ROOT / "examples" / "openai-stream.yaml")
+
+
+def test_openai_streams_the_default_sse_answer() -> None:
+    """openai's SDK with stream=True parses the default chat.completion.chunk events and
+    [DONE]: the deltas join into the whole answer."""
+    import httpx2
+    import openai
+
+    from harness import VirtualEventLoop
+    from harness.upstreams.mocked import MockedUpstreams
+
+    scenario = _openai_stream().override({"upstreams.openai.stream.drop_rate": 0})
+    loop = VirtualEventLoop()
+
+    async def main() -> list[str]:
+        mocks = MockedUpstreams(scenario, 1, loop.clock)
+        async with httpx2.AsyncClient(transport=mocks.httpx2_transport) as http:
+            client = openai.AsyncOpenAI(
+                api_key="sk-test", base_url="https://openai.test/v1", http_client=http
+            )
+            texts = []
+            for index in range(3):
+                stream = await client.chat.completions.create(
+                    model="m", messages=[{"role": "user", "content": "hi"}], stream=True
+                )
+                deltas = [chunk.choices[0].delta.content async for chunk in stream]
+                assert len(deltas) == 20
+                texts.append("".join(d or "" for d in deltas))
+                assert index == 0 or loop.clock.now_ns > 0
+            return texts
+
+    try:
+        texts = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert texts == ["answer 0 from openai", "answer 1 from openai", "answer 2 from openai"]
+
+
+def test_openai_streaming_example_measures_ttfb_and_survives_drops() -> None:
+    result = run(_openai_stream())
+    assert result.passed, result.failure_text()
+    up = result.upstreams["openai"]
+    assert up.ttfb is not None
+    assert up.ttfb.latency is not None
+    assert up.ttfb.latency.samples > 100
+    # The SDK retries no stream that fails once it has begun: every stream dropped mid-answer or
+    # stalled past the read timeout is one fallback.
+    failed_streams = up.upstream.requests - up.upstream.successes
+    assert failed_streams > 0
+    assert up.samples.outcome_counts()["fallback"] == failed_streams
+    data = json.loads(result.to_json(run_info=False))["upstreams"]["openai"]
+    assert data["ttfb_ms"]["samples"] == up.ttfb.latency.samples

@@ -122,7 +122,8 @@ def test_override_keeps_expectations_and_breakers() -> None:
             "open: {within: 1s, after_start_of: outage}",
             "vertex.yaml:18:9: upstreams.vertex.expect[0].open: unknown expectation 'open'; did "
             "you mean 'opens'? (known: opens, closes, no_upstream_calls_while_open, "
-            "half_open_trials, open_episodes, time_open, transitions)",
+            "half_open_trials, open_episodes, time_open, transitions, alert_fires, "
+            "no_alert_during)",
         ),
         (
             "half_open_trials: {at_most: 1, per: episode}",

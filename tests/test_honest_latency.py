@@ -19,7 +19,7 @@ from harness.report.monitor import status, write_p95_results
 from harness.verdicts.metrics import SampleLog, Samples, View, view_stats
 from harness.verdicts.objectives import evaluate
 from tests.reporting import pair
-from tests.support import SCENARIOS
+from tests.support import SCENARIOS, examples
 
 OUTAGES = ["vertex-outage-recovery.yaml", "pybreaker-outage.yaml", "vertex-slow-brownout.yaml"]
 SHED = (Outcome.SHORT_CIRCUITED, Outcome.DROPPED, Outcome.CONNECT_ERROR)
@@ -61,7 +61,7 @@ def test_no_p95_of_0ms_anywhere_while_the_breaker_is_open(name: str) -> None:
     assert answered.p50_ms > 0
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(deep=200, fast=50), deadline=None)
 @given(
     st.lists(
         st.tuples(

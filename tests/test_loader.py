@@ -16,6 +16,7 @@ from harness import ScenarioError, json_schema, parse_scenario
 from harness.cli import main
 from harness.format.cross_checks import MAX_REQUESTS
 from harness.format.loader import scenario_from_data
+from tests.support import UPSTREAM_KEYS
 
 BASE = "duration: 1m\nupstreams:\n  t1:\n    traffic: {rate: 1/s}\n"
 
@@ -252,9 +253,8 @@ def test_a_base_url_has_no_query_or_fragment(url: str) -> None:
         ),
         (
             "duration: 1m\nupstreams: {t1: }\n",
-            "bad.yaml:2:16: upstreams.t1: expected a mapping with the keys answers, breaker, "
-            "errors, expect, failure_rate, fallback, hedge, latency, pool, retry, slo, "
-            "slo_period, timeline, timeout, traffic, url, got null",
+            "bad.yaml:2:16: upstreams.t1: expected a mapping with the keys "
+            f"{UPSTREAM_KEYS}, got null",
         ),
         (
             "duration: 1m\nupstreams: {5: {}}\n",

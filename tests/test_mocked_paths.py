@@ -23,14 +23,27 @@ upstreams:
     latency: {dist: uniform, min: 1ms, max: 30ms}
     failure_rate: 20%
 """
+STREAMED = {
+    "upstreams.api.body": {"bandwidth": "20KB/s", "cut_rate": "10%", "reset_rate": "10%"},
+    "upstreams.other.stream": {
+        "chunks": 4,
+        "chunk_latency": {"dist": "uniform", "min": "1ms", "max": "400ms"},
+        "drop_rate": "20%",
+        "drop_after": 2,
+        "format": "chunked",
+    },
+}
 
 
-def what_the_client_sees(via_respx: bool) -> list[object]:
+def what_the_client_sees(via_respx: bool, streamed: bool = False) -> list[object]:
     """Send requests alternating between the upstreams; return everything the client saw."""
     loop = VirtualEventLoop()
+    loaded = scenario(TWO_UPSTREAMS)
+    if streamed:
+        loaded = loaded.override(STREAMED)
 
     async def main() -> list[object]:
-        mocks = MockedUpstreams(scenario(TWO_UPSTREAMS), 4, loop.clock, via_respx=via_respx)
+        mocks = MockedUpstreams(loaded, 4, loop.clock, via_respx=via_respx)
         seen: list[object] = []
         async with httpx.AsyncClient(transport=mocks.transport, timeout=1.0) as client:
             for index in range(600):
@@ -65,6 +78,14 @@ def test_without_respx_the_client_sees_the_same_answers_at_the_same_times() -> N
     kinds = {item[0] for item in through_respx if isinstance(item, tuple)}
     # Every kind of answer was exercised: statuses and each exception a failure raises.
     assert {200, 503, 429, 500, httpx.ReadTimeout, httpx.ReadError, httpx.ConnectError} <= kinds
+    assert direct == through_respx
+
+
+def test_without_respx_streams_and_body_faults_are_the_same_too() -> None:
+    through_respx = what_the_client_sees(via_respx=True, streamed=True)
+    direct = what_the_client_sees(via_respx=False, streamed=True)
+    kinds = {item[0] for item in through_respx if isinstance(item, tuple)}
+    assert {httpx.RemoteProtocolError, httpx.ReadError, 200} <= kinds
     assert direct == through_respx
 
 

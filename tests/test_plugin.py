@@ -6,6 +6,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from tests.shared_runs import ERROR_FILES, NAMES, OUTCOMES, SHARED, SessionRun
+
 PASSING = """\
 duration: 30s
 seed: 5
@@ -73,17 +75,12 @@ def test_scenarios_are_collected_as_tests_and_failures_list_every_objective(
     )
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["alone", "xdist"])
+@pytest.mark.xdist_group(SHARED)
 def test_an_invalid_scenario_is_a_located_error_and_the_others_still_run(
-    project: pytest.Pytester, workers: list[str]
+    either_run: SessionRun,
 ) -> None:
-    if workers:
-        pytest.importorskip("xdist")
-    (project.path / "scenarios" / "broken.yaml").write_text(
-        "duration: 1m\nupstreams:\n  t1:\n    latncy: 5ms\n    traffic: {rate: 1/s, burst: 2}\n"
-    )
-    result = project.runpytest_subprocess("scenarios/", "-p", "no:randomly", *workers)
-    result.assert_outcomes(passed=1, failed=1, errors=1)
+    result = either_run.result
+    result.assert_outcomes(**OUTCOMES)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     output = result.stdout.str()
     result.stdout.fnmatch_lines(
@@ -122,12 +119,12 @@ def test_seed_override_json_results_and_junit_properties(project: pytest.Pyteste
     assert properties["t1: p95"].startswith("PASS p95 < 50ms observed=6ms n=300")
 
 
-def test_json_results_under_xdist_hold_every_scenario(project: pytest.Pytester) -> None:
-    pytest.importorskip("xdist")
-    result = project.runpytest_subprocess("scenarios/", "-n", "2", "--slo-json=results.json")
-    result.assert_outcomes(passed=1, failed=1)
-    document = json.loads((project.path / "results.json").read_text())
-    assert sorted(entry["scenario"]["name"] for entry in document["results"]) == ["flaky", "steady"]
+@pytest.mark.xdist_group(SHARED)
+def test_json_results_under_xdist_hold_every_scenario(xdist_run: SessionRun) -> None:
+    xdist_run.result.assert_outcomes(**OUTCOMES)
+    document = xdist_run.results()
+    assert {entry["scenario"]["name"] for entry in document["results"]} == NAMES
+    assert [error["file"] for error in document["errors"]] == ERROR_FILES
     assert document["passed"] is False
 
 
@@ -236,18 +233,9 @@ def test_slo_run_fixture_runs_and_overrides(pytester: pytest.Pytester) -> None:
     pytester.runpytest().assert_outcomes(passed=2)
 
 
-BROKEN = "duration: 1m\nupstreams:\n  t1:\n    latncy: 5ms\n    failure_rate: 150%\n"
-
-
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]])
-def test_the_short_summary_names_an_invalid_files_first_problem(
-    project: pytest.Pytester, workers: list[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if workers:
-        pytest.importorskip("xdist")
-    monkeypatch.setenv("COLUMNS", "400")  # the summary line is cut to the terminal's width
-    (project.path / "scenarios" / "broken.yaml").write_text(BROKEN)
-    result = project.runpytest_subprocess("scenarios/broken.yaml", "-rE", *workers)
+@pytest.mark.xdist_group(SHARED)
+def test_the_short_summary_names_an_invalid_files_first_problem(either_run: SessionRun) -> None:
+    result = either_run.result
     result.stdout.fnmatch_lines(
         [
             "ERROR scenarios/broken.yaml::broken - invalid scenario: "

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness import ScenarioError, load_scenario, parse_scenario, run
+from harness import HarnessError, ScenarioError, load_scenario, parse_scenario, run
 from harness.events import Outcome
 from harness.format.loader import json_schema
 from tests.support import SCENARIOS
@@ -314,6 +314,20 @@ def test_a_slow_t1_starves_vertex_through_the_shared_pool_and_a_breaker_frees_it
     assert freed.dropped / freed.requests < 0.05
     assert with_breaker.passed
     assert not without.passed
+
+
+def test_the_direct_engine_refuses_policies_on_streamed_upstreams_and_http_runs_them() -> None:
+    text = """
+        duration: 5s
+        upstreams:
+          v:
+            stream: {chunks: 3, chunk_latency: 10ms}
+            traffic: {rate: 2/s}
+            retry: {attempts: 2}
+    """
+    with pytest.raises(HarnessError, match="run this scenario with engine: http"):
+        run(scenario_of(text), engine="direct")
+    assert run(scenario_of(text), engine="http").upstreams["v"].client.requests == 10
 
 
 # -- bad input ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.reporting import HOSTILE, OUTAGE, write_scenarios
+from tests.shared_runs import ERROR_FILES, NAMES, OUTCOMES, SHARED, SessionRun
 
 STEADY = """\
 duration: 20s
@@ -22,15 +23,6 @@ upstreams:
     latency: 6ms
     traffic: {rate: 10/s}
     slo: [p95 < 50ms]
-"""
-FLAKY = """\
-duration: 20s
-upstreams:
-  vertex:
-    latency: 500ms
-    failure_rate: 30%
-    traffic: {rate: 10/s}
-    slo: [success_rate >= 90%]
 """
 _WALL = re.compile(r'<span class="[^"]*\bwall\b[^"]*">.*?</span>', re.DOTALL)
 
@@ -51,7 +43,7 @@ def _comparable(folder: Path) -> dict[str, object]:
     files: dict[str, object] = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         name = path.relative_to(folder).as_posix()
-        text = path.read_text()
+        text = path.read_text().replace(str(folder.parent), "<project>")  # where it ran
         if name == "slo-results.json":
             document = json.loads(text)
             for entry in document["results"]:
@@ -100,19 +92,18 @@ def test_reports_folder_holds_every_report(project: pytest.Pytester) -> None:
     ]
 
 
-def test_xdist_writes_the_same_reports_as_one_process(pytester: pytest.Pytester) -> None:
-    pytest.importorskip("xdist")
+@pytest.mark.xdist_group(SHARED)
+def test_xdist_writes_the_same_reports_as_one_process(
+    alone_run: SessionRun, xdist_run: SessionRun
+) -> None:
     pytest.importorskip("harness.report.html", reason="needs the report extra")
-    write_scenarios(pytester.path / "scenarios", steady=STEADY, flaky=FLAKY, hostile=HOSTILE)
-    alone = pytester.runpytest_subprocess("scenarios/", "--slo-reports=alone")
-    alone.assert_outcomes(passed=2, failed=1)
-    spread = pytester.runpytest_subprocess("scenarios/", "-n", "2", "--slo-reports=spread")
-    spread.assert_outcomes(passed=2, failed=1)
-    one, two = _comparable(pytester.path / "alone"), _comparable(pytester.path / "spread")
+    alone_run.result.assert_outcomes(**OUTCOMES)
+    xdist_run.result.assert_outcomes(**OUTCOMES)
+    one, two = _comparable(alone_run.reports), _comparable(xdist_run.reports)
     assert sorted(one) == sorted(two)
     for name in one:
         assert one[name] == two[name], name
-    assert len(one) == 5 + 4 * 3  # five session files, four files per scenario
+    assert len(one) == 5 + 4 * len(NAMES)  # five session files, four files per scenario
 
 
 def test_junitxml_and_reports_cannot_write_the_same_file(project: pytest.Pytester) -> None:
@@ -325,15 +316,9 @@ def test_a_run_drops_each_result_once_its_report_is_made(project: pytest.Pyteste
 
 
 def test_nox_slo_installs_what_its_documented_parallel_run_needs() -> None:
-    import importlib.util
+    from tests.support import noxfile as load_noxfile
 
-    from tests.support import ROOT
-
-    spec = importlib.util.spec_from_file_location("noxfile", ROOT / "noxfile.py")
-    assert spec is not None
-    assert spec.loader is not None
-    noxfile = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(noxfile)
+    noxfile = load_noxfile()
 
     class Session:
         def __init__(self) -> None:
@@ -362,32 +347,26 @@ def test_reports_of_scenarios_no_longer_run_are_removed(project: pytest.Pytester
     assert [p.name for p in (out / "steady").iterdir()] == ["notes.txt"]  # only ours went
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["alone", "xdist"])
-def test_one_broken_file_leaves_every_other_result_in_every_report(
-    project: pytest.Pytester, workers: list[str]
-) -> None:
-    if workers:
-        pytest.importorskip("xdist")
-    (project.path / "scenarios" / "typo.yaml").write_text(INVALID)
-    result = project.runpytest_subprocess("scenarios/", "--slo-reports=out", *workers)
-    result.assert_outcomes(passed=2, failed=1, errors=1)
-    out = project.path / "out"
-    names = {"steady", "outage-demo", "<script>alert(1)</script>"}
+@pytest.mark.xdist_group(SHARED)
+def test_broken_files_leave_every_other_result_in_every_report(either_run: SessionRun) -> None:
+    result = either_run.result
+    result.assert_outcomes(**OUTCOMES)
+    out = either_run.reports
     document = _results(out)
-    assert {entry["scenario"]["name"] for entry in document["results"]} == names
-    assert [error["file"] for error in document["errors"]] == ["scenarios/typo.yaml"]
+    assert {entry["scenario"]["name"] for entry in document["results"]} == NAMES
+    assert [error["file"] for error in document["errors"]] == ERROR_FILES
     suites = ET.parse(out / "junit.xml").getroot()
-    assert {suite.get("name") for suite in suites} == names | {"scenarios/typo.yaml"}
-    for folder in ("steady", "outage-demo", "script-alert-1-script"):
+    assert {suite.get("name") for suite in suites} == NAMES | set(ERROR_FILES)
+    for folder in ("steady", "outage-demo", "script-alert-1-script", "flaky"):
         assert (out / folder / "timeseries.csv").is_file()
     metrics = (out / "slo-metrics.prom").read_text()
-    for name in ("steady", "outage-demo"):
+    for name in ("steady", "outage-demo", "flaky"):
         assert f'scenario="{name}"' in metrics
     if (out / "slo-report.html").exists():
         page = (out / "slo-report.html").read_text()
         verdicts = re.findall(r'<section class="card scenario[^"]*"[^>]*data-verdict="(\w+)"', page)
-        assert sorted(verdicts) == ["error", "fail", "pass", "pass"]
+        assert sorted(verdicts) == ["error", "error", "fail", "fail", "pass", "pass"]
     result.stdout.fnmatch_lines(["*SLO summary*"])
     summary = result.stdout.str().split("SLO summary", 1)[1]
-    for name in ("steady", "outage-demo", "scenarios/typo.yaml"):
+    for name in ("steady", "outage-demo", "flaky", *ERROR_FILES):
         assert name in summary

@@ -10,7 +10,7 @@ import yaml
 from harness import ScenarioError, json_schema, load_scenario, parse_scenario
 from harness.format.fault_settings import LognormalLatency
 from harness.format.loader import scenario_from_data
-from tests.support import SCENARIOS
+from tests.support import SCENARIOS, UPSTREAM_KEYS
 
 MINIMAL = """\
 duration: 1m
@@ -81,9 +81,7 @@ upstreams:
         (
             "duration: 1m\nupstreams:\n  t1:\n    latncy: 5ms\n",
             "bad.yaml:4:5: upstreams.t1.latncy: unknown key 'latncy'; did you mean 'latency'? "
-            "(allowed here: answers, breaker, errors, expect, failure_rate, fallback, hedge, "
-            "latency, pool, retry, slo, slo_period, "
-            "timeline, timeout, traffic, url)",
+            f"(allowed here: {UPSTREAM_KEYS})",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    timeline:\n      - {from: 30s, to: 2m}\n",
@@ -111,13 +109,14 @@ upstreams:
         (
             "duration: 1m\nupstreams:\n  t1:\n    errors: {200: 100%}\n",
             "bad.yaml:4:14: upstreams.t1.errors[200]: unknown error kind 200 (expected an HTTP "
-            "status 400-599 or one of timeout, connect_error, connection_reset)",
+            "status 400-599 or one of timeout, connect_error, connection_reset, dns_error, "
+            "tls_error)",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    errors: {timout: 100%}\n",
             "bad.yaml:4:14: upstreams.t1.errors.timout: unknown error kind 'timout'; did you "
             "mean 'timeout'? (expected an HTTP status 400-599 or one of timeout, connect_error, "
-            "connection_reset)",
+            "connection_reset, dns_error, tls_error)",
         ),
         (
             "duration: 1m\nupstreams:\n  t1:\n    latency: {dist: gamma}\n",
@@ -222,8 +221,7 @@ def test_override_revalidates() -> None:
         (
             "upstreams.t1.failur_rate",
             "upstreams.t1 has no key 'failur_rate'; did you mean 'failure_rate'? (keys there: "
-            "answers, breaker, errors, expect, failure_rate, fallback, hedge, latency, pool, "
-            "retry, slo, slo_period, timeline, timeout, traffic, url)",
+            f"{UPSTREAM_KEYS})",
         ),
         (
             "slo.9",

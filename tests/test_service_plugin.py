@@ -10,6 +10,12 @@ import pytest
 pytest_plugins = ["pytester"]
 
 
+@pytest.fixture(autouse=True)
+def quiet_ini(pytester: pytest.Pytester) -> None:
+    """The inner projects set pytest-asyncio's loop scope, as ours does: no warning inside."""
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+
+
 def test_builtin_breaker_without_a_clock_follows_virtual_time(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         textwrap.dedent(

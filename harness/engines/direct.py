@@ -38,10 +38,18 @@ from harness.engines.lanes import (
 from harness.engines.policies import Answer, LanePolicy
 from harness.errors import HarnessError
 from harness.events import BreakerState, Outcome
+from harness.format.routes import traffic_route
 from harness.format.scenario import Scenario
 from harness.upstreams.answers import AnswerMaker
-from harness.upstreams.faults import FaultSampler
+from harness.upstreams.faults import FaultSampler, route_sampler
 from harness.upstreams.mocked import respond
+from harness.upstreams.streaming import (
+    NO_FIRST_BYTE,
+    BodyPlanner,
+    StreamPlanner,
+    body_answers,
+    streamed_answers,
+)
 from harness.upstreams.streams import stream
 
 __all__ = ["run_direct"]
@@ -61,7 +69,7 @@ def run_direct(
         driver.run()
     finally:
         driver.close()
-    return driver.output(driver.reached)
+    return driver.output(driver.reached, None, driver.route_hits())
 
 
 class _Wait:
@@ -84,6 +92,7 @@ class _Track:
         "arrivals",
         "breaker",
         "cap",
+        "first_byte",
         "guard",
         "in_flight",
         "kind",
@@ -109,6 +118,7 @@ class _Track:
         self.answer_at = sampler.answers(
             lane.traffic.timeout if policy is None else policy.attempt_timeout
         )
+        self.first_byte: list[int] | None = None  # set for a streamed upstream (streaming.py)
         self.in_flight = self.reached = 0
         log = lane.log
         self.start, self.latency, self.outcome = log.start_ns, log.latency_ns, log.outcome
@@ -141,8 +151,41 @@ class _DirectDriver(PolicyLanes, LaneDriver):
             name: FaultSampler(upstream, stream(seed, name, "faults"))
             for name, upstream in scenario.upstreams.items()
         }
+        # The built-in client sends one request shape per lane: its route is known beforehand.
+        self._route_of: dict[str, tuple[str, int]] = {}
+        for lane in self.lanes:
+            upstream = scenario.upstreams[lane.name]
+            if upstream.routes:
+                index, _ = traffic_route(upstream.routes, scenario.url_of(lane.name), lane.traffic)
+                assert index is not None  # the scenario's cross-checks made sure
+                rng = stream(seed, lane.name, "faults")
+                samplers[lane.name] = route_sampler(upstream, upstream.routes[index], rng)
+                self._route_of[lane.name] = (upstream.routes[index].label, index)
+        for name in self.policies:
+            upstream = scenario.upstreams[name]
+            if upstream.routes or upstream.body is not None or upstream.stream is not None:
+                # Not yet proven equal to the HTTP engine (Retry-After from a route's or a
+                # body's answers, a deadline cutting a stream): refused rather than guessed.
+                raise HarnessError(
+                    f"upstream {name!r}: pools, retries, fallbacks, timeouts and hedges on an "
+                    "upstream with routes, body or stream faults run on the http engine only; "
+                    "run this scenario with engine: http"
+                )
         self.reached = dict.fromkeys(scenario.upstreams, 0)
         self._tracks = {lane.name: _Track(lane, samplers[lane.name]) for lane in self.lanes}
+        for track in self._tracks.values():  # streamed answers: planned as the mocks plan them
+            name, upstream = track.lane.name, scenario.upstreams[track.lane.name]
+            if upstream.body is not None:  # bodies made as the mocks make them, for their size
+                maker = AnswerMaker(name, upstream.answers, stream(seed, name, "answers"))
+                body = BodyPlanner(upstream.body, stream(seed, name, "body"), maker)
+                track.answer_at = body_answers(track.answer_at, body)
+            settings = upstream.stream
+            if settings is not None:
+                planner = StreamPlanner(settings, stream(seed, track.lane.name, "stream"))
+                timeout = track.lane.traffic.timeout
+                track.answer_at, track.first_byte = streamed_answers(
+                    track.answer_at, planner, timeout
+                )
         self._queue, self._order, self._listeners = clock.internals()
         self._loop: VirtualEventLoop | None = None  # made when first needed: see _step
         # A lane retrying on Retry-After needs the header its answers carry: the same draws
@@ -157,6 +200,16 @@ class _DirectDriver(PolicyLanes, LaneDriver):
         for track in self._tracks.values():
             if track.policy is not None:
                 track.send = self._policy_send(track)
+
+    def route_hits(self) -> dict[str, dict[str, int]]:
+        """Return the requests each route answered, for upstreams with routes."""
+        hits: dict[str, dict[str, int]] = {}
+        for name, upstream in self.scenario.upstreams.items():
+            if upstream.routes:
+                hits[name] = {route.label: 0 for route in upstream.routes}
+                if name in self._route_of:
+                    hits[name][self._route_of[name][0]] = self.reached[name]
+        return hits
 
     def close(self) -> None:
         """Release the loop lent to code under test, if one was made."""
@@ -256,12 +309,14 @@ class _DirectDriver(PolicyLanes, LaneDriver):
             return
         track.reached += 1
         outcome, status, after = track.answer_at(now)
-        if not after:  # answered at once (a refused connection)
+        starts = track.start
+        row = len(starts)
+        if track.first_byte is not None and track.first_byte[0] != NO_FIRST_BYTE:
+            track.lane.log.ttfb_ns[row] = track.first_byte[0] - now
+        if not after:  # answered at once (a refused connection, or a stream of no delays)
             self._settle(track, outcome, status, 0, permit, now)
             record(track, now, outcome, status, state)
             return
-        starts = track.start
-        row = len(starts)
         starts.append(now)  # an open row (SampleLog.open, inline)
         track.latency.append(0)
         track.outcome.append(_UNFINISHED)
@@ -334,7 +389,11 @@ class _DirectDriver(PolicyLanes, LaneDriver):
         record(track, now, _UNFINISHED, 0, 0)
         track.in_flight += 1
         lane = track.lane
-        self._step(self.guarded_request(lane, row, now, self._send(track)))
+        self._step(self.guarded_request(lane, row, now, self._send(track, row, now)))
+
+    def watch_first_byte(self) -> list[int] | None:
+        """Not used: ``_send`` records the first byte its plan says (no stream is read here)."""
+        return None
 
     def start_request(self, lane: Lane, row: int, start_ns: int) -> None:
         """Not used: this engine starts its requests itself (see ``_arrive``)."""
@@ -353,13 +412,16 @@ class _DirectDriver(PolicyLanes, LaneDriver):
         lane.log.close(row, self.clock.now_ns - start_ns, outcome, status, state)
         self._tracks[lane.name].in_flight -= 1
 
-    def _send(self, track: _Track) -> Callable[[], Awaitable[httpx.Response]]:
+    def _send(self, track: _Track, row: int, start: int) -> Callable[[], Awaitable[httpx.Response]]:
         """Return how one request reaches the upstream here: a fault drawn, a clock wait."""
         request = httpx.Request(track.lane.traffic.method, track.lane.url)
 
         async def send() -> httpx.Response:
             track.reached += 1
             outcome, status, after_ns = track.answer_at(self.clock.now_ns)
+            first_byte = track.first_byte
+            if first_byte is not None and first_byte[0] != NO_FIRST_BYTE:
+                track.lane.log.ttfb_ns[row] = first_byte[0] - start
             if after_ns:
                 await _Wait(self.clock.now_ns + after_ns)
             return respond(request, outcome, status)

@@ -32,7 +32,7 @@ from harness.engines.service import (
 )
 from harness.errors import HarnessError, VirtualTimeError
 from harness.events import BreakerState, Outcome, classify
-from harness.format.scenario import Scenario
+from harness.format.scenario import Scenario, Traffic
 from harness.upstreams.answers import retry_after_ns
 from harness.upstreams.mocked import COMPLETION, MockedUpstreams, clock_sleep
 from harness.upstreams.streams import stream
@@ -106,6 +106,8 @@ class _HttpDriver(LaneDriver):
             lane.name: (httpx.URL(lane.url), httpx.Timeout(_attempt_timeout(lane) / 1e9))
             for lane in self.lanes
         }
+        # The headers and body the built-in client sends (none unless traffic names them).
+        self._extras = {lane.name: _request_extras(lane.traffic) for lane in self.lanes}
         self._httpx2: list[object] = []  # made by the first entry point that asks for it
         self._sync: dict[str, Any] = {}  # sync clients, likewise
         self._randoms = {lane: stream(seed, lane, "entry_point") for lane in self._entry_points}
@@ -124,7 +126,7 @@ class _HttpDriver(LaneDriver):
                 for sync_client in self._sync.values():
                     sync_client.close()
         service = None if self._recorder is None else self._recorder.output
-        return self.output(self._mocks.reached, service)
+        return self.output(self._mocks.reached, service, self._mocks.route_hits)
 
     def _stop(self, error: BaseException) -> None:
         assert self._done is not None
@@ -171,9 +173,10 @@ class _HttpDriver(LaneDriver):
             return
         method, client = lane.traffic.method, self._client
         url, timeout = self._targets[lane.name]
+        extra = self._extras[lane.name]
 
         def send() -> Awaitable[httpx.Response]:
-            return client.request(method, url, timeout=timeout)
+            return client.request(method, url, timeout=timeout, **extra)
 
         asyncio.get_running_loop().create_task(self.guarded_request(lane, row, start_ns, send))
 
@@ -183,12 +186,13 @@ class _HttpDriver(LaneDriver):
         method, client, clock = lane.traffic.method, self._client, self.clock
         url, full = self._targets[lane.name]
         full_ns = lane.policy.attempt_timeout
+        extra = self._extras[lane.name]
 
         async def send(timeout_ns: int) -> Answer:
             # Cut short by the request's deadline: the mock reads the read timeout back in ns.
             timeout = full if timeout_ns == full_ns else httpx.Timeout(timeout_ns / 1e9)
             try:
-                response = await client.request(method, url, timeout=timeout)
+                response = await client.request(method, url, timeout=timeout, **extra)
             except Exception as error:
                 known = classify(error)
                 if known is None:
@@ -233,6 +237,7 @@ class _HttpDriver(LaneDriver):
         )
         admitted = BreakerState.NONE
         guard = lane.guard
+        first_byte = self.watch_first_byte()
 
         async def through_guard(invoke: Callable[[], Awaitable[object]]) -> object:
             async def attempt() -> object:
@@ -251,6 +256,7 @@ class _HttpDriver(LaneDriver):
             hang.cancel()
         if outcome is Outcome.SHORT_CIRCUITED:
             admitted = guard.state()
+        self.record_first_byte(lane, row, start_ns, first_byte)
         self.finish_request(lane, row, start_ns, outcome, status, admitted)
 
 
@@ -302,3 +308,15 @@ class _LoopWaits:
             clock.schedule(clock.now_ns, COMPLETION, lambda: settle(value))
 
         return future, wake
+
+
+def _request_extras(traffic: Traffic) -> dict[str, Any]:
+    """Return what ``client.request`` is given besides the method, URL and timeout."""
+    extras: dict[str, Any] = {}
+    if traffic.headers:
+        extras["headers"] = traffic.headers
+    if traffic.json_body is not None:
+        extras["json"] = traffic.json_body
+    if traffic.body is not None:
+        extras["content"] = traffic.body.encode()
+    return extras

@@ -24,6 +24,7 @@ from harness.errors import HarnessError
 from harness.events import BreakerState, Outcome, UpstreamStatusError, classify
 from harness.format.scenario import Scenario, Traffic
 from harness.upstreams.mocked import COMPLETION
+from harness.upstreams.streaming import FIRST_BYTE, NO_FIRST_BYTE
 from harness.upstreams.streams import stream
 from harness.upstreams.traffic import arrivals
 from harness.verdicts.metrics import SampleLog
@@ -73,6 +74,8 @@ class EngineOutput:
     """What entry points did (attempt logs, attempts per caller), when any ran."""
     attempt_logs: dict[str, SampleLog] = field(default_factory=dict)
     """Per upstream whose traffic retries, every attempt that reached it (its upstream view)."""
+    routes: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Requests each route answered, by upstream and route label (upstreams with routes)."""
 
 
 @dataclass(eq=False)
@@ -112,6 +115,10 @@ class LaneDriver:
         self.guards: dict[str, Guard] = {}
         self.lanes: list[Lane] = []
         self._busy = 0
+        self.streaming = any(
+            upstream.stream is not None for upstream in scenario.upstreams.values()
+        )
+        """Whether some upstream streams its answers: requests then watch for a first byte."""
         for name, upstream in scenario.upstreams.items():
             log = self.logs[name] = SampleLog()
             listener = _listener(name, log, on_transition)
@@ -174,6 +181,7 @@ class LaneDriver:
         """
         guard = lane.guard
         admitted_state = BreakerState.NONE
+        first_byte = self.watch_first_byte()
 
         async def attempt() -> httpx.Response:
             nonlocal admitted_state
@@ -195,7 +203,22 @@ class LaneDriver:
             outcome, status = known
         else:
             outcome, status = Outcome.SUCCESS, response.status_code
+        self.record_first_byte(lane, row, start_ns, first_byte)
         self.finish_request(lane, row, start_ns, outcome, status, admitted_state)
+
+    def watch_first_byte(self) -> list[int] | None:
+        """In a request's task: have a streamed answer read there note its first chunk's time."""
+        if not self.streaming:
+            return None
+        holder = [NO_FIRST_BYTE]
+        FIRST_BYTE.set(holder)
+        return holder
+
+    @staticmethod
+    def record_first_byte(lane: Lane, row: int, start_ns: int, holder: list[int] | None) -> None:
+        """Record the time to first byte a request saw, if a streamed answer sent it one."""
+        if holder is not None and holder[0] != NO_FIRST_BYTE:
+            lane.log.ttfb_ns[row] = holder[0] - start_ns
 
     def fail(self, lane: Lane, error: BaseException) -> None:
         """Stop the run: the breaker under test raised something that is no upstream answer."""
@@ -226,7 +249,12 @@ class LaneDriver:
             if self._busy == 0:
                 self.all_done()
 
-    def output(self, reached: dict[str, int], service: ServiceOutput | None = None) -> EngineOutput:
+    def output(
+        self,
+        reached: dict[str, int],
+        service: ServiceOutput | None = None,
+        routes: dict[str, dict[str, int]] | None = None,
+    ) -> EngineOutput:
         """Return the engine's output, the run ending no earlier than the scenario's duration."""
         end_ns = max(self.scenario.duration, self.clock.now_ns)
         for guard in self.guards.values():
@@ -238,7 +266,9 @@ class LaneDriver:
             for name, policy in self.policies.items()
             if policy.attempts is not None
         }
-        return EngineOutput(self.logs, self.guards, reached, end_ns, service, attempt_logs)
+        return EngineOutput(
+            self.logs, self.guards, reached, end_ns, service, attempt_logs, routes or {}
+        )
 
 
 def _listener(

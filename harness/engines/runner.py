@@ -29,8 +29,8 @@ from harness.upstreams.guard import NetworkGuard
 from harness.upstreams.streams import stream
 from harness.verdicts.budget import evaluate_budget, upstream_budget
 from harness.verdicts.expectation_checks import check_expectations
-from harness.verdicts.metrics import SampleLog, View, breaker_summary, view_stats
-from harness.verdicts.objectives import evaluate
+from harness.verdicts.metrics import SampleLog, View, breaker_summary, ttfb_stats, view_stats
+from harness.verdicts.objectives import evaluate, route_verdicts
 from harness.verdicts.result import Result, RunInfo, ScenarioSource, UpstreamResult
 from harness.verdicts.service import (
     SERVICE_METRICS,
@@ -101,6 +101,7 @@ def run(
             if output.service is None
             else output.service.attempt_logs[name],
             service[name],
+            output.routes.get(name),
         )
         for name in scenario.upstreams
     }
@@ -124,6 +125,7 @@ def _upstream_result(
     reached: int,
     attempt_log: SampleLog | None = None,
     service: ServiceStats | None = None,
+    routes: dict[str, int] | None = None,
 ) -> UpstreamResult:
     samples = log.freeze()
     # With entry points, the upstream view is every attempt that reached this upstream, from
@@ -138,7 +140,11 @@ def _upstream_result(
             view,
             method,
             latency_ms if attempts is None or view is View.CLIENT else None,
-            [o.quantile for o in objectives if o.view is view and o.quantile is not None],
+            [
+                o.quantile
+                for o in objectives
+                if o.view is view and o.quantile is not None and not o.metric.startswith("ttfb.")
+            ],
         )
         for view in View
         # The issued view (shed requests at ~0 ms) only when an objective names it: a pass less.
@@ -148,7 +154,8 @@ def _upstream_result(
     if guard.impl is not None:
         breaker = breaker_summary(guard.impl, guard.initial_state, samples.transitions, end_ns)
     upstream = scenario.upstreams[name]
-    budget = upstream_budget(objectives, samples, upstream.slo_period)
+    budget = upstream_budget(objectives, samples, upstream.slo_period, upstream.alert_min_requests)
+    ttfb = ttfb_stats(samples, method)
     verdicts = tuple(
         evaluate_budget(objective, budget)
         if objective.metric in BUDGET_METRICS
@@ -156,10 +163,12 @@ def _upstream_result(
         if objective.phase is not None
         else evaluate_service(objective, samples, views, service)
         if objective.metric in SERVICE_METRICS
-        else evaluate(objective, views, breaker)
+        else evaluate(objective, views, breaker, ttfb)
         for objective in objectives
     )
-    expectations = check_expectations(upstream.expect, samples, breaker, upstream.timeline)
+    if scenario.assert_all_called and routes:
+        verdicts += route_verdicts(routes)
+    expectations = check_expectations(upstream.expect, samples, breaker, upstream.timeline, budget)
     return UpstreamResult(
         name=name,
         samples=samples,
@@ -171,6 +180,8 @@ def _upstream_result(
         expectations=expectations,
         service=service,
         budget=budget,
+        ttfb=ttfb,
+        routes=routes,
     )
 
 

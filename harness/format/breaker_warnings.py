@@ -22,7 +22,7 @@ def breaker_warnings(scenario: Scenario) -> list[str]:
         if not isinstance(breaker, Breaker):
             continue
         path = f"upstreams.{name}.breaker.minimum_number_of_calls"
-        rate = None if upstream.traffic is None else upstream.traffic.rate
+        rate = None if upstream.traffic is None else upstream.traffic.start_rate
         found.extend(f"{path}: {problem}" for problem in _problems(breaker, rate))
     return found
 

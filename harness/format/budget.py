@@ -28,7 +28,7 @@ from fractions import Fraction
 from typing import Protocol
 
 from harness.errors import KeyPath
-from harness.format.load_shapes import expected_requests
+from harness.format.ramps import LatencyRamp, RateRamp
 from harness.format.units import NS_PER_S
 from harness.format.upstream import Upstream
 
@@ -121,8 +121,8 @@ def _upstream_bytes(scenario: Whole, name: str, upstream: Upstream) -> tuple[int
     traffic = upstream.traffic
     if traffic is not None:
         # Stages ramp the rate: count what they send, and size what is in flight by the peak.
-        steady = math.ceil(expected_requests(traffic.rate, traffic.stages, scenario.duration))
-        peak = max([traffic.rate, *(stage.target for stage in traffic.stages)])
+        steady = traffic.requests_until(scenario.duration)
+        peak = traffic.peak_rate
         bursts = sum(burst.requests for burst in traffic.bursts)
         where: KeyPath = ("upstreams", name, "traffic", "rate")
         parts.append(((steady + bursts) * SAMPLE_BYTES, f"{steady + bursts:,} requests", where))
@@ -144,15 +144,16 @@ def _longest_held(upstream: Upstream, timeout: int) -> int:
     """Return how long a request can stay in flight: the latency's far tail (about its 99.9th
     percentile, which Little's law turns into requests in flight), or the timeout where an
     error is a timeout or the tail reaches it."""
-    settings: list[tuple[object | None, float | None, Mapping[str, float] | None]]
+    settings: list[tuple[object | None, float | RateRamp | None, Mapping[str, float] | None]]
     settings = [(upstream.latency, upstream.failure_rate, upstream.errors)]
     settings += [(phase.latency, phase.failure_rate, phase.errors) for phase in upstream.timeline]
     longest = 0
     for latency, failure_rate, errors in settings:
-        if errors and "timeout" in errors and (failure_rate is None or failure_rate > 0):
+        highest = failure_rate.highest if isinstance(failure_rate, RateRamp) else failure_rate
+        if errors and "timeout" in errors and (highest is None or float(highest) > 0):
             return timeout
-        if latency is not None:
-            longest = max(longest, _tail(latency))
+        ends = (latency.start, latency.end) if isinstance(latency, LatencyRamp) else (latency,)
+        longest = max([longest, *(_tail(end) for end in ends if end is not None)])
     return min(longest, timeout)
 
 

@@ -8,7 +8,6 @@ Each returns ``(key path, message)`` pairs; the loader locates them in the file.
 from __future__ import annotations
 
 import difflib
-import math
 from collections.abc import Mapping
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -17,9 +16,10 @@ from harness.errors import KeyPath
 from harness.format import budget
 from harness.format.breaker_settings import CustomBreakerSettings, factory_problem, library_problem
 from harness.format.budget import budget_problems
+from harness.format.error_budget import target_objective
 from harness.format.expectations import expectation_problems
-from harness.format.load_shapes import expected_requests
 from harness.format.policies import Pool
+from harness.format.routes import traffic_route
 from harness.format.units import format_duration
 from harness.format.upstream import Upstream
 
@@ -53,12 +53,36 @@ def cross_checks(scenario: Whole) -> Found:
         found += _window_checks(scenario, name, upstream)
         found += _objective_checks(name, upstream)
         found += _breaker_checks(name, upstream)
+        found += _route_checks(scenario, name, upstream)
     found += _url_overlaps(scenario)
     found += _entry_point_engine(scenario)
     found += _policy_checks(scenario)
     found += _request_count(scenario)
     if not found:  # the estimate reads what the checks above hold valid
         found += budget_problems(scenario)
+    return found
+
+
+def _route_checks(scenario: Whole, name: str, upstream: Upstream) -> Found:
+    """Routes need distinct labels (a never-called one is named by it), and the built-in
+    client's requests must match one (an entry point's are matched as they are sent)."""
+    found: Found = []
+    seen: dict[str, int] = {}
+    for index, route in enumerate(upstream.routes):
+        if route.label in seen:
+            found.append(
+                (
+                    ("upstreams", name, "routes", index),
+                    f"routes {seen[route.label]} and {index} are both {route.label!r}: give "
+                    "them distinct names",
+                )
+            )
+        seen.setdefault(route.label, index)
+    traffic = upstream.traffic
+    if upstream.routes and traffic is not None and traffic.entry_point is None:
+        matched, problem = traffic_route(upstream.routes, scenario.url_of(name), traffic)
+        if matched is None:
+            found.append((("upstreams", name, "traffic"), problem))
     return found
 
 
@@ -136,8 +160,17 @@ def _breaker_checks(name: str, upstream: Upstream) -> Found:
             upstream.timeline,
             has_breaker=upstream.breaker is not None,
             has_traffic=upstream.traffic is not None,
+            slo_period=upstream.slo_period,
+            has_target=target_objective(upstream.slo) is not None,
         )
     ]
+    if upstream.alert_min_requests is not None and upstream.slo_period is None:
+        found.append(
+            (
+                ("upstreams", name, "alert_min_requests"),
+                "alert_min_requests needs slo_period: without it no alert is evaluated",
+            )
+        )
     breaker = upstream.breaker
     if breaker is None:
         return found
@@ -288,5 +321,5 @@ def _request_count(scenario: Whole) -> Found:
 def _expected_requests(upstream: Upstream, duration_ns: int) -> int:
     traffic = upstream.traffic
     assert traffic is not None
-    steady = math.ceil(expected_requests(traffic.rate, traffic.stages, duration_ns))
+    steady = traffic.requests_until(duration_ns)
     return steady + sum(burst.requests for burst in traffic.bursts if burst.at < duration_ns)

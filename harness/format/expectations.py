@@ -10,6 +10,8 @@ Each item is one key naming the check::
       - open_episodes: {min: 1, max: 3}                 # or exactly: open_episodes: 2
       - time_open: {at_most: 4m}                        # total time OPEN
       - transitions: [CLOSED, OPEN, HALF_OPEN, ..., CLOSED]   # ... = any run of states
+      - alert_fires: {factor: 14.4, within: 5m, after_start_of: outage}   # no breaker needed:
+      - no_alert_during: {phase: brownout}              # see harness.format.alert_expectations
 
 They are checked after the run from its samples and transitions
 (:mod:`harness.verdicts.expectation_checks`) and reported like objectives: observed value,
@@ -21,7 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from difflib import get_close_matches
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -35,16 +37,20 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from harness.errors import KeyPath
+from harness.format.alert_expectations import AlertFires, NoAlertDuring, alert_problems
 from harness.format.fields import Duration, StrictModel, WholeNumber, exactly
-from harness.format.units import format_duration, shown, vtime
+from harness.format.phase_windows import PhaseLike, Window, span
+from harness.format.units import shown
 
 __all__ = [
     "EXPECTATION_MODELS",
     "WILDCARD",
+    "AlertFires",
     "Closes",
     "Expectation",
     "ExpectationField",
     "HalfOpenTrials",
+    "NoAlertDuring",
     "NoUpstreamCallsWhileOpen",
     "OpenEpisodes",
     "Opens",
@@ -58,68 +64,6 @@ WILDCARD = "..."
 
 _STATES = ("CLOSED", "OPEN", "HALF_OPEN", "FORCED_OPEN", "DISABLED")
 _BARE = "no_upstream_calls_while_open"
-
-
-def span(ns: int) -> str:
-    """Return a duration as written in a file (``30s``, ``4m``), or in seconds (``2.02s``)."""
-    text = format_duration(ns)
-    return vtime(ns) if ns >= 1_000_000_000 and text.endswith(("ms", "us", "ns")) else text
-
-
-class PhaseLike(Protocol):
-    """What expectations need of a timeline phase."""
-
-    @property
-    def name(self) -> str | None:
-        """Return the phase's name, if it has one."""
-        ...
-
-    @property
-    def start(self) -> int:
-        """Return when the phase starts (ns)."""
-        ...
-
-    @property
-    def end(self) -> int:
-        """Return when the phase ends (ns, exclusive)."""
-        ...
-
-
-class Window(StrictModel):
-    """A deadline counted from the start or the end of a named timeline phase."""
-
-    within: Duration
-    after_start_of: str | None = None
-    after_end_of: str | None = None
-
-    @model_validator(mode="after")
-    def _one_anchor(self) -> Window:
-        if (self.after_start_of is None) == (self.after_end_of is None):
-            raise ValueError("give exactly one of after_start_of or after_end_of (a phase name)")
-        return self
-
-    @property
-    def phase(self) -> str:
-        """Return the name of the phase the deadline counts from."""
-        return self.after_start_of or self.after_end_of or ""
-
-    @property
-    def anchor_key(self) -> str:
-        """Return which key names the phase."""
-        return "after_start_of" if self.after_start_of is not None else "after_end_of"
-
-    def anchor_ns(self, phase: PhaseLike) -> int:
-        """Return the instant the deadline counts from."""
-        return phase.start if self.after_start_of is not None else phase.end
-
-    @property
-    def edge(self) -> str:
-        """Return "starts" or "ends"."""
-        return "starts" if self.after_start_of is not None else "ends"
-
-    def text(self, verb: str) -> str:
-        """Return ``opens within 1s after 'outage' starts``."""
-        return f"{verb} within {span(self.within)} after {self.phase!r} {self.edge}"
 
 
 class AtMost(StrictModel):
@@ -280,6 +224,8 @@ EXPECTATION_MODELS: dict[str, type[StrictModel]] = {
     "open_episodes": OpenEpisodes,
     "time_open": TimeOpen,
     "transitions": Transitions,
+    "alert_fires": AlertFires,
+    "no_alert_during": NoAlertDuring,
 }
 Expectation = (
     Opens
@@ -289,6 +235,8 @@ Expectation = (
     | OpenEpisodes
     | TimeOpen
     | Transitions
+    | AlertFires
+    | NoAlertDuring
 )
 
 
@@ -350,7 +298,9 @@ ExpectationField = Annotated[
     | Annotated[HalfOpenTrials, Tag("half_open_trials")]
     | Annotated[OpenEpisodes, Tag("open_episodes")]
     | Annotated[TimeOpen, Tag("time_open")]
-    | Annotated[Transitions, Tag("transitions")],
+    | Annotated[Transitions, Tag("transitions")]
+    | Annotated[AlertFires, Tag("alert_fires")]
+    | Annotated[NoAlertDuring, Tag("no_alert_during")],
     Discriminator(_tag),
     BeforeValidator(_check_kind),
     _ExpectationSchema,
@@ -364,24 +314,42 @@ def expectation_problems(
     *,
     has_breaker: bool,
     has_traffic: bool,
+    slo_period: int | None = None,
+    has_target: bool = False,
 ) -> list[tuple[KeyPath, str]]:
-    """Return problems with one upstream's expectations, as (path under the upstream, message)."""
+    """Return problems with one upstream's expectations, as (path under the upstream, message).
+
+    Breaker expectations need a breaker; alert expectations (``alert_fires``,
+    ``no_alert_during``) need an error budget instead (``slo_period`` and a target objective).
+    """
     if not expect:
         return []
-    if not has_breaker:
+    alerting = [item for item in expect if isinstance(item, AlertFires | NoAlertDuring)]
+    if not has_breaker and len(alerting) < len(expect):
         return [(("expect",), "expectations need a breaker, and this upstream has none")]
     found: list[tuple[KeyPath, str]] = []
     if not has_traffic:
-        found.append((("expect",), "expectations need traffic to observe the breaker"))
+        what = "the breaker" if len(alerting) < len(expect) else "its alerts"
+        found.append((("expect",), f"expectations need traffic to observe {what}"))
+    found += alert_problems(expect, slo_period, has_target)
     names = Counter(str(phase.name) for phase in timeline if phase.name)
     for index, expectation in enumerate(expect):
-        window = getattr(expectation, "opens", None) or getattr(expectation, "closes", None)
-        if isinstance(window, Window):
-            problem = _phase_problem(window.phase, names)
+        for kind, key, phase in _named_phases(expectation):
+            problem = _phase_problem(phase, names)
             if problem:
-                kind = "opens" if isinstance(expectation, Opens) else "closes"
-                found.append((("expect", index, kind, window.anchor_key), problem))
+                found.append((("expect", index, kind, key), problem))
     return found
+
+
+def _named_phases(expectation: Expectation) -> list[tuple[str, str, str]]:
+    """Return (expectation key, key, phase name) for each phase an expectation names."""
+    if isinstance(expectation, NoAlertDuring):
+        return [("no_alert_during", "phase", expectation.no_alert_during.phase)]
+    for kind in ("opens", "closes", "alert_fires"):
+        window = getattr(expectation, kind, None)
+        if isinstance(window, Window):
+            return [(kind, window.anchor_key, window.phase)]
+    return []
 
 
 def _phase_problem(name: str, names: Counter[str]) -> str | None:

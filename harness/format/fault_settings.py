@@ -15,6 +15,7 @@ from harness.format.units import format_duration, format_rate, parse_duration, p
 
 __all__ = [
     "ERROR_KINDS",
+    "FAULT_KINDS",
     "LATENCY_MODELS",
     "STATUS_PATTERN",
     "ErrorMix",
@@ -26,6 +27,10 @@ __all__ = [
 ]
 
 ERROR_KINDS = ("timeout", "connect_error", "connection_reset")
+"""The kinds of failure a client (and a breaker's ``record_errors``) tells apart."""
+FAULT_KINDS = (*ERROR_KINDS, "dns_error", "tls_error")
+"""The error kinds an ``errors`` mix may inject: a DNS or TLS failure is a connect error to the
+client (``httpx.ConnectError``), raised with the message a real resolver or handshake gives."""
 STATUS_PATTERN = "[45][0-9][0-9]"
 """An HTTP error status as the format writes it: 400-599, three ASCII digits."""
 _LATENCY_HINT = "a plain duration like 6ms or a mapping with 'dist' set to one of {dists}"
@@ -162,14 +167,14 @@ def _shape(value: Any) -> str:
 
 def _error_kind(key: object) -> str:
     text = str(key) if isinstance(key, str | int) and not isinstance(key, bool) else ""
-    if text in ERROR_KINDS or re.fullmatch(STATUS_PATTERN, text):
+    if text in FAULT_KINDS or re.fullmatch(STATUS_PATTERN, text):
         return text
-    close = get_close_matches(text, ERROR_KINDS, n=1)
+    close = get_close_matches(text, FAULT_KINDS, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise PydanticCustomError(
         "error_kind",
         "unknown error kind {name}{hint} (expected an HTTP status 400-599 or one of {kinds})",
-        {"name": shown(key), "hint": hint, "kinds": ", ".join(ERROR_KINDS), "key": str(key)},
+        {"name": shown(key), "hint": hint, "kinds": ", ".join(FAULT_KINDS), "key": str(key)},
     )
 
 
@@ -179,7 +184,7 @@ ErrorMix = Annotated[
     WithJsonSchema(
         {
             "type": "object",
-            "propertyNames": {"pattern": rf"^(?:{STATUS_PATTERN}|{'|'.join(ERROR_KINDS)})$"},
+            "propertyNames": {"pattern": rf"^(?:{STATUS_PATTERN}|{'|'.join(FAULT_KINDS)})$"},
             "additionalProperties": RATE_SCHEMA,
             "examples": [{"503": "70%", "timeout": "30%"}],
         }

@@ -5,25 +5,50 @@
 the rate holds at its target until the scenario ends. The rate is a piecewise-linear function
 of time, and :func:`rate_segments` gives its pieces with the number of requests expected
 before each (its integral), exactly, as fractions.
+
+``traffic.diurnal`` instead makes the rate a day's curve for long soaks: a sinusoid
+r(t) = mid + amp·cos(2π(t − peak_at)/period) between ``min`` and ``max`` (mid and amp halfway
+between them and half their difference), peaking at ``peak_at`` (a time of day, the run
+starting at 00:00) and repeating every ``period`` (24h by default). Its integral is in closed
+form (:meth:`Diurnal.requests_until`), in floating point: a sinusoid's is not rational.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Annotated
 
-from pydantic import PlainSerializer, PlainValidator, WithJsonSchema, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
-from harness.format.fields import Duration, StrictModel, unit_field
+from harness.format.fields import DURATION_SCHEMA, Duration, StrictModel, unit_field
 from harness.format.units import (
     NS_PER_S,
     THROUGHPUT_PATTERN,
+    format_duration,
     format_throughput,
     parse_throughput,
 )
 
-__all__ = ["RateSegment", "Stage", "Throughput", "expected_requests", "rate_segments"]
+__all__ = [
+    "Diurnal",
+    "RateSegment",
+    "Stage",
+    "Throughput",
+    "expected_requests",
+    "rate_segments",
+]
 
 Throughput = Annotated[
     Fraction,
@@ -97,3 +122,83 @@ def expected_requests(rate: Fraction, stages: tuple[Stage, ...], until_ns: int) 
         if segment.start_ns <= until_ns:
             return segment.requests_before + segment.requests_within(until_ns - segment.start_ns)
     raise AssertionError("the first segment starts at 0")  # pragma: no cover
+
+
+def _time_of_day(value: object) -> object:
+    """Read ``14:00`` / ``14:00:30`` (hours from the run's start) or a duration (``14h``)."""
+    if isinstance(value, str) and _CLOCK.fullmatch(value):
+        hours, minutes, *seconds = (int(part) for part in value.split(":"))
+        return format_duration(((hours * 60 + minutes) * 60 + sum(seconds)) * NS_PER_S)
+    return value
+
+
+_CLOCK = re.compile(r"[0-9]{1,3}:[0-5][0-9](?::[0-5][0-9])?")
+
+
+class Diurnal(StrictModel):
+    """A request rate following a day's curve: a sinusoid between ``min`` and ``max`` with its
+    peak at ``peak_at`` (the run starts at 00:00), repeating every ``period``."""
+
+    low: Throughput = Field(alias="min")
+    high: Throughput = Field(alias="max")
+    peak_at: Annotated[
+        Duration,
+        BeforeValidator(_time_of_day),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    DURATION_SCHEMA,
+                    {"type": "string", "pattern": f"^{_CLOCK.pattern}$"},
+                ],
+                "examples": ["14:00", "14h"],
+            }
+        ),
+    ] = 12 * 3600 * NS_PER_S
+    """When the rate peaks, as a time of day (``14:00``) or a duration from the start."""
+    period: Duration = 24 * 3600 * NS_PER_S
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Diurnal:
+        if self.low > self.high:
+            raise ValueError(
+                f"min ({format_throughput(self.low)}) is above max ({format_throughput(self.high)})"
+            )
+        if self.period <= 0:
+            raise ValueError("the period must be above zero")
+        if self.peak_at >= self.period:
+            raise ValueError(
+                f"peak_at ({format_duration(self.peak_at)}) must be within the period "
+                f"({format_duration(self.period)})"
+            )
+        return self
+
+    def rate_at(self, at_ns: int) -> float:
+        """Return the rate (requests per second) at ``at_ns``:
+        mid + amp·cos(2π(t − peak_at)/period), mid and amp halfway between and half of
+        ``min`` and ``max``."""
+        return self.curve()[0](at_ns)
+
+    def requests_until(self, at_ns: int) -> float:
+        """Return the requests expected in ``[0, at_ns)``, the rate's integral:
+        mid·t + amp·period/2π·(sin(2π(t − peak_at)/period) − sin(−2π·peak_at/period))."""
+        return self.curve()[1](at_ns)
+
+    def curve(self) -> tuple[Callable[[int], float], Callable[[int], float]]:
+        """Return ``(rate_at, requests_until)`` as fast functions of whole nanoseconds."""
+        mid, amp = float(self.low + self.high) / 2, float(self.high - self.low) / 2
+        period, peak = self.period, self.peak_at
+        turn = 2 * math.pi / period
+        swing = amp * period / NS_PER_S / (2 * math.pi)
+        mid_per_ns = mid / NS_PER_S
+        sin, cos = math.sin, math.cos
+
+        # The angle is reduced in whole nanoseconds first: exact to a nanosecond at any t.
+        def rate_at(at_ns: int) -> float:
+            return mid + amp * cos(((at_ns - peak) % period) * turn)
+
+        offset = sin(((0 - peak) % period) * turn)
+
+        def requests_until(at_ns: int) -> float:
+            return mid_per_ns * at_ns + swing * (sin(((at_ns - peak) % period) * turn) - offset)
+
+        return rate_at, requests_until

@@ -20,6 +20,7 @@ from harness.format.breaker_settings import BREAKER_MODELS
 from harness.format.expectations import EXPECTATION_MODELS
 from harness.format.fault_settings import LATENCY_MODELS
 from harness.format.overrides import field_type, model_members, model_of, unwrap
+from harness.format.ramps import RAMP_MODELS
 from harness.format.units import shown
 from harness.format.yamlsource import SourceMap
 
@@ -64,7 +65,12 @@ _BOUNDS = {
     "less_than_equal": ("le", "at most"),
     "less_than": ("lt", "below"),
 }
-_TAGGED: dict[str, type[BaseModel]] = {**LATENCY_MODELS, **BREAKER_MODELS, **EXPECTATION_MODELS}
+_TAGGED: dict[str, type[BaseModel]] = {
+    **LATENCY_MODELS,
+    **BREAKER_MODELS,
+    **EXPECTATION_MODELS,
+    **RAMP_MODELS,
+}
 
 
 def problems_of(
@@ -168,6 +174,8 @@ def _step(annotation: Any, part: int | str) -> Any:
     if len(members) > 1:  # a tagged union: pydantic names the member by its tag
         tagged = _TAGGED.get(part) if isinstance(part, str) else None
         return tagged if tagged in members else None
+    if len(members) == 1 and isinstance(part, str) and RAMP_MODELS.get(part) is members[0]:
+        return members[0]  # a union of a model and a plain value, named by the model's tag
     if members:
         fields = members[0].model_fields
         field = next((f for n, f in fields.items() if part in (n, f.alias)), None)

@@ -13,6 +13,8 @@ An objective is ``[view.]metric op threshold``::
     fallback_rate < 5%             answers an entry point marked as a fallback
     dropped_rate == 0%             requests refused over the concurrency cap
     budget_spent <= 25%            error budget spent (see :mod:`harness.verdicts.budget`)
+    ttfb.p95 < 300ms               time to first byte of streamed answers (see
+                                   :mod:`harness.format.streaming`); also ttfb.avg, .min, .max
     p95 < 500ms @ 95%              decided on 95% confidence bounds (see
                                    :mod:`harness.verdicts.confidence`); else INCONCLUSIVE
 
@@ -41,6 +43,7 @@ __all__ = [
     "GRAMMAR_HINT",
     "OPERATORS",
     "SERVICE_METRICS",
+    "TTFB_PREFIX",
     "Kind",
     "Objective",
     "View",
@@ -90,6 +93,10 @@ _METRICS: dict[str, Kind] = {
 SERVICE_METRICS = {"amplification", "fallback_rate", "dropped_rate", "good_rate"}
 _GOOD_RATE = re.compile(r"good_rate\((?P<bound>[^()]+)\)")
 BREAKER_METRICS = {"opens", "time_open", "final_state"}
+TTFB_PREFIX = "ttfb."
+"""Latency metrics written ``ttfb.p95``, ``ttfb.avg``…: of the time to first byte of streamed
+answers, over the requests whose stream sent a first chunk (they take no view prefix)."""
+_TTFB_STATS = ("avg", "mean", "min", "max")
 CONFIDENCE_RATES = {"success_rate", "error_rate", "short_circuit_rate"}
 """Rates an objective may ask a confidence level of (percentiles may too)."""
 _PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?|100)")
@@ -170,13 +177,21 @@ def _parse_plain(text: str) -> Objective:
     match = _OBJECTIVE.fullmatch(text)
     if match is None:
         raise ValueError(f"expected {GRAMMAR_HINT}, got {text!r}")
-    view = _parse_view(match.group("view"), text)
-    metric, kind, quantile = _parse_metric(match.group("metric"))
+    written_view, metric = match.group("view"), match.group("metric")
+    if written_view == "ttfb":  # "ttfb.p95": a metric, not a view
+        written_view, metric = None, f"{TTFB_PREFIX}{metric}"
+    view = _parse_view(written_view, text)
+    if metric.startswith(TTFB_PREFIX):
+        if written_view:
+            raise ValueError(f"{metric!r} measures streamed answers and takes no view prefix")
+        metric, kind, quantile = _parse_ttfb(metric)
+    else:
+        metric, kind, quantile = _parse_metric(metric)
     bound_ms = None
     if metric.startswith("good_rate("):
         _, kind, bound_ms = _parse_good_rate(metric)
     op = match.group("op")
-    if metric in BREAKER_METRICS and match.group("view"):
+    if metric in BREAKER_METRICS and written_view:
         raise ValueError(f"{metric!r} describes the breaker and takes no view prefix")
     if metric == "short_circuit_rate" and view is View.UPSTREAM:
         raise ValueError("short_circuit_rate is always 0 in the upstream view; use the client view")
@@ -235,6 +250,22 @@ def _parse_metric(metric: str) -> tuple[str, Kind, float | None]:
     raise ValueError(
         f"unknown metric {metric!r}{hint} (known: pNN such as p95 or p99.9, {', '.join(_METRICS)}"
         ", good_rate(BOUND) such as good_rate(800ms))"
+    )
+
+
+def _parse_ttfb(metric: str) -> tuple[str, Kind, float | None]:
+    stat = metric.removeprefix(TTFB_PREFIX)
+    if stat in _TTFB_STATS:
+        return metric, Kind.LATENCY, None
+    match = _PERCENTILE.fullmatch(stat)
+    if match is not None:
+        return metric, Kind.LATENCY, float(match.group(1))
+    names = ["p50", "p95", "p99", *_TTFB_STATS]
+    close = get_close_matches(stat, names, n=1)
+    hint = f"; did you mean 'ttfb.{close[0]}'?" if close else ""
+    raise ValueError(
+        f"unknown metric {metric!r}{hint} (time to first byte takes pNN such as ttfb.p95, "
+        "or ttfb.avg, ttfb.mean, ttfb.min, ttfb.max)"
     )
 
 

@@ -3,7 +3,9 @@ objectives and expectations (the parts of :class:`harness.format.scenario.Scenar
 
 from __future__ import annotations
 
+import math
 import re
+from fractions import Fraction
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -17,6 +19,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from harness.format.answers import AnswerMap
 from harness.format.breaker_settings import BreakerConfig
@@ -27,19 +30,18 @@ from harness.format.fault_settings import ErrorMix, FixedLatency, Latency
 from harness.format.fields import Count, Duration, Rate
 from harness.format.fields import StrictModel as _Strict
 from harness.format.fields import unit_field as _unit_field
-from harness.format.load_shapes import Stage, Throughput
+from harness.format.load_shapes import Diurnal, Stage, Throughput, expected_requests
 from harness.format.objectives import GRAMMAR_HINT, Objective, parse_objective
 from harness.format.policies import Fallback, Hedge, Retry, Timeouts
+from harness.format.ramps import PhaseLatency, PhaseRate
+from harness.format.routes import Route, path_problem
+from harness.format.streaming import BodyFaults, Stream
 from harness.format.units import NS_PER_S, format_duration, parse_duration
 
 __all__ = ["Burst", "Phase", "Traffic", "Upstream", "normal_url"]
 
 # A base URL: http(s), a host, an optional path; no query or fragment (a path is appended to it).
 _URL = re.compile(r"https?://[A-Za-z0-9._~%!$&'()*+,;=:@\[\]-]+(?:/[^\s?#]*)?", re.ASCII)
-# A path relative to the URL: no scheme, no whitespace, no fragment, no "." or ".." segment
-# (which would leave the upstream's URL, possibly for another upstream's).
-_PATH = re.compile(r"(?!/?[A-Za-z][A-Za-z0-9+.-]*://)[^\s#]*", re.ASCII)
-_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|\?|$)")
 
 
 ObjectiveField = Annotated[
@@ -71,8 +73,10 @@ class Phase(_Strict):
     every: Duration | None = None
     """Repeat the window this long after each start, ``times`` times in all."""
     times: Count | None = None
-    latency: Latency | None = None
-    failure_rate: Rate | None = None
+    latency: PhaseLatency | None = None
+    """The latency in the window, or a ramp ``{from: 50ms, to: 2s}`` across it."""
+    failure_rate: PhaseRate | None = None
+    """The failure rate in the window, or a ramp ``{from: 1%, to: 30%}`` across it."""
     errors: ErrorMix | None = None
 
     @model_validator(mode="before")
@@ -135,13 +139,22 @@ class Burst(_Strict):
     requests: Annotated[int, Strict(), Field(ge=1, le=1_000_000)]
 
 
+def _traffic_schema(schema: dict[str, Any]) -> None:
+    # One of `rate` and `diurnal` sets the rate.
+    schema["oneOf"] = [{"required": ["rate"]}, {"required": ["diurnal"]}]
+
+
 class Traffic(_Strict):
     """The requests the harness sends to one upstream."""
 
-    rate: Throughput
-    """The request rate (at the start, when ``stages`` move it)."""
+    model_config = ConfigDict(**_Strict.model_config, json_schema_extra=_traffic_schema)
+
+    rate: Throughput | None = None
+    """The request rate (at the start, when ``stages`` move it); None with ``diurnal``."""
     stages: tuple[Stage, ...] = ()
     """Ramps of the rate, one after the other (see :mod:`harness.format.load_shapes`)."""
+    diurnal: Diurnal | None = None
+    """A day's curve of the rate instead of ``rate`` (see :mod:`harness.format.load_shapes`)."""
     arrivals: Literal["constant", "poisson"] = "constant"
     bursts: tuple[Burst, ...] = ()
     concurrency: Count | None = None
@@ -150,6 +163,12 @@ class Traffic(_Strict):
     path: str = "/"
     """Appended to the upstream's URL: ``/predict`` (or ``predict``) under ``…/v1/`` is
     ``…/v1/predict``."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Headers the built-in client sends with each request."""
+    json_body: Any = Field(default=None, alias="json")
+    """A JSON body the built-in client sends with each request."""
+    body: str | None = None
+    """A text body the built-in client sends with each request (UTF-8)."""
     entry_point: (
         Annotated[str, Field(pattern=ENTRY_POINT_PATTERN, examples=["myservice.handlers:answer"])]
         | None
@@ -159,6 +178,40 @@ class Traffic(_Strict):
     wall_clock: Annotated[bool, Strict()] = False
     """Make ``time.*`` and ``datetime.now`` follow the virtual clock for the run (freezegun),
     for code under test that reads them (an entry point's own timeouts or breaker)."""
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> Traffic:
+        if self.diurnal is None and self.rate is None:
+            raise ValueError("give the request rate: 'rate' (e.g. 10/s) or 'diurnal'")
+        if self.diurnal is not None and self.rate is not None:
+            raise ValueError("give 'rate' or 'diurnal', not both: diurnal sets the rate")
+        if self.json_body is not None and self.body is not None:
+            raise ValueError("give 'json' or 'body', not both: each is the whole body")
+        if self.diurnal is not None and self.stages:
+            raise ValueError("give 'stages' or 'diurnal', not both: each shapes the rate")
+        return self
+
+    @property
+    def start_rate(self) -> Fraction:
+        """Return the rate at the start, in requests per second (a diurnal's, to the 1e-9)."""
+        if self.diurnal is not None:
+            return Fraction(round(self.diurnal.rate_at(0) * 10**9), 10**9)
+        assert self.rate is not None
+        return self.rate
+
+    @property
+    def peak_rate(self) -> Fraction:
+        """Return the highest rate the traffic reaches, in requests per second."""
+        if self.diurnal is not None:
+            return self.diurnal.high
+        return max([self.start_rate, *(stage.target for stage in self.stages)])
+
+    def requests_until(self, at_ns: int) -> int:
+        """Return how many steady requests (no bursts) arrive in ``[0, at_ns)`` at most: the
+        rate's integral, rounded up."""
+        if self.diurnal is not None:
+            return math.ceil(self.diurnal.requests_until(at_ns))
+        return math.ceil(expected_requests(self.start_rate, self.stages, at_ns))
 
     @field_validator("timeout")
     @classmethod
@@ -178,11 +231,9 @@ class Traffic(_Strict):
     @field_validator("path")
     @classmethod
     def _relative_path(cls, value: str) -> str:
-        if not _PATH.fullmatch(value) or _DOT_SEGMENT.search(value):
-            raise ValueError(
-                "expected a path relative to the upstream's URL, like /v1/predict (no scheme, "
-                f"spaces, '#', '.' or '..' segments), got {value!r}"
-            )
+        problem = path_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
 
@@ -195,13 +246,33 @@ class Upstream(_Strict):
     errors: ErrorMix = Field(default_factory=lambda: {"500": 1.0})
     answers: AnswerMap = Field(default_factory=dict)
     """What the upstream answers, by kind (see :mod:`harness.format.answers`)."""
+    stream: Stream | None = None
+    """Stream successful answers (see :mod:`harness.format.streaming`)."""
+    body: BodyFaults | None = None
+    """Slow, cut or reset the bodies of answers sent whole (see :mod:`harness.format.streaming`)."""
     timeline: tuple[Phase, ...] = ()
+    routes: tuple[Route, ...] = ()
+    """Requests matched on method, path, headers and body (see :mod:`harness.format.routes`)."""
     traffic: Traffic | None = None
     breaker: BreakerConfig | None = None
     slo: tuple[ObjectiveField, ...] = ()
     expect: tuple[ExpectationField, ...] = ()
     slo_period: Duration | None = None
     """The error budget's period: burn-rate alert windows scale by it / 30d."""
+    alert_min_requests: Count | None = None
+    """The fewest requests each of an alert's windows must hold before it may fire (default:
+    per alert, the fewest in which one bad request does not burn above its factor)."""
+
+    @field_validator("latency", "failure_rate", mode="before")
+    @classmethod
+    def _no_ramp_outside_a_phase(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "dist" not in value and {"from", "to"} & set(value):
+            raise ValueError(
+                "a ramp ({from: …, to: …}) moves over a window: write it in a timeline phase, "
+                "e.g. timeline: [{from: 0s, to: 10m, failure_rate: {from: 1%, to: 30%}}]"
+            )
+        return value
+
     pool: str | None = None
     """The ``pools`` entry (a bulkhead shared with other upstreams) this upstream's traffic uses."""
     retry: Retry | None = None
@@ -227,6 +298,26 @@ class Upstream(_Strict):
         problem = budget_problem(self.slo, self.slo_period)
         if problem:
             raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
+    def _streams(self) -> Upstream:
+        if self.body is not None and self.stream is not None:
+            raise PydanticCustomError(
+                "value_error",
+                "body faults apply to answers sent whole; a stream has its own (drop_rate, "
+                "stall_rate): give the upstream one of 'body' or 'stream'",
+                {"key": "body"},
+            )
+        if self.stream is None:
+            for index, objective in enumerate(self.slo):
+                if objective.metric.startswith("ttfb."):
+                    raise PydanticCustomError(
+                        "objective",
+                        "{text} measures time to first byte, which only streamed answers have: "
+                        "give the upstream a 'stream', such as 'stream: {chunks: 20}'",
+                        {"text": repr(objective.text), "key": ("slo", index)},
+                    )
         return self
 
     @field_validator("url")

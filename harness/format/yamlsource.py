@@ -54,6 +54,9 @@ checked before parsing keeps every validation within seconds."""
 # (1:30 as a time, 017 as seventeen). Only plain decimals are numbers here.
 _DECIMAL_INT = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)")
 _YAML11_FORMS = (("0b", "a binary"), ("0x", "a hexadecimal"), ("0", "an octal"))
+# Keys whose values are times of day (HH:MM or HH:MM:SS), read as text wherever unquoted.
+_CLOCK_TIME_KEYS = frozenset({"peak_at"})
+_CLOCK_TIME = re.compile(r"[0-9]{1,3}:[0-5][0-9](?::[0-5][0-9])?")
 # Keys YAML 1.1 reads as booleans or null when unquoted (an upstream named "on" or "no").
 _YAML11_WORDS = {"yes", "no", "on", "off", "true", "false", "null", "~", ""}
 
@@ -242,6 +245,8 @@ class _Builder:
             return node.value  # a bare date is text to us, not a datetime
         if node.tag not in _PLAIN_SCALAR_TAGS:
             raise self._unsupported_tag(node, path)
+        if path and path[-1] in _CLOCK_TIME_KEYS and _CLOCK_TIME.fullmatch(node.value):
+            return node.value  # `peak_at: 14:00` is a time of day, not base-60 840
         return self._construct(node, path)
 
     def _construct(self, node: ScalarNode, path: KeyPath) -> Any:

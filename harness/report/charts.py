@@ -28,6 +28,7 @@ from harness.verdicts.checks import Check
 
 __all__ = [
     "GRID",
+    "INK",
     "P50",
     "P95",
     "PHASE",
@@ -157,7 +158,10 @@ def thresholds(axes: Axes, levels: Sequence[tuple[float, str, str]]) -> None:
 
 
 def view(check: Check) -> str:
-    """Return the view a check counts (``client`` or ``upstream``)."""
+    """Return the view a check counts (``client`` or ``upstream``; ``ttfb`` for a time to
+    first byte, which no latency chart draws)."""
+    if check.text.startswith("ttfb."):
+        return "ttfb"
     return "upstream" if check.text.startswith("upstream.") else "client"
 
 

@@ -26,6 +26,7 @@ from harness.events import BreakerState, Outcome
 from harness.format.scenario import Phase
 from harness.report.display_lines import objective_percentiles, widened_p95
 from harness.report.rolling import ROLLING_EVERY, ROLLING_WINDOW, rolling_latency
+from harness.verdicts.budget import bad_events
 from harness.verdicts.metrics import Samples, View, answered
 from harness.verdicts.result import Result, UpstreamResult
 from harness.verdicts.timeseries import BUCKET_NS, timeseries
@@ -235,7 +236,29 @@ def _display(result: Result, upstream: UpstreamResult) -> dict[str, Any]:
             s / n if n else None for s, n in zip(successes, reached, strict=True)
         ],
         "unsent": int(len(upstream.samples) - sum(reached)),
+        # Only with a budget: other upstreams' digests stay as they were.
+        **(
+            {}
+            if upstream.budget is None
+            else {"budget_spent": _burn_down(upstream, len(series.t_ms), BUCKET_NS * factor)}
+        ),
     }
+
+
+def _burn_down(upstream: UpstreamResult, buckets: int, bucket_ns: int) -> list[float | None]:
+    """Return the error budget spent by the end of each bucket: the bad requests (as the
+    budget counts them, :func:`harness.verdicts.budget.bad_events`) started by then, over the
+    scenario's whole allowance (allowed fraction × requests). The last value is the budget's
+    ``spent``."""
+    budget = upstream.budget
+    assert budget is not None
+    if not budget.requests:
+        return [None] * buckets
+    samples = upstream.samples
+    bad = np.concatenate(([0], np.cumsum(bad_events(budget.target, samples), dtype=np.int64)))
+    edges = np.arange(1, buckets + 1, dtype=np.int64) * bucket_ns
+    ends = np.searchsorted(samples.start_ns, edges, side="left").tolist()
+    return [int(bad[end]) / (budget.allowed * budget.requests) for end in ends]
 
 
 def _reached_per_bucket(

@@ -40,6 +40,7 @@ def objective_percentiles(
             if v.objective.view is View.CLIENT
             and v.objective.quantile is not None
             and v.objective.metric not in ("p50", "p95")
+            and not v.objective.metric.startswith("ttfb.")  # of first bytes, not latency
         }.items()
     )
     if not wanted:

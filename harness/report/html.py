@@ -27,6 +27,7 @@ from markupsafe import Markup
 
 from harness.format.units import format_duration, format_rate
 from harness.format.values import format_value
+from harness.report.burn import MAX_SPANS, budget_view
 from harness.report.charts import STATE_COLOURS
 from harness.report.display_lines import MIN_ANSWERS
 from harness.report.files import atomic_write
@@ -70,7 +71,7 @@ def _clock(ms: float) -> str:
     return "".join(parts)
 
 
-_ENVIRONMENT.globals.update(ms=_ms, percent=_percent, seconds=_clock)
+_ENVIRONMENT.globals.update(ms=_ms, percent=_percent, seconds=_clock, max_spans=MAX_SPANS)
 
 
 def write_html(
@@ -161,6 +162,7 @@ def _upstream(
     breaker = data["breaker"]
     client = data["views"]["client"]
     display = digest["display"]
+    budget = budget_view(data)
     return {
         "anchor": anchor,
         "name": name,
@@ -170,11 +172,13 @@ def _upstream(
         "requests": data["requests"],
         "client": client,
         "reached": data["views"]["upstream"],
+        "ttfb": data.get("ttfb_ms"),  # only where the upstream streams
         "breaker": breaker,
         "phases": [{**p, "text": _phase_text(p["overrides"])} for p in digest["phases"]],
         "bucket": bucket_label(display["bucket_ms"]),
         "chart_notes": _chart_notes(upstream_checks, display),
         "outcomes": _outcomes(data["outcomes"], data["requests"]),
+        "budget": budget,
         "timeline": Markup(
             timeline_svg(
                 f"{anchor}-timeline",
@@ -184,6 +188,7 @@ def _upstream(
                 digest["phases"],
                 upstream_checks,
                 end_ms,
+                () if budget is None else budget.alerts,
             )
         ),
         "histogram": Markup(

@@ -12,8 +12,10 @@ the one pytest's ``xunit2`` family targets) but for those two testcase attribute
 schema does not list and its readers ignore. The schema allows ``<properties>`` only on a
 ``<testsuite>``, so each scenario is a testsuite whose properties carry the seed, the replay
 command and, for every check, its text, observed value, threshold, unit, sample count, verdict
-and line, named after the check's testcase (``vertex: p95 :: threshold``). Each testcase also
-says the same in words in its ``<system-out>``, which CI systems show beside the test.
+and line, named after the check's testcase (``vertex: p95 :: threshold``); for an upstream with
+an error budget, the budget spent (``api: budget :: spent``, a ratio) and when each burn-rate
+alert fired (``api: alert 14.4× (30s/2.5s) :: fired``: ``912.8s–931.2s`` or ``never``). Each
+testcase also says the same in words in its ``<system-out>``, which CI systems show beside the test.
 
 The scenario's own testcase records the run (its time, seed, replay command, how many checks
 held); it fails only through its checks' testcases, so a suite's ``failures`` counts failed
@@ -34,6 +36,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from harness.errors import printable
+from harness.report.burn import budget_view, spans_text
 from harness.report.files import atomic_write
 from harness.report.json import error_order
 from harness.verdicts.checks import Check, replay_text, scenario_checks, stable_names
@@ -123,6 +126,15 @@ def _properties(entry: Mapping[str, Any], named: Sequence[tuple[str, Check]]) ->
             pairs.append((f"{name} :: line", check.line))
         if check.note:
             pairs.append((f"{name} :: note", check.note))
+    for upstream, data in entry["upstreams"].items():
+        budget = budget_view(data)
+        if budget is None:
+            continue
+        pairs.append((f"{upstream}: budget :: spent", budget.spent))
+        pairs += [
+            (f"{upstream}: alert {alert.label} :: fired", spans_text(alert) or "never")
+            for alert in budget.alerts
+        ]
     properties = ET.Element("properties")
     for key, value in pairs:
         ET.SubElement(properties, "property", name=_text(key), value=_value(value))

@@ -33,6 +33,7 @@ from prometheus_client.exposition import generate_latest as prometheus_latest
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from harness.report.burn import BudgetView, budget_view
 from harness.report.files import atomic_write
 from harness.report.json import error_order
 from harness.verdicts.checks import scenario_checks, stable_names
@@ -43,6 +44,8 @@ _QUANTILES = (("0.5", "p50_ms"), ("0.9", "p90_ms"), ("0.95", "p95_ms"), ("0.99",
 _STATES = ("CLOSED", "OPEN", "HALF_OPEN", "FORCED_OPEN", "DISABLED")
 _SCENARIO = ["scenario", "file"]
 _UPSTREAM = [*_SCENARIO, "upstream"]
+_ALERT = [*_UPSTREAM, "factor", "alert"]  # factor "14.4"; alert "14.4× (30s/2.5s)"
+_OPTIONAL_KEYS = {"ttfb", "budget_spent", "alert_firings", "alert_first"}
 # A check's unit (as the results JSON names it) → (metric name suffix, divisor to base units:
 # dividing, so 119 ms is 0.119 s, not 0.11900000000000001).
 # Units not listed here (states, state sequences) are not numbers: no observed/threshold series.
@@ -118,15 +121,22 @@ class _Results(Collector):
             for name, upstream in entry["upstreams"].items():
                 labels = [*scenario, name]
                 _add_traffic(families, labels, upstream)
+                if upstream.get("ttfb_ms"):
+                    _add_ttfb(families, labels, upstream["ttfb_ms"])
                 if upstream["breaker"] is not None:
                     _add_breaker(families, labels, upstream["breaker"])
+                budget = budget_view(upstream)
+                if budget is not None:
+                    _add_budget(families, labels, budget)
             _add_checks(families, scenario, entry)
             _stamp(families, at, before)
         latest = max((at for at in stamps if at is not None), default=None)
         for scenario in identities[len(self.entries) :]:
             families["passed"].add_metric(scenario, 0.0, timestamp=latest)
             families["error"].add_metric(scenario, 1.0, timestamp=latest)
-        yield from families.values()
+        # Families only some runs have (streamed answers, an error budget) only where some
+        # upstream has them: other reports keep their series as they were.
+        yield from (f for key, f in families.items() if f.samples or key not in _OPTIONAL_KEYS)
 
 
 def _stamp(families: Mapping[str, Metric], at: float | None, before: Mapping[str, int]) -> None:
@@ -169,6 +179,8 @@ def _families() -> dict[str, Any]:
                                      labels=[*_UPSTREAM, "view"], unit="ratio"),
         "latency": Metric("slo_latency", "Latency of a view: quantiles, count and sum.",
                           "summary", unit="seconds"),
+        "ttfb": Metric("slo_ttfb", "Time to first byte of streamed answers: quantiles, count "
+                       "and sum.", "summary", unit="seconds"),
         "max": GaugeMetricFamily("slo_latency_max", "Slowest request of a view.",
                                  labels=[*_UPSTREAM, "view"], unit="seconds"),
         "state": GaugeMetricFamily("slo_breaker_state",
@@ -183,6 +195,17 @@ def _families() -> dict[str, Any]:
                                            labels=[*_UPSTREAM, "state"], unit="seconds"),
         "check_passed": GaugeMetricFamily("slo_check_passed", "1 if the check held.",
                                           labels=check),
+        "budget_spent": GaugeMetricFamily("slo_budget_spent",
+                                          "Error budget spent: bad / (allowed bad fraction "
+                                          "x requests) over the scenario.",
+                                          labels=_UPSTREAM, unit="ratio"),
+        "alert_firings": CounterMetricFamily("slo_burn_alert_firings",
+                                             "Spans of virtual time a burn-rate alert fired in.",
+                                             labels=_ALERT),
+        "alert_first": GaugeMetricFamily("slo_burn_alert_first_firing",
+                                         "Virtual time since the run's start at which a "
+                                         "burn-rate alert first fired (only alerts that fired).",
+                                         labels=_ALERT, unit="seconds"),
     }  # fmt: skip
     for unit in dict.fromkeys(name for name, _ in _CHECK_UNITS.values()):
         for key, what in (("observed", "Observed value"), ("threshold", "Threshold")):
@@ -224,6 +247,15 @@ def _add_traffic(families: Mapping[str, Any], labels: list[str], upstream: Any) 
         families["max"].add_metric([*labels, view], latency["max_ms"] / 1000)
 
 
+def _add_ttfb(families: Mapping[str, Any], labels: list[str], ttfb: Mapping[str, Any]) -> None:
+    names = dict(zip(_UPSTREAM, labels, strict=True))
+    summary = families["ttfb"]
+    for quantile, key in _QUANTILES:
+        summary.add_sample("slo_ttfb_seconds", names | {"quantile": quantile}, ttfb[key] / 1000)
+    summary.add_sample("slo_ttfb_seconds_count", names, ttfb["samples"])
+    summary.add_sample("slo_ttfb_seconds_sum", names, ttfb["avg_ms"] * ttfb["samples"] / 1000)
+
+
 def _add_breaker(families: Mapping[str, Any], labels: list[str], breaker: Any) -> None:
     final = breaker["final_state"]
     for state in _STATES:
@@ -232,6 +264,17 @@ def _add_breaker(families: Mapping[str, Any], labels: list[str], breaker: Any) -
     families["transitions"].add_metric(labels, len(breaker["transitions"]))
     for state, ms in sorted(breaker["time_in_state_ms"].items()):
         families["time_in_state"].add_metric([*labels, state], ms / 1000)
+
+
+def _add_budget(families: Mapping[str, Any], labels: list[str], budget: BudgetView) -> None:
+    """Add an upstream's budget spent and, per burn-rate alert, how often and when it fired."""
+    if budget.spent is not None:
+        families["budget_spent"].add_metric(labels, budget.spent)
+    for alert in budget.alerts:
+        named = [*labels, alert.key, alert.label]
+        families["alert_firings"].add_metric(named, len(alert.fired))
+        if alert.fired:
+            families["alert_first"].add_metric(named, alert.fired[0][0] / 1000)
 
 
 def _add_checks(families: Mapping[str, Any], scenario: list[str], entry: Mapping[str, Any]) -> None:

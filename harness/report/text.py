@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from harness.errors import printable
 from harness.format.units import format_duration
 from harness.format.values import format_value
+from harness.report.burn import alert_text, budget_text, budget_view
 from harness.report.json import error_order
 from harness.report.layout import Column, coloured, fit_table, shorten, verdict_rank
 from harness.verdicts.checks import LEAD as _LEAD
@@ -22,7 +23,7 @@ from harness.verdicts.result import Result
 if TYPE_CHECKING:
     from harness.report.bundle import Written
 
-__all__ = ["format_table", "result_table", "summary_table", "written_lines"]
+__all__ = ["budget_lines", "format_table", "result_table", "summary_table", "written_lines"]
 
 
 def format_table(header: Sequence[str], rows: Iterable[Sequence[str]], indent: str = "") -> str:
@@ -57,9 +58,8 @@ def result_table(result: Result, *, width: int | None = None, colour: bool = Fal
     shown = printable(scenario.name)  # a scenario's text cannot forge a line or a colour
     name = shown if width is None else shorten(shown, width - len(verdict) - 2 - len(facts))
     heading = f"{coloured(verdict, verdict, colour)}  {name}{facts}"
-    every = sorted(
-        scenario_checks(result.to_dict(run_info=False)), key=lambda c: verdict_rank(c.verdict)
-    )
+    entry = result.to_dict(run_info=False)
+    every = sorted(scenario_checks(entry), key=lambda c: verdict_rank(c.verdict))
     if not every:
         return f"{heading}\n  (no objectives)"
     rows = [
@@ -74,7 +74,29 @@ def result_table(result: Result, *, width: int | None = None, colour: bool = Fal
     ]
     notes = [check.note for check in every]
     table = fit_table(_CHECK_COLUMNS, rows, width=width, indent="  ", notes=notes, colour=colour)
-    return f"{heading}\n{table}"
+    budgets = budget_lines(entry, width=width)
+    return "\n".join([heading, table, *budgets])
+
+
+def budget_lines(entry: Mapping[str, Any], *, width: int | None = None) -> list[str]:
+    """Return, for each upstream with an error budget, the budget spent and a line per
+    burn-rate alert that fired with its spans of virtual time (read from the result JSON)::
+
+      api: error budget 60.741% spent: 164 bad of 9000 requests against success_rate >= 97%
+        alert 14.4× (30s/2.5s) fired 912.8s–931.2s
+
+    With alerts (``slo_period``) none of which fired, it says so. Nothing for an upstream
+    without a budget."""
+    lines = []
+    for name, upstream in entry["upstreams"].items():
+        budget = budget_view(upstream)
+        if budget is None:
+            continue
+        lines.append(f"  {printable(name)}: {budget_text(budget)}")
+        lines += [f"    {alert_text(alert)}" for alert in budget.fired]
+        if budget.alerts and not budget.fired:
+            lines.append("    no burn-rate alert fired")
+    return lines if width is None else [shorten(line, width) for line in lines]
 
 
 _SUMMARY_COLUMNS = (

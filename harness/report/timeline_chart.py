@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
 
+from harness.report.burn import AlertView
 from harness.report.charts import (
     GRID,
+    INK,
     P50,
     P95,
     PHASE,
@@ -66,6 +69,7 @@ class TimelinePlan:
     success: list[Check]
     upstream_line: bool
     not_drawn: list[Check]
+    budget: list[Check] = field(default_factory=list)  # budget_spent limits, on the burn-down
 
 
 def timeline_plan(checks: Sequence[Check], series: Mapping[str, Any]) -> TimelinePlan:
@@ -77,11 +81,12 @@ def timeline_plan(checks: Sequence[Check], series: Mapping[str, Any]) -> Timelin
     rates = [c for c in checks if c.unit == "ratio" and metric(c) == "success_rate"]
     upstream_line = bool(series["unsent"]) or any(view(c) == "upstream" for c in rates)
     success = [c for c in rates if view(c) == "client" or upstream_line]
-    drawn = [c for c in latency + success if is_number(c.threshold)]
+    budget = [c for c in checks if metric(c) == "budget_spent" and "budget_spent" in series]
+    drawn = [c for c in latency + success + budget if is_number(c.threshold)]
     not_drawn = [c for c in checks if c.unit in ("ms", "ratio") and c not in drawn]
     return TimelinePlan(
         [c for c in latency if c in drawn], [c for c in success if c in drawn], upstream_line,
-        not_drawn,
+        not_drawn, [c for c in budget if c in drawn],
     )  # fmt: skip
 
 
@@ -111,37 +116,63 @@ def timeline_svg(
     phases: Sequence[Mapping[str, Any]],
     checks: Sequence[Check],
     end_ms: float,
+    alerts: Sequence[AlertView] = (),
 ) -> str:
-    """Return latency (P50/P95 per bucket), success rate and breaker state on one time axis."""
+    """Return latency (P50/P95 per bucket), success rate and breaker state on one time axis;
+    with ``alerts`` (an upstream's burn-rate alerts), a lane per alert below them holding a
+    bar for each span of time it fired in."""
     plan = timeline_plan(checks, series)
     with style(salt):
-        figure = Figure(figsize=(10.5, 4.6))
+        ratios: list[float] = [3, 1.5, 0.42]
+        hspace, top, bottom = 0.12, 0.93, 0.1
+        height = 4.6
+        burn_down = series.get("budget_spent")
+        # Rows under the breaker band, in inches: the budget's burn-down, a lane per alert.
+        extras = [BUDGET_PANEL_INCHES] if burn_down is not None else []
+        extras += [ALERT_LANE_INCHES * len(alerts)] if alerts else []
+        if extras:
+            # The other panels keep their size, the gaps between them and the margins (in
+            # inches) as they are without these rows.
+            unit = 4.6 * (top - bottom) / (1 + hspace * 2 / 3) / sum(ratios)  # inches per ratio
+            gap = hspace * unit * sum(ratios) / 3
+            height += sum(extras) + gap * len(extras)
+            ratios += [inches / unit for inches in extras]
+            hspace = gap / (unit * sum(ratios) / len(ratios))
+            top, bottom = 1 - 4.6 * (1 - top) / height, 4.6 * bottom / height
+        figure = Figure(figsize=(10.5, height))
         grid = figure.add_gridspec(
-            3,
+            len(ratios),
             1,
-            height_ratios=[3, 1.5, 0.42],
-            hspace=0.12,
+            height_ratios=ratios,
+            hspace=hspace,
             left=0.075,
-            right=0.78 if plan.latency or plan.success else 0.97,  # room for SLO labels
-            top=0.93,
-            bottom=0.1,
+            right=0.78 if plan.latency or plan.success or plan.budget else 0.97,  # SLO labels
+            top=top,
+            bottom=bottom,
         )
         latency = figure.add_subplot(grid[0])
-        success = figure.add_subplot(grid[1], sharex=latency)
-        band = figure.add_subplot(grid[2], sharex=latency)
+        panels = [
+            latency,
+            *(figure.add_subplot(grid[row], sharex=latency) for row in range(1, len(ratios))),
+        ]
+        success, band = panels[1], panels[2]
         scale = _time_scale(end_ms)
         times = [t / scale.ms for t in series["t_ms"]] + [end_ms / scale.ms]
         _latency_panel(latency, times, series, plan.latency)
         _success_panel(success, times, series, plan)
         _state_band(band, scale, transitions, final_state, end_ms)
-        for axes in (latency, success, band):
+        if burn_down is not None:
+            _budget_panel(panels[3], times, burn_down, plan.budget)
+        if alerts:
+            _alert_lanes(panels[-1], salt, alerts, scale, end_ms)
+        for axes in panels:
             _shade_phases(axes, phases, scale, label=axes is latency)
             axes.set_xlim(0, end_ms / scale.ms)
         for axes in (latency, success):
             _mark_transitions(axes, salt, transitions or (), scale, label=axes is latency)
-        for axes in (latency, success):
+        for axes in panels[:-1]:
             axes.tick_params(labelbottom=False)
-        band.set_xlabel(f"virtual time ({scale.unit})")
+        panels[-1].set_xlabel(f"virtual time ({scale.unit})")
         return svg(figure)
 
 
@@ -270,6 +301,64 @@ def _state_band(
             fontsize=8,
         )
     axes.set_ylim(0, 1)
+
+
+BUDGET_PANEL_INCHES = 0.6
+"""The height of the error budget's burn-down panel under the breaker band."""
+
+
+def _budget_panel(
+    axes: Axes, times: list[float], spent: Sequence[float | None], limits: Sequence[Check]
+) -> None:
+    """Draw the budget spent by the end of each bucket (0 at the start), in % of the whole
+    scenario's allowance, with the ``budget_spent`` limits dashed in their verdict's colour."""
+    values = [0.0, *(math.nan if value is None else value * 100 for value in spent)]
+    axes.plot(times, values, color=ALERT, linewidth=1.2)
+    known = [value for value in values if not math.isnan(value)]
+    known += [float(check.threshold) * 100 for check in limits]
+    axes.set_ylim(0, max(100.0, *known) * 1.1)
+    axes.axhline(100, color=GRID, linewidth=0.8)
+    thresholds(axes, [(float(c.threshold) * 100, c.text, c.verdict) for c in limits])
+    axes.set_yticks([0, 100], ["0%", "100%"])
+    axes.set_ylabel("budget")
+
+
+ALERT_LANE_INCHES = 0.24
+"""The height of one burn-rate alert's lane under the breaker band."""
+ALERT = "#b03a2e"
+
+
+def _alert_lanes(
+    axes: Axes, salt: str, alerts: Sequence[AlertView], scale: _Scale, end_ms: float
+) -> None:
+    """Draw one lane per alert, first alert on top: a bar over each span it fired in (at least
+    a sliver wide, as a HALF_OPEN probe is), its SVG id ``SALT-alert-FACTOR-span-N``, and its
+    name (``14.4× (30s/2.5s)``) at the lane's left, saying so when it never fired."""
+    axes.set_yticks([])
+    axes.spines["left"].set_visible(False)
+    axes.set_ylabel("alerts", rotation=0, ha="right", va="center")
+    visible = end_ms / 400
+    lanes = len(alerts)
+    for number, alert in enumerate(alerts):
+        bottom = lanes - 1 - number
+        for index, (start, stop) in enumerate(alert.fired):
+            width = max(stop - start, visible)
+            bar = Rectangle(
+                (start / scale.ms, bottom + 0.12), width / scale.ms, 0.76,
+                facecolor=ALERT, edgecolor="none",
+            )  # fmt: skip
+            bar.set_gid(f"{salt}-alert-{alert.key}-span-{index}")
+            axes.add_patch(bar)
+        axes.annotate(
+            alert.label if alert.fired else f"{alert.label} never fired",
+            xy=(0.004, bottom + 0.5),
+            xycoords=("axes fraction", "data"),
+            va="center",
+            color=INK if alert.fired else "#777",
+            fontsize=7,
+            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 0.8},
+        )
+    axes.set_ylim(0, lanes)
 
 
 def _state_spans(

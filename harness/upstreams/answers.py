@@ -21,22 +21,38 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 
 from harness.clock import VIRTUAL_EPOCH
+from harness.events import Outcome
 from harness.format.answers import Answer, template_parts
 from harness.format.units import NS_PER_S
 from harness.upstreams.faults import latency_quantile
 
+
+class BodyStream(Protocol):
+    """A body sent over time (:class:`harness.upstreams.streaming.StreamedBody`)."""
+
+    def chunks(
+        self, timed_out: Callable[[], Exception], failed: Callable[[Any], Exception]
+    ) -> AsyncIterator[bytes]: ...
+
+    def chunks_blocking(
+        self, timed_out: Callable[[], Exception], failed: Callable[[Any], Exception]
+    ) -> Iterator[bytes]: ...
+
+
 __all__ = [
     "DEFAULT_SUCCESS_BODY",
     "AnswerMaker",
+    "BodyStream",
     "Reply",
+    "Served",
     "default_error_body",
     "retry_after_ns",
 ]
@@ -111,6 +127,12 @@ class Reply:
 
     body: bytes
     headers: tuple[tuple[str, str], ...]
+    stream: BodyStream | None = None
+    """The body sent in chunks over time, for a streamed answer (``body`` is then unused)."""
+
+
+Served = tuple[Outcome, int, Reply | None, str]
+"""An attempt as the client sees it: (outcome, status, reply, cause), see MockedUpstreams.serve."""
 
 
 class _Compiled:

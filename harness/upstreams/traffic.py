@@ -19,6 +19,10 @@ expected by t (see :mod:`harness.format.load_shapes`). Arrivals are placed by in
   same seeded stream), each arrival placed where N reaches it: the time-change that makes a
   Poisson process of rate r(t).
 
+With ``diurnal`` the rate is a sinusoid and N its integral in closed form (floating point);
+arrivals invert N the same way, request k at the last whole nanosecond where N ≤ k, so a window
+[a, b) holds ⌈N(b)⌉ − ⌈N(a)⌉ requests, N as the float formula computes it.
+
 Requests arrive in ``[0, duration)``; every request sent before the end is followed to its
 completion, even when that is after the end.
 """
@@ -26,12 +30,13 @@ completion, even when that is after the end.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 
-from harness.format.load_shapes import RateSegment, rate_segments
+from harness.format.load_shapes import Diurnal, RateSegment, rate_segments
 from harness.format.scenario import Traffic
 from harness.format.units import NS_PER_S
 
@@ -40,8 +45,10 @@ __all__ = ["arrivals"]
 
 def arrivals(traffic: Traffic, duration_ns: int, rng: random.Random) -> Iterator[int]:
     """Yield the arrival times, in nanoseconds, of every request in ``[0, duration_ns)``."""
-    if traffic.stages:
-        steady = _staged(traffic, duration_ns, _staged_marks(traffic, rng))
+    if traffic.diurnal is not None:
+        steady = _diurnal(traffic.diurnal, duration_ns, _float_marks(traffic, rng))
+    elif traffic.stages:
+        steady = _staged(traffic, duration_ns, _marks(traffic, rng))
     elif traffic.arrivals == "constant":
         steady = _constant(traffic, duration_ns)
     else:
@@ -58,7 +65,7 @@ def _bursts(traffic: Traffic, duration_ns: int) -> Iterator[int]:
 
 
 def _constant(traffic: Traffic, duration_ns: int) -> Iterator[int]:
-    numerator, denominator = traffic.rate.numerator, traffic.rate.denominator
+    numerator, denominator = traffic.start_rate.numerator, traffic.start_rate.denominator
     k = 0
     while (at_ns := k * NS_PER_S * denominator // numerator) < duration_ns:
         yield at_ns
@@ -66,7 +73,7 @@ def _constant(traffic: Traffic, duration_ns: int) -> Iterator[int]:
 
 
 def _poisson(traffic: Traffic, duration_ns: int, rng: random.Random) -> Iterator[int]:
-    mean_gap_ns = NS_PER_S / float(traffic.rate)
+    mean_gap_ns = NS_PER_S / float(traffic.start_rate)
     draw = rng.random
     at_ns = 0
     while True:
@@ -76,7 +83,7 @@ def _poisson(traffic: Traffic, duration_ns: int, rng: random.Random) -> Iterator
         yield at_ns
 
 
-def _staged_marks(traffic: Traffic, rng: random.Random) -> Iterator[Fraction]:
+def _marks(traffic: Traffic, rng: random.Random) -> Iterator[Fraction]:
     """Yield the values of N at which requests arrive: 0, 1, 2, … or a unit Poisson process."""
     if traffic.arrivals == "constant":
         k = 0
@@ -91,7 +98,7 @@ def _staged_marks(traffic: Traffic, rng: random.Random) -> Iterator[Fraction]:
 
 
 def _staged(traffic: Traffic, duration_ns: int, marks: Iterator[Fraction]) -> Iterator[int]:
-    segments = rate_segments(traffic.rate, traffic.stages)
+    segments = rate_segments(traffic.start_rate, traffic.stages)
     index = 0
     for mark in marks:
         while index + 1 < len(segments) and mark >= segments[index + 1].requests_before:
@@ -124,3 +131,54 @@ def _offset_ns(segment: RateSegment, mark: Fraction) -> int:
     while before(guess + 1):
         guess += 1
     return guess
+
+
+def _float_marks(traffic: Traffic, rng: random.Random) -> Iterator[float]:
+    """Yield :func:`_marks`' values as floats (whole numbers are exact), made directly."""
+    if traffic.arrivals == "constant":
+        return map(float, itertools.count())
+    return itertools.accumulate(-math.log(1.0 - draw()) for draw in itertools.repeat(rng.random))
+
+
+def _diurnal(diurnal: Diurnal, duration_ns: int, marks: Iterator[float]) -> Iterator[int]:
+    """Yield, for each mark m, the last whole nanosecond x at which N(x) ≤ m (N the diurnal
+    curve's integral): Newton's method from the previous arrival, then whole-nanosecond steps
+    to the exact crossing of the float N."""
+    rate_at, requests_until = diurnal.curve()
+    at_ns = 0
+    for mark in marks:
+        wanted = mark
+        for _ in range(_NEWTON_STEPS):
+            step = round((wanted - requests_until(at_ns)) / rate_at(at_ns) * NS_PER_S)
+            if -2 <= step <= 2:  # within a few nanoseconds: the steps below finish it
+                break
+            at_ns = max(0, at_ns + step)
+        at_ns = _last_at_or_below(requests_until, wanted, at_ns)
+        if at_ns >= duration_ns:
+            return
+        yield at_ns
+
+
+_NEWTON_STEPS = 8
+
+
+def _last_at_or_below(integral: Callable[[int], float], wanted: float, guess: int) -> int:
+    """Return the largest x ≥ 0 with integral(x) ≤ wanted, searching out from ``guess``
+    (galloping, then halving: a guess a few nanoseconds off costs a few evaluations)."""
+    if integral(guess) > wanted:
+        low, high, gap = guess, guess, 1
+        while low > 0 and integral(low) > wanted:
+            high, low, gap = low, max(0, low - gap), gap * 2
+        if integral(low) > wanted:
+            return 0
+    else:
+        low, high, gap = guess, guess + 1, 1
+        while integral(high) <= wanted:
+            low, high, gap = high, high + gap, gap * 2
+    while high - low > 1:  # integral(low) ≤ wanted < integral(high)
+        middle = (low + high) // 2
+        if integral(middle) <= wanted:
+            low = middle
+        else:
+            high = middle
+    return low

@@ -10,12 +10,18 @@ Alerts (only when the upstream names ``slo_period``): each pair of the workbook'
 for a 30-day period, is scaled by ``slo_period / 30d``. The burn rate over a window is
 ``bad / requests`` among requests *starting* in ``(t - window, t]``, divided by the allowed
 fraction. It is evaluated at each request's start time ``t``; an alert fires at ``t`` when the burn
-rate over both its long and its short window exceeds the factor, and not before its long window
-has filled (``t >= long window``): the run has no history before it starts.
+rate over both its long and its short window exceeds the factor and each window holds at least
+the alert's minimum number of requests. The run is all the history there is: a window reaching
+back before ``t = 0`` holds what arrived since (as Prometheus's ``rate()`` over a range does for a
+series younger than the range), so an alert whose long window is longer than the run can fire.
+The minimum (``alert_min_requests``; by default :func:`default_min_requests`, the fewest requests
+in which one bad request alone does not burn above the factor) keeps the first few requests,
+or a trickle of traffic, from firing an alert on one or two failures.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -41,6 +47,7 @@ __all__ = [
     "bad_events",
     "budget_of",
     "burn_rate",
+    "default_min_requests",
     "evaluate_budget",
     "scaled",
     "upstream_budget",
@@ -73,6 +80,13 @@ class Alert:
     short_ns: int
     factor: float
     fired: tuple[tuple[int, int], ...]  # (first, last) request start in ns of each firing span
+    min_requests: int = 1  # the fewest requests each window must hold before it may fire
+    fullest: int = 0  # the most requests the short window held at any request's start
+
+    @property
+    def factor_text(self) -> str:
+        """Return the factor as a person writes it: ``14.4×``, ``6×``."""
+        return f"{self.factor:g}×"
 
     def to_dict(self) -> dict[str, object]:
         """Return the JSON form (times in ms of virtual time)."""
@@ -80,6 +94,7 @@ class Alert:
             "long_window_ms": self.long_ns / NS_PER_MS,
             "short_window_ms": self.short_ns / NS_PER_MS,
             "factor": self.factor,
+            "min_requests": self.min_requests,
             "fired": [{"from_ms": a / NS_PER_MS, "to_ms": b / NS_PER_MS} for a, b in self.fired],
         }
 
@@ -117,8 +132,11 @@ class Budget:
         }
 
 
-def budget_of(target: Objective, samples: Samples, period_ns: int | None) -> Budget:
-    """Return the budget spent by ``samples`` and, with a period, the alerts that fired."""
+def budget_of(
+    target: Objective, samples: Samples, period_ns: int | None, min_requests: int | None = None
+) -> Budget:
+    """Return the budget spent by ``samples`` and, with a period, the alerts that fired: each
+    window must hold ``min_requests`` requests (None: :func:`default_min_requests`)."""
     bad = bad_events(target, samples)
     budget = Budget(target, len(samples), int(np.count_nonzero(bad)), period_ns)
     if period_ns is None or not len(samples):
@@ -127,26 +145,46 @@ def budget_of(target: Objective, samples: Samples, period_ns: int | None) -> Bud
     alerts = []
     for long_ns, short_ns, factor in ALERT_PAIRS:
         long_ns, short_ns = scaled(long_ns, period_ns), scaled(short_ns, period_ns)
-        firing = _burning(samples.start_ns, cumulative, budget.allowed, factor, long_ns)
-        firing &= _burning(samples.start_ns, cumulative, budget.allowed, factor, short_ns)
-        # A run has no history before t = 0: until its long window has filled, a window would be
-        # a few requests (one bad first request burns 1/allowed), so an alert waits for it.
-        firing &= samples.start_ns >= long_ns
-        alerts.append(Alert(long_ns, short_ns, factor, _spans(samples.start_ns, firing)))
+        least = (
+            default_min_requests(factor, budget.allowed) if min_requests is None else min_requests
+        )
+        firing, _ = _burning(samples.start_ns, cumulative, budget.allowed, factor, long_ns, least)
+        short, fullest = _burning(
+            samples.start_ns, cumulative, budget.allowed, factor, short_ns, least
+        )
+        fired = _spans(samples.start_ns, firing & short)
+        alerts.append(Alert(long_ns, short_ns, factor, fired, least, fullest))
     return Budget(target, budget.requests, budget.bad, period_ns, tuple(alerts))
 
 
+def default_min_requests(factor: float, allowed: float) -> int:
+    """Return the fewest requests in which one bad request does not burn above ``factor``:
+    ``ceil(1 / (factor × allowed))`` (70 for 14.4× at 99.9%), in the burn check's own arithmetic."""
+    least = max(1, math.ceil(1 / (factor * allowed)))
+    while factor * allowed * least < 1:  # float rounding left one bad request still above
+        least += 1
+    while least > 1 and factor * allowed * (least - 1) >= 1:
+        least -= 1
+    return least
+
+
 def _burning(
-    starts: IntArray, cumulative: IntArray, allowed: float, factor: float, window_ns: int
-) -> npt.NDArray[np.bool_]:
-    """Return, at each request's start t, whether the burn rate over (t - window, t] > factor."""
+    starts: IntArray,
+    cumulative: IntArray,
+    allowed: float,
+    factor: float,
+    window_ns: int,
+    least: int,
+) -> tuple[npt.NDArray[np.bool_], int]:
+    """Return, at each request's start t, whether the window (t - window, t] holds at least
+    ``least`` requests and burns above ``factor``; and the most requests it ever held."""
     first = np.searchsorted(starts, starts - window_ns, side="right")
     last = np.searchsorted(starts, starts, side="right")  # ties at t all count
     requests = last - first
     bad = cumulative[last] - cumulative[first]
     # bad / requests / allowed > factor, multiplied out: no division by an empty window.
-    burning: npt.NDArray[np.bool_] = bad > factor * allowed * requests
-    return burning
+    burning: npt.NDArray[np.bool_] = (bad > factor * allowed * requests) & (requests >= least)
+    return burning, int(requests.max())
 
 
 def scaled(window_ns: int, period_ns: int) -> int:
@@ -174,12 +212,17 @@ def evaluate_budget(objective: Objective, budget: Budget | None) -> Verdict:
 
 
 def upstream_budget(
-    objectives: Sequence[Objective], samples: Samples, period_ns: int | None
+    objectives: Sequence[Objective],
+    samples: Samples,
+    period_ns: int | None,
+    min_requests: int | None = None,
 ) -> Budget | None:
     """Return the upstream's budget when it asks for one (``slo_period`` or ``budget_spent``)."""
     target = target_objective(objectives)
     asked = period_ns is not None or any(o.metric in BUDGET_METRICS for o in objectives)
-    return budget_of(target, samples, period_ns) if asked and target is not None else None
+    if not asked or target is None:
+        return None
+    return budget_of(target, samples, period_ns, min_requests)
 
 
 def burn_rate(target: Objective, samples: Samples, window_ns: int, at_ns: int) -> float | None:

@@ -16,18 +16,21 @@ import numpy as np
 from harness.events import BreakerState, Outcome
 from harness.format.expectations import (
     EXPECTATION_MODELS,
+    AlertFires,
     Closes,
     Expectation,
     HalfOpenTrials,
+    NoAlertDuring,
     NoUpstreamCallsWhileOpen,
     OpenEpisodes,
     Opens,
-    PhaseLike,
     TimeOpen,
     Transitions,
-    Window,
 )
+from harness.format.phase_windows import PhaseLike, Window
 from harness.format.units import vtime
+from harness.verdicts.alert_checks import check_alert
+from harness.verdicts.budget import Budget
 from harness.verdicts.episodes import (
     entries_into,
     first_in_state,
@@ -116,14 +119,28 @@ def check_expectations(
     samples: Samples,
     summary: BreakerSummary | None,
     timeline: Sequence[PhaseLike],
+    budget: Budget | None = None,
 ) -> tuple[ExpectationVerdict, ...]:
-    """Return one verdict per expectation (every one fails when there is no breaker)."""
-    if summary is None or not len(samples):
-        note = "this upstream has no breaker" if summary is None else "no requests were sent"
-        return tuple(ExpectationVerdict(item, None, "", "", False, note) for item in expect)
+    """Return one verdict per expectation: breaker ones against the breaker (every one fails
+    when there is none), alert ones against the error budget's alerts."""
     phases = {phase.name: phase for phase in timeline if phase.name}
-    run = BreakerRun(samples, summary, phases)
-    return tuple(_CHECKS[type(item)](item, run) for item in expect)
+    return tuple(_check(item, samples, summary, phases, budget) for item in expect)
+
+
+def _check(
+    item: Expectation,
+    samples: Samples,
+    summary: BreakerSummary | None,
+    phases: dict[str, PhaseLike],
+    budget: Budget | None,
+) -> ExpectationVerdict:
+    if not len(samples) or (summary is None and not isinstance(item, AlertFires | NoAlertDuring)):
+        note = "this upstream has no breaker" if len(samples) else "no requests were sent"
+        return ExpectationVerdict(item, None, "", "", False, note)
+    if isinstance(item, AlertFires | NoAlertDuring):
+        return ExpectationVerdict(item, *check_alert(item, budget, phases))
+    assert summary is not None
+    return _CHECKS[type(item)](item, BreakerRun(samples, summary, phases))
 
 
 def _opens(item: Any, run: BreakerRun) -> ExpectationVerdict:

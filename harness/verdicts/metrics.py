@@ -32,6 +32,7 @@ from harness.verdicts.percentiles import PercentileMethod, bounded_percentiles, 
 
 __all__ = [
     "NO_ANSWER",
+    "NO_FIRST_BYTE",
     "LatencyStats",
     "PercentileMethod",
     "SampleLog",
@@ -45,6 +46,8 @@ __all__ = [
 ]
 
 _UNFINISHED = -1  # the outcome of a row whose request has not ended
+NO_FIRST_BYTE = -1
+"""The time to first byte of a request whose answer sent no chunk (or did not stream)."""
 _TO_BOUND_AT_95 = {q: samples_to_bound(q, 0.95) or 0 for q in (50, 90, 95, 99)}
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -58,7 +61,7 @@ class SampleLog:
     request that ends as it starts (dropped, short-circuited).
     """
 
-    __slots__ = ("latency_ns", "outcome", "start_ns", "state", "status", "transitions")
+    __slots__ = ("latency_ns", "outcome", "start_ns", "state", "status", "transitions", "ttfb_ns")
 
     def __init__(self) -> None:
         self.start_ns = array("q")
@@ -67,6 +70,8 @@ class SampleLog:
         self.status = array("h")
         self.state = array("b")
         self.transitions: list[Transition] = []
+        self.ttfb_ns: dict[int, int] = {}
+        """Row → time to first byte, for the rows whose streamed answer sent a first chunk."""
 
     def __len__(self) -> int:
         return len(self.start_ns)
@@ -111,10 +116,15 @@ class SampleLog:
         )
         if np.any(columns[2] == _UNFINISHED):
             raise ValueError("the log has requests that never finished")
+        ttfb = None
+        if self.ttfb_ns:
+            ttfb = np.full(start.size, NO_FIRST_BYTE, dtype=np.int64)
+            ttfb[list(self.ttfb_ns)] = list(self.ttfb_ns.values())
         if start.size > 1 and np.any(start[1:] < start[:-1]):
             order = np.argsort(start, kind="stable")
             columns = tuple(column[order] for column in columns)  # type: ignore[assignment]
-        return Samples(*columns, transitions=tuple(self.transitions))
+            ttfb = None if ttfb is None else ttfb[order]
+        return Samples(*columns, transitions=tuple(self.transitions), ttfb_ns=ttfb)
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,6 +137,9 @@ class Samples:
     status: npt.NDArray[np.int16]
     state: npt.NDArray[np.int8]
     transitions: tuple[Transition, ...] = ()
+    ttfb_ns: IntArray | None = None
+    """Each request's time to first byte (NO_FIRST_BYTE where none came); None when the
+    upstream streams nothing."""
 
     def __len__(self) -> int:
         return int(self.start_ns.size)
@@ -304,6 +317,33 @@ def view_stats(
         censored=censored,
         known_percentiles=known,
         dropped=int(np.count_nonzero(outcomes == Outcome.DROPPED)),
+    )
+
+
+def ttfb_stats(samples: Samples, method: PercentileMethod) -> ViewStats | None:
+    """Return the statistics of the time to first byte, over the requests whose streamed answer
+    sent a first chunk (as a client view whose latency is the TTFB); None when none streamed."""
+    if samples.ttfb_ns is None:
+        return None
+    ttfb_ns = samples.ttfb_ns[samples.ttfb_ns != NO_FIRST_BYTE]
+    ttfb_ms = ttfb_ns / 1e6
+    censored = np.zeros(ttfb_ms.shape, dtype=bool)
+    wanted = [50.0, 90.0, 95.0, 99.0]
+    known: dict[float, tuple[float, bool]] = {}
+    if ttfb_ms.size:
+        known = dict(
+            zip(wanted, bounded_percentiles(ttfb_ms, censored, wanted, method), strict=True)
+        )
+    return ViewStats(
+        view=View.CLIENT,
+        requests=int(ttfb_ms.size),
+        successes=int(ttfb_ms.size),
+        short_circuited=0,
+        latency=_latency_stats(ttfb_ns, ttfb_ms, censored, known),
+        method=method,
+        latency_ms=ttfb_ms,
+        censored=censored,
+        known_percentiles=known,
     )
 
 

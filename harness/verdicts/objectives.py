@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from harness.format.objectives import (
     BREAKER_METRICS,
     OPERATORS,
+    TTFB_PREFIX,
     Kind,
     Objective,
     View,
     format_kind_value,
+    parse_objective,
 )
 from harness.format.units import NS_PER_MS
 from harness.verdicts.confidence import samples_to_bound
 from harness.verdicts.decisions import confidence_bounds, decide
 from harness.verdicts.metrics import BreakerSummary, ViewStats
 
-__all__ = ["Verdict", "evaluate"]
+__all__ = ["Verdict", "evaluate", "route_verdicts"]
 
 
 @dataclass(frozen=True)
@@ -78,12 +80,20 @@ class Verdict:
 
 
 def evaluate(
-    objective: Objective, views: Mapping[View, ViewStats], breaker: BreakerSummary | None
+    objective: Objective,
+    views: Mapping[View, ViewStats],
+    breaker: BreakerSummary | None,
+    ttfb: ViewStats | None = None,
 ) -> Verdict:
-    """Check ``objective`` against one upstream's statistics and breaker summary."""
+    """Check ``objective`` against one upstream's statistics and breaker summary (and, for a
+    ``ttfb.`` metric, the time to first byte of its streamed answers)."""
     if objective.metric in BREAKER_METRICS:
         return _evaluate_breaker(objective, breaker, views[View.CLIENT].requests)
     stats = views[objective.view]
+    if objective.metric.startswith(TTFB_PREFIX):
+        if ttfb is None or ttfb.latency is None:
+            return Verdict(objective, None, 0, False, "no streamed answer sent a first chunk")
+        stats = ttfb
     found = _observe(objective, stats)
     if found is None:
         population = "answered requests" if objective.kind is Kind.LATENCY else "requests"
@@ -125,7 +135,8 @@ def _observe(objective: Objective, stats: ViewStats) -> tuple[float, bool] | Non
         return None if value is None else (value, True)
     if stats.latency is None:
         return None
-    key = {"avg": "avg_ms", "mean": "avg_ms", "min": "min_ms", "max": "max_ms"}[metric]
+    stat = metric.removeprefix(TTFB_PREFIX)
+    key = {"avg": "avg_ms", "mean": "avg_ms", "min": "min_ms", "max": "max_ms"}[stat]
     return float(getattr(stats.latency, key)), key not in stats.latency.lower_bound
 
 
@@ -159,3 +170,19 @@ def _sample_note(objective: Objective, samples: int) -> str | None:
     if bound is not None and samples < bound:
         return f"only {samples} samples: no 95% upper bound on {name} below {bound}"
     return None
+
+
+def route_verdicts(hits: dict[str, int]) -> tuple[Verdict, ...]:
+    """Return, per route of an upstream, whether it was called (``assert_all_called``): a
+    check like ``upstream.requests >= 1`` counting the requests that route answered."""
+    template = parse_objective("upstream.requests >= 1")
+    return tuple(
+        Verdict(
+            objective=replace(template, text=f"route {label!r}: upstream.requests >= 1"),
+            observed=count,
+            samples=count,
+            passed=count >= 1,
+            note=None if count else f"route {label!r} was never called",
+        )
+        for label, count in hits.items()
+    )

@@ -96,6 +96,10 @@ class UpstreamResult:
     """Attempts per request (see :mod:`harness.verdicts.service`)."""
     budget: Budget | None = None
     """Error budget and burn-rate alerts, when asked for (see :mod:`harness.verdicts.budget`)."""
+    ttfb: ViewStats | None = None
+    """Time to first byte of streamed answers (its ``latency``), when the upstream streams."""
+    routes: dict[str, int] | None = None
+    """Requests each route answered, by route label (an upstream with routes only)."""
 
     @property
     def client(self) -> ViewStats:
@@ -138,6 +142,9 @@ class UpstreamResult:
             **self._service_dict(),
             # Only when the scenario asks for a budget: other runs keep their JSON as it was.
             **({} if self.budget is None else {"budget": self.budget.to_dict()}),
+            # Only for an upstream that streams: other runs keep their JSON as it was.
+            **({} if self.ttfb is None else {"ttfb_ms": _ttfb_dict(self.ttfb)}),
+            **({} if self.routes is None else {"routes": dict(self.routes)}),
         }
 
     def _service_dict(self) -> dict[str, object]:
@@ -246,6 +253,11 @@ class Result:
         from harness.verdicts.checks import failure_text
 
         return failure_text(self.to_dict(run_info=False))
+
+
+def _ttfb_dict(ttfb: ViewStats) -> dict[str, object] | None:
+    """Return the TTFB statistics' JSON form (None when no stream sent a first chunk)."""
+    return None if ttfb.latency is None else ttfb.latency.to_dict()
 
 
 def _outcome(passed: bool, inconclusive: bool) -> str:
