@@ -333,6 +333,9 @@ _RETRY_KINDS = [
     "short_circuited",
 ]
 _RETRY_AFTER = st.fixed_dictionaries({"retry_after": durations(0, 2_000)})
+_TIMEOUTS = st.fixed_dictionaries(
+    {}, optional={"attempt": durations(1, 3_000), "overall": durations(1, 5_000)}
+)
 
 
 def _schedule_ms(retry: dict[str, Any]) -> int:
@@ -343,7 +346,8 @@ def _schedule_ms(retry: dict[str, Any]) -> int:
 
 @st.composite
 def _with_policies(draw: Any, data: dict[str, Any]) -> dict[str, Any]:
-    """Give ``data``'s upstreams pools and retries (those that can finish within the run)."""
+    """Give ``data``'s upstreams pools, retries (those that can finish within the run),
+    fallbacks, timeouts and hedges."""
     data = {**data, "upstreams": {k: dict(v) for k, v in data["upstreams"].items()}}
     duration_ms = int(data["duration"].removesuffix("ms"))
     names = ["p1", "p2"]
@@ -357,6 +361,17 @@ def _with_policies(draw: Any, data: dict[str, Any]) -> dict[str, Any]:
         if retry is not None and _schedule_ms(retry) < duration_ms:
             upstream["retry"] = retry
             upstream["answers"] = {"429": draw(_RETRY_AFTER), "503": draw(_RETRY_AFTER)}
+        if draw(st.booleans()):
+            upstream["timeout"] = draw(_TIMEOUTS)
+        if draw(st.booleans()):
+            upstream["hedge"] = {"delay": draw(durations(1, 1_000))}
+        if draw(st.booleans()):
+            kinds = st.lists(st.sampled_from([*_RETRY_KINDS, "dropped"]), min_size=1, unique=True)
+            upstream["fallback"] = draw(st.fixed_dictionaries({}, optional={"outcomes": kinds}))
+    for upstream in data["upstreams"].values():
+        if any(key in upstream for key in ("pool", "retry", "fallback", "timeout", "hedge")):
+            for key in ("routes", "stream", "body"):  # with policies: the http engine only
+                upstream.pop(key, None)
     return {**data, "pools": used} if used else data
 
 
@@ -386,8 +401,9 @@ def scenario_data(
     """Return scenario files' data (plain dicts), valid by construction.
 
     ``breaker_settings`` draws each upstream's breaker (None: no breaker); by default the
-    built-in breaker or none. With ``policies``, upstreams may also share ``pools`` and
-    ``retry`` (answering 429 and 503 with a ``Retry-After``).
+    built-in breaker or none. With ``policies``, upstreams may also share ``pools``, ``retry``
+    (answering 429 and 503 with a ``Retry-After``), a ``fallback``, a ``timeout`` and a
+    ``hedge``.
     """
     if breaker_settings is None:
         breaker_settings = st.one_of(st.none(), breakers())

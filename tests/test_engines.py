@@ -13,7 +13,7 @@ import harness.engines.http
 import harness.engines.lanes
 from harness import HarnessError, ScenarioError, load_scenario, run
 from harness.breakers.adapters import BuiltinGuard, Guard
-from harness.events import BreakerState
+from harness.events import BreakerState, Outcome
 from harness.format.loader import scenario_from_data
 from harness.strategies import scenario_data, scenarios
 from tests.support import SCENARIOS, scenario
@@ -196,6 +196,30 @@ def test_a_path_is_joined_to_an_upstream_url_without_a_trailing_slash() -> None:
 @given(scenarios(max_duration_s=20, max_rate_per_s=15, policies=True))
 def test_any_scenario_with_pools_and_retries_agrees(generated: Any) -> None:
     assert_same(run(generated, engine="http"), run(generated, engine="direct"))
+
+
+@pytest.mark.parametrize(
+    "name", ["pybreaker-outage", "aiobreaker-outage", "circuitbreaker-outage", "purgatory-outage"]
+)
+def test_third_party_breakers_under_policies_agree(name: str) -> None:
+    # Their guards are driven through `async call` per attempt (the policies' other path).
+    loaded = load_scenario(SCENARIOS / f"{name}.yaml")
+    policies = {
+        "attempts": 3,
+        "outcomes": ["5xx", "timeout", "short_circuited"],
+        "backoff": {"base": "50ms", "max": "200ms"},
+    }
+    changed = loaded.override(
+        {
+            "pools": {"p": {"max_concurrent": 5, "when_full": "queue", "queue_timeout": "300ms"}},
+            "upstreams.vertex.pool": "p",
+            "upstreams.vertex.retry": policies,
+            "upstreams.vertex.fallback": {},
+        }
+    )
+    http, direct = run(changed, engine="http"), run(changed, engine="direct")
+    assert (http.upstreams["vertex"].samples.outcome == Outcome.FALLBACK).any()  # in effect
+    assert_same(http, direct)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness import ScenarioError, load_scenario, parse_scenario, run
+from harness import HarnessError, ScenarioError, load_scenario, parse_scenario, run
 from harness.events import Outcome
 from harness.format.loader import json_schema
 from tests.support import SCENARIOS
@@ -182,6 +182,120 @@ def test_retry_after_is_waited_instead_of_the_backoff(engine: str) -> None:
     assert {lat for _, lat, _ in rows(run(scenario_of(ignored), engine=engine), "v")} == {110}
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_fallback_answers_the_failures_it_serves_after_the_retries(engine: str) -> None:
+    text = """
+        duration: 10s
+        upstreams:
+          v:
+            latency: 50ms
+            failure_rate: 50%
+            errors: {503: 50%, 500: 50%}
+            traffic: {rate: 10/s}
+            retry: {attempts: 2, outcomes: [503], backoff: {base: 10ms, max: 10ms, jitter: none}}
+            fallback: {outcomes: [503]}
+            slo: [fallback_rate < 100%]
+    """
+    result = run(scenario_of(text), engine=engine)
+    v = result.upstreams["v"]
+    client = rows(result, "v")
+    attempts = v.reached_upstream
+    # A 503 is retried once; a request whose last attempt answered 503 gets the fallback, after
+    # both attempts (110 ms); a 500 is neither retried nor served.
+    fallbacks = [latency for _, latency, outcome in client if outcome == "fallback"]
+    assert fallbacks
+    assert set(fallbacks) == {110}
+    assert {outcome for _, _, outcome in client} == {"success", "http_error", "fallback"}
+    assert v.client.successes == sum(outcome == "success" for _, _, outcome in client)
+    # The upstream view holds the attempts: each fallback's two 503s among them.
+    statuses = v.samples.status.tolist()
+    assert 503 not in statuses
+    assert v.upstream.requests == attempts > len(client)
+    assert v.verdicts[0].observed == pytest.approx(len(fallbacks) / len(client))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_fallback_can_serve_requests_the_pool_dropped(engine: str) -> None:
+    text = TWO_LANES.replace("{POOL}", "{max_concurrent: 1}").replace(
+        "        latency: 100ms\n",
+        "        latency: 100ms\n        fallback: {outcomes: [dropped]}\n",
+    )
+    result = run(scenario_of(text), engine=engine)
+    assert [outcome for _, _, outcome in rows(result, "b")] == ["fallback"] * 4
+    assert [outcome for _, _, outcome in rows(result, "a")].count("dropped") == 2
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_overall_timeout_cuts_the_attempt_in_flight(engine: str) -> None:
+    text = """
+        duration: 5s
+        upstreams:
+          v:
+            latency: 2s
+            traffic: {rate: 1/s, timeout: 5s}
+            timeout: {overall: 500ms}
+    """
+    result = run(scenario_of(text), engine=engine)
+    assert rows(result, "v") == [(k * 1000, 500, "timeout") for k in range(5)]
+    assert result.upstreams["v"].upstream.requests == 5
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_attempt_timeouts_retries_and_the_overall_deadline_together(engine: str) -> None:
+    # Attempts of 100 ms (the upstream takes 300 ms), 50 ms apart: 0-100, 150-250, 300-400
+    # (cut at the deadline, which is also its own timeout); a fourth would start at 450 ms,
+    # after the 400 ms deadline: the request ends as its last attempt did, at 400 ms.
+    text = """
+        duration: 5s
+        upstreams:
+          v:
+            latency: 300ms
+            traffic: {rate: 1/s}
+            timeout: {attempt: 100ms, overall: 400ms}
+            retry: {attempts: 5, backoff: {base: 50ms, max: 50ms, jitter: none}}
+    """
+    result = run(scenario_of(text), engine=engine)
+    assert rows(result, "v") == [(k * 1000, 400, "timeout") for k in range(5)]
+    assert result.upstreams["v"].reached_upstream == 15
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_hedge_answers_first_and_the_loser_still_reaches_the_upstream(engine: str) -> None:
+    # At 0 s the attempt draws the phase's 1 s; the hedge, sent at 200 ms, draws 50 ms and
+    # answers at 250 ms. The later requests are answered in 50 ms, before any hedge.
+    text = """
+        duration: 3s
+        upstreams:
+          v:
+            latency: 50ms
+            timeline: [{from: 0s, to: 100ms, latency: 1s}]
+            traffic: {rate: 1/s}
+            hedge: {delay: 200ms}
+    """
+    result = run(scenario_of(text), engine=engine)
+    assert rows(result, "v") == [(0, 250, "success"), (1000, 50, "success"), (2000, 50, "success")]
+    v = result.upstreams["v"]
+    assert v.reached_upstream == 4
+    assert sorted(v.upstream.latency_ms.tolist()) == [50, 50, 50, 1000]  # the loser included
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_when_both_hedged_attempts_fail_the_later_failure_is_the_answer(engine: str) -> None:
+    text = """
+        duration: 2s
+        upstreams:
+          v:
+            latency: 1s
+            failure_rate: 100%
+            errors: {503: 100%}
+            traffic: {rate: 1/s}
+            hedge: {delay: 200ms}
+    """
+    result = run(scenario_of(text), engine=engine)
+    assert rows(result, "v") == [(0, 1200, "http_error"), (1000, 1200, "http_error")]
+    assert result.upstreams["v"].reached_upstream == 4
+
+
 # -- the cascade -------------------------------------------------------------------------------
 
 
@@ -200,6 +314,20 @@ def test_a_slow_t1_starves_vertex_through_the_shared_pool_and_a_breaker_frees_it
     assert freed.dropped / freed.requests < 0.05
     assert with_breaker.passed
     assert not without.passed
+
+
+def test_the_direct_engine_refuses_policies_on_streamed_upstreams_and_http_runs_them() -> None:
+    text = """
+        duration: 5s
+        upstreams:
+          v:
+            stream: {chunks: 3, chunk_latency: 10ms}
+            traffic: {rate: 2/s}
+            retry: {attempts: 2}
+    """
+    with pytest.raises(HarnessError, match="run this scenario with engine: http"):
+        run(scenario_of(text), engine="direct")
+    assert run(scenario_of(text), engine="http").upstreams["v"].client.requests == 10
 
 
 # -- bad input ---------------------------------------------------------------------------------
@@ -267,6 +395,20 @@ def problems(text: str) -> list[str]:
             "upstreams.t1.retry.backoff: max (1s) must be at least base (2s)",
         ),
         (
+            "duration: 1m\nupstreams: {t1: {traffic: {rate: 1/s}, "
+            "fallback: {outcomes: [dropd]}}}\n",
+            "upstreams.t1.fallback.outcomes[0]: 'dropd' is no outcome a fallback can serve (did "
+            "you mean 'dropped'?)",
+        ),
+        (
+            "duration: 1m\nupstreams: {t1: {traffic: {rate: 1/s}, timeout: {overall: 0s}}}\n",
+            "upstreams.t1.timeout: overall must be above zero",
+        ),
+        (
+            "duration: 1m\nupstreams: {t1: {traffic: {rate: 1/s}, hedge: {delay: 0s}}}\n",
+            "upstreams.t1.hedge: delay must be above zero",
+        ),
+        (
             "duration: 1m\nupstreams: {t1: {retry: {attempts: 2}}}\n",
             "upstreams.t1.retry: upstream 't1' has a retry but no traffic",
         ),
@@ -283,11 +425,11 @@ def test_bad_policies_are_located(text: str, expected: str) -> None:
     assert any(expected in problem for problem in found), found
 
 
-def test_the_schema_describes_pools_and_retries() -> None:
+def test_the_schema_describes_the_policies() -> None:
     schema = json_schema()
     assert "pools" in schema["properties"]
     upstream = schema["$defs"]["Upstream"]["properties"]
-    assert {"pool", "retry"} <= set(upstream)
+    assert {"pool", "retry", "fallback", "timeout", "hedge"} <= set(upstream)
     assert set(schema["$defs"]["Retry"]["properties"]) == {
         "attempts", "backoff", "outcomes", "retry_after", "budget", "min_retries"
     }  # fmt: skip

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator
-from functools import partial
 from typing import Any
 
 import httpx
 
 from harness.breakers.adapters import BuiltinGuard, SyncGuard, Unguarded
 from harness.clock import VirtualClock, VirtualEventLoop
+from harness.engines.direct_policies import UNFINISHED as _UNFINISHED
+from harness.engines.direct_policies import PolicyLanes, record
 from harness.engines.lanes import (
     ARRIVAL,
     COMPLETION,
@@ -35,12 +35,12 @@ from harness.engines.lanes import (
     LaneDriver,
     TransitionHook,
 )
-from harness.engines.policies import Answer, LanePolicy, policy_request
+from harness.engines.policies import Answer, LanePolicy
 from harness.errors import HarnessError
 from harness.events import BreakerState, Outcome
 from harness.format.routes import traffic_route
 from harness.format.scenario import Scenario
-from harness.upstreams.answers import AnswerMaker, retry_after_ns
+from harness.upstreams.answers import AnswerMaker
 from harness.upstreams.faults import FaultSampler, route_sampler
 from harness.upstreams.mocked import respond
 from harness.upstreams.streaming import (
@@ -55,7 +55,6 @@ from harness.upstreams.streams import stream
 __all__ = ["run_direct"]
 
 _NONE, _BUILTIN, _SYNC, _ASYNC, _POLICY = range(5)  # how a lane's requests are driven
-_UNFINISHED = -1  # SampleLog's mark of an open row (metrics.py)
 _SUCCESS, _SHORT, _DROPPED = Outcome.SUCCESS, Outcome.SHORT_CIRCUITED, Outcome.DROPPED
 _CLOSED, _NO_STATE = BreakerState.CLOSED, BreakerState.NONE
 
@@ -83,25 +82,6 @@ class _Wait:
 
     def __await__(self) -> Generator[_Wait, None, None]:
         yield self
-
-
-@types.coroutine
-def _sleep(at_ns: int) -> Generator[int, None, None]:
-    """Wait until ``at_ns``: a policy lane's request yields the time itself (no object)."""
-    yield at_ns
-
-
-class _Park:
-    """What a request's coroutine yields while it waits for a pool's slot: resumed with a value."""
-
-    __slots__ = ("resume",)
-
-    def __init__(self) -> None:
-        self.resume: Callable[[bool], None] | None = None
-
-    def __await__(self) -> Generator[_Park, bool, bool]:
-        granted = yield self
-        return granted
 
 
 class _Track:
@@ -134,7 +114,10 @@ class _Track:
         self.guard = guard = lane.guard
         self.arrivals = lane.arrivals
         self.cap = lane.traffic.concurrency
-        self.answer_at = sampler.answers(lane.traffic.timeout)
+        policy = lane.policy
+        self.answer_at = sampler.answers(
+            lane.traffic.timeout if policy is None else policy.attempt_timeout
+        )
         self.first_byte: list[int] | None = None  # set for a streamed upstream (streaming.py)
         self.in_flight = self.reached = 0
         log = lane.log
@@ -150,12 +133,12 @@ class _Track:
         else:  # a runtime Protocol check costs microseconds: made once per lane
             self.kind = _SYNC if isinstance(guard, SyncGuard) else _ASYNC
         self.policy: LanePolicy | None = lane.policy
-        self.send: Callable[[], Awaitable[Answer]] | None = None
+        self.send: Callable[[int], Awaitable[Answer]] | None = None
         if lane.policy is not None:
             self.kind = _POLICY
 
 
-class _DirectDriver(LaneDriver):
+class _DirectDriver(PolicyLanes, LaneDriver):
     def __init__(
         self,
         scenario: Scenario,
@@ -178,6 +161,16 @@ class _DirectDriver(LaneDriver):
                 rng = stream(seed, lane.name, "faults")
                 samplers[lane.name] = route_sampler(upstream, upstream.routes[index], rng)
                 self._route_of[lane.name] = (upstream.routes[index].label, index)
+        for name in self.policies:
+            upstream = scenario.upstreams[name]
+            if upstream.routes or upstream.body is not None or upstream.stream is not None:
+                # Not yet proven equal to the HTTP engine (Retry-After from a route's or a
+                # body's answers, a deadline cutting a stream): refused rather than guessed.
+                raise HarnessError(
+                    f"upstream {name!r}: pools, retries, fallbacks, timeouts and hedges on an "
+                    "upstream with routes, body or stream faults run on the http engine only; "
+                    "run this scenario with engine: http"
+                )
         self.reached = dict.fromkeys(scenario.upstreams, 0)
         self._tracks = {lane.name: _Track(lane, samplers[lane.name]) for lane in self.lanes}
         for track in self._tracks.values():  # streamed answers: planned as the mocks plan them
@@ -253,13 +246,18 @@ class _DirectDriver(LaneDriver):
                 self._pooled_answer(event, at)
         for name, track in self._tracks.items():
             self.reached[name] = track.reached
-        if any(pool.settings.queue_timeout is not None for pool in self.pools):
-            # A queue timeout's event outlives a request handed a slot before it: the run
-            # ends with the last request, as the HTTP engine's does, not with that event.
+        if any(policy.hedge for policy in self.policies.values()) or any(
+            pool.settings.queue_timeout is not None for pool in self.pools
+        ):
+            # A queue timeout's or a hedge's timer outlives a request that ended before it:
+            # the run ends with the last request or attempt, as the HTTP engine's does, not
+            # with such an event.
+            logs = [*self.logs.values()]
+            logs += [p.attempts for p in self.policies.values() if p.attempts is not None]
             self.clock.now_ns = max(
                 (
                     start + latency
-                    for log in self.logs.values()
+                    for log in logs
                     for start, latency in zip(log.start_ns, log.latency_ns, strict=True)
                 ),
                 default=0,
@@ -274,7 +272,7 @@ class _DirectDriver(LaneDriver):
         """A request arrives: drop it, refuse it, or send it and schedule its answer."""
         cap = track.cap
         if cap is not None and track.in_flight >= cap:
-            _record(track, now, _DROPPED, 0, track.guard.state())
+            record(track, now, _DROPPED, 0, track.guard.state())
             self._next_arrival(track)
             return
         # The next arrival takes its place in the queue before this request's answer does.
@@ -289,7 +287,7 @@ class _DirectDriver(LaneDriver):
             if permit is None:
                 permit = breaker.try_acquire_permission()
                 if permit is None:
-                    _record(track, now, _SHORT, 0, breaker.state)
+                    record(track, now, _SHORT, 0, breaker.state)
                     return
                 state = breaker.state
             else:
@@ -300,7 +298,7 @@ class _DirectDriver(LaneDriver):
             guard = track.guard
             permit = guard.try_acquire()  # type: ignore[attr-defined]
             if not permit:
-                _record(track, now, _SHORT, 0, guard.state())
+                record(track, now, _SHORT, 0, guard.state())
                 return
             state = guard.state()
         elif kind == _POLICY:
@@ -317,7 +315,7 @@ class _DirectDriver(LaneDriver):
             track.lane.log.ttfb_ns[row] = track.first_byte[0] - now
         if not after:  # answered at once (a refused connection, or a stream of no delays)
             self._settle(track, outcome, status, 0, permit, now)
-            _record(track, now, outcome, status, state)
+            record(track, now, outcome, status, state)
             return
         starts.append(now)  # an open row (SampleLog.open, inline)
         track.latency.append(0)
@@ -384,149 +382,11 @@ class _DirectDriver(LaneDriver):
 
     # -- a lane with a pool or retries: its requests are coroutines (harness.engines.policies) --
 
-    def _pooled_arrival(self, track: _Track, now: int) -> None:
-        """A policy lane's request arrives: without retries, with a sync guard, and a slot
-        free (or none and nothing to wait for), it takes :meth:`_arrival`'s path, holding the
-        slot until its answer; otherwise it runs as a coroutine. Either way the same steps in
-        the same order as :func:`~harness.engines.policies.policy_request`."""
-        policy = track.policy
-        assert policy is not None
-        pool = policy.pool
-        if policy.retry is not None or pool is None or not policy.sync:
-            self._start_policy(track, now)
-            return
-        guard: Any = track.guard
-        if pool.busy >= pool.settings.max_concurrent:
-            if pool.settings.when_full == "drop":
-                _record(track, now, _DROPPED, 0, guard.state())
-            else:
-                self._start_policy(track, now)
-            return
-        pool.busy += 1
-        permit = guard.try_acquire()
-        if not permit:
-            _record(track, now, _SHORT, 0, guard.state())
-            pool.release()
-            return
-        state = guard.state()
-        track.reached += 1
-        outcome, status, after = track.answer_at(now)
-        if not after:
-            guard.on_result(outcome, status, 0, permit)
-            _record(track, now, outcome, status, state)
-            pool.release()
-            return
-        row = len(track.start)
-        _record(track, now, _UNFINISHED, 0, 0)
-        track.in_flight += 1
-        event = (now + after, COMPLETION, next(self._order), track, row, now)
-        heapq.heappush(self._queue, (*event, outcome, status, state, permit, pool))
-
-    @staticmethod
-    def _pooled_answer(event: tuple[Any, ...], now: int) -> None:
-        _, _, _, track, row, start, outcome, status, state, permit, pool = event
-        track.guard.on_result(outcome, status, now - start, permit)
-        track.latency[row] = now - start
-        track.outcome[row] = outcome
-        track.status[row] = status
-        track.state[row] = state
-        track.in_flight -= 1
-        pool.release()
-
-    def _start_policy(self, track: _Track, now: int) -> None:
-        row = len(track.start)
-        _record(track, now, _UNFINISHED, 0, 0)
-        track.in_flight += 1
-        assert track.policy is not None
-        assert track.send is not None
-        coroutine = policy_request(track.policy, track.guard, track.send, self, self.clock)
-        self._resume(track, row, now, coroutine, None)
-
-    def _resume(
-        self,
-        track: _Track,
-        row: int,
-        start: int,
-        coroutine: Coroutine[Any, Any, tuple[Outcome, int, BreakerState]],
-        value: Any,
-    ) -> None:
-        """Run a policy lane's request until it waits again (or ends: fill its row)."""
-        policy = track.policy
-        assert policy is not None
-        previous = None
-        if not policy.sync:  # code under test may look up the running loop: see _step
-            if self._loop is None:
-                self._loop = VirtualEventLoop(self.clock)
-            previous = asyncio.events._get_running_loop()
-            asyncio.events._set_running_loop(self._loop)
-        try:
-            waiting = coroutine.send(value)
-        except StopIteration as stop:
-            outcome, status, state = stop.value
-            track.latency[row] = self.clock.now_ns - start
-            track.outcome[row] = outcome
-            track.status[row] = status
-            track.state[row] = state
-            track.in_flight -= 1
-            return
-        except Exception as error:
-            self.fail(track.lane, error)
-        finally:
-            if not policy.sync:
-                asyncio.events._set_running_loop(previous)
-        if type(waiting) is int or waiting is None:  # a clock wait; a bare yield: now
-            at = self.clock.now_ns if waiting is None else waiting
-            heapq.heappush(
-                self._queue, (at, COMPLETION, next(self._order), track, row, start, coroutine)
-            )
-        elif type(waiting) is _Park:
-            waiting.resume = partial(self._resume, track, row, start, coroutine)
-        else:
-            coroutine.close()
-            raise HarnessError(
-                "the breaker under test awaits asyncio machinery the direct engine cannot "
-                f"drive ({waiting!r}); run this scenario with engine: http"
-            )
-
-    def _policy_send(self, track: _Track) -> Callable[[], Awaitable[Answer]]:
-        """Return one attempt of a policy lane: a fault drawn, a clock wait, no response."""
-        clock, answer_at = self.clock, track.answer_at
-        maker = self._makers.get(track.lane.name)
-
-        async def send() -> Answer:
-            track.reached += 1
-            now = clock.now_ns
-            outcome, status, after = answer_at(now)
-            if after:
-                await _sleep(now + after)
-            if maker is None or not status:
-                return outcome, status, None
-            now = clock.now_ns
-            return outcome, status, retry_after_ns(maker.retry_after(status, now), now)
-
-        return send
-
-    def until(self, at_ns: int) -> Awaitable[None]:
-        """Return the wait until ``at_ns`` (a policy's backoff): see :class:`Waits`."""
-        return _sleep(at_ns)
-
-    def park(self) -> tuple[_Park, Callable[[bool], None]]:
-        """Return a wait for a pool's slot and what ends it: see :class:`Waits`."""
-        park = _Park()
-        clock = self.clock
-
-        def wake(value: bool) -> None:
-            resume = park.resume
-            assert resume is not None
-            clock.schedule(clock.now_ns, COMPLETION, lambda: resume(value))
-
-        return park, wake
-
     # -- a guard driven through its async call -----------------------------------------------
 
     def _start_async(self, track: _Track, now: int) -> None:
         row = len(track.start)
-        _record(track, now, _UNFINISHED, 0, 0)
+        record(track, now, _UNFINISHED, 0, 0)
         track.in_flight += 1
         lane = track.lane
         self._step(self.guarded_request(lane, row, now, self._send(track, row, now)))
@@ -592,12 +452,3 @@ class _DirectDriver(LaneDriver):
                 f"drive ({waiting!r}); run this scenario with engine: http"
             )
         self.clock.schedule(waiting.at_ns, COMPLETION, lambda: self._step(coroutine))
-
-
-def _record(track: _Track, start: int, outcome: int, status: int, state: int) -> None:
-    """Append one row to the lane's log (SampleLog.record, without the method call)."""
-    track.start.append(start)
-    track.latency.append(0)
-    track.outcome.append(outcome)
-    track.status.append(status)
-    track.state.append(state)

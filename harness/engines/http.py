@@ -6,7 +6,7 @@ code (:mod:`harness.engines.service`) with httpx and httpx2 clients wired to the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import httpx
@@ -103,7 +103,7 @@ class _HttpDriver(LaneDriver):
         # Each lane's URL parsed and timeout built once: httpx would redo both per request, and
         # the request it builds from them is the same.
         self._targets = {
-            lane.name: (httpx.URL(lane.url), httpx.Timeout(lane.traffic.timeout / 1e9))
+            lane.name: (httpx.URL(lane.url), httpx.Timeout(_attempt_timeout(lane) / 1e9))
             for lane in self.lanes
         }
         # The headers and body the built-in client sends (none unless traffic names them).
@@ -112,7 +112,7 @@ class _HttpDriver(LaneDriver):
         self._sync: dict[str, Any] = {}  # sync clients, likewise
         self._randoms = {lane: stream(seed, lane, "entry_point") for lane in self._entry_points}
         self._done: asyncio.Future[None] | None = None
-        self._waits = _LoopWaits(clock)
+        self._waits = _LoopWaits(clock, self)
 
     async def run(self) -> EngineOutput:
         self._done = asyncio.get_running_loop().create_future()
@@ -184,10 +184,13 @@ class _HttpDriver(LaneDriver):
         """Send one request through the lane's pool and retries; record how it ended."""
         assert lane.policy is not None
         method, client, clock = lane.traffic.method, self._client, self.clock
-        url, timeout = self._targets[lane.name]
+        url, full = self._targets[lane.name]
+        full_ns = lane.policy.attempt_timeout
         extra = self._extras[lane.name]
 
-        async def send() -> Answer:
+        async def send(timeout_ns: int) -> Answer:
+            # Cut short by the request's deadline: the mock reads the read timeout back in ns.
+            timeout = full if timeout_ns == full_ns else httpx.Timeout(timeout_ns / 1e9)
             try:
                 response = await client.request(method, url, timeout=timeout, **extra)
             except Exception as error:
@@ -257,11 +260,38 @@ class _HttpDriver(LaneDriver):
         self.finish_request(lane, row, start_ns, outcome, status, admitted)
 
 
+def _attempt_timeout(lane: Lane) -> int:
+    """Return the timeout of one attempt of ``lane``'s requests, in ns."""
+    return lane.traffic.timeout if lane.policy is None else lane.policy.attempt_timeout
+
+
 class _LoopWaits:
     """Waits of a request's task, each ended by a clock event (see harness.engines.policies)."""
 
-    def __init__(self, clock: VirtualClock) -> None:
+    def __init__(self, clock: VirtualClock, driver: _HttpDriver) -> None:
         self.clock = clock
+        self.driver = driver
+        self.lanes = {lane.name: lane for lane in driver.lanes}
+
+    def spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+        """Start a hedged attempt now, as a clock event (as the direct engine does); its lane
+        counts it in flight, so the run does not end before it does."""
+        lane, driver = self.lanes[name], self.driver
+        lane.hedges += 1
+
+        async def attempt() -> None:
+            try:
+                await coroutine
+            except Exception as error:
+                driver.fail(lane, error)
+                return
+            lane.hedges -= 1
+            driver.maybe_finish(lane)
+
+        def start() -> None:
+            asyncio.get_running_loop().create_task(attempt())
+
+        self.clock.schedule(self.clock.now_ns, COMPLETION, start)
 
     def until(self, at_ns: int) -> Awaitable[None]:
         return clock_sleep(self.clock, at_ns - self.clock.now_ns)

@@ -93,6 +93,9 @@ class Lane:
     finished: bool = False
     policy: LanePolicy | None = None
     """Its pool and retries, if it has any (see :mod:`harness.engines.policies`)."""
+    hedges: int = 0
+    """Hedged attempts in flight: not requests (no slot of ``concurrency``), but the lane's
+    traffic is not done before they are."""
 
 
 class LaneDriver:
@@ -235,8 +238,12 @@ class LaneDriver:
         lane.in_flight -= 1
         self._maybe_finish(lane)
 
+    def maybe_finish(self, lane: Lane) -> None:
+        """End the lane if its arrivals are over and nothing of it is in flight."""
+        self._maybe_finish(lane)
+
     def _maybe_finish(self, lane: Lane) -> None:
-        if lane.exhausted and lane.in_flight == 0 and not lane.finished:
+        if lane.exhausted and lane.in_flight == 0 and not lane.finished and not lane.hedges:
             lane.finished = True
             self._busy -= 1
             if self._busy == 0:

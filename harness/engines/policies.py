@@ -1,5 +1,6 @@
 """The built-in client's resilience policies, run the same way on both engines: shared pools
-(bulkheads) and retries (see :mod:`harness.format.policies` for what a scenario says).
+(bulkheads), retries and a fallback (see :mod:`harness.format.policies` for what a scenario
+says).
 
 A request of a lane with a policy is one coroutine, :func:`policy_request`, which both engines
 run; they differ only in how it waits (:class:`Waits`) and how one attempt travels (``send``).
@@ -13,15 +14,17 @@ each attempt. A request the breaker rejects takes no time, so its slot frees at 
 
 Rows: the lane's client row is the request (from its arrival, queueing and backoff waits
 included, to its last attempt's end, with the last attempt's outcome); a request the pool
-drops is ``dropped`` (after its queue wait, if it waited). With ``retry``, every attempt that
-reached the upstream is also a row of the upstream's attempt log, its upstream view.
+drops is ``dropped`` (after its queue wait, if it waited); a request whose final outcome the
+``fallback`` serves is ``fallback`` (status 0), whatever failed. With ``retry`` or ``fallback``,
+every attempt that reached the upstream is also a row of the upstream's attempt log, its
+upstream view.
 """
 
 from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,7 +34,7 @@ from harness.breakers.adapters import Guard, SyncGuard
 from harness.breakers.builtin import CircuitOpenError
 from harness.clock import VirtualClock
 from harness.events import BreakerState, Outcome, UpstreamStatusError, classify
-from harness.format.policies import Pool, Retry, retry_matches
+from harness.format.policies import Fallback, Hedge, Pool, Retry, retry_matches
 from harness.format.scenario import Scenario
 from harness.upstreams.mocked import COMPLETION
 from harness.upstreams.streams import stream
@@ -48,7 +51,7 @@ __all__ = [
 
 Answer = tuple[Outcome, int, int | None]
 """What one attempt came back with: outcome, HTTP status (0 without one), Retry-After in ns."""
-_DROPPED, _SHORT = Outcome.DROPPED, Outcome.SHORT_CIRCUITED
+_DROPPED, _SHORT, _FALLBACK = Outcome.DROPPED, Outcome.SHORT_CIRCUITED, Outcome.FALLBACK
 _LABELS = {outcome: outcome.label for outcome in Outcome}
 _STAND_IN = httpx.Request("GET", "https://attempt.invalid/")
 
@@ -63,6 +66,11 @@ class Waits(Protocol):
     def park(self) -> tuple[Awaitable[bool], Callable[[bool], None]]:
         """Return an awaitable and the function that completes it with a value (at the
         instant it is called, as a clock event)."""
+        ...
+
+    def spawn(self, coroutine: Coroutine[Any, Any, None], lane: str) -> None:
+        """Start ``coroutine`` now, as a clock event; ``lane``'s traffic is not done before it
+        is (a hedged attempt, which may outlive its request)."""
         ...
 
 
@@ -126,13 +134,37 @@ class LanePolicy:
     log: SampleLog
     pool: PoolState | None
     retry: Retry | None
+    fallback: Fallback | None
+    hedge: Hedge | None
     attempts: SampleLog | None
-    """The upstream's attempt log (with retries), else None: the client rows are the attempts."""
+    """The upstream's attempt log (with retries, a fallback or an overall timeout), else None:
+    the client rows are the attempts."""
     random: random.Random
+    attempt_timeout: int
+    """Each attempt's timeout: ``timeout.attempt``, else ``traffic.timeout``."""
+    overall: int | None
+    """The request's own timeout from its arrival (``timeout.overall``), if any."""
     sync: bool
     """Whether the lane's guard is driven one decision at a time (a :class:`SyncGuard`)."""
     retries: int = 0
     _retryable: dict[tuple[Outcome, int], bool] = field(default_factory=dict)
+    _falls_back: dict[tuple[Outcome, int], bool] = field(default_factory=dict)
+
+    def ended(
+        self, outcome: Outcome, status: int, state: BreakerState
+    ) -> tuple[Outcome, int, BreakerState]:
+        """Return how a request that ended as ``outcome`` is answered: with the fallback if it
+        serves that outcome."""
+        fallback = self.fallback
+        if fallback is None or outcome is Outcome.SUCCESS:
+            return outcome, status, state
+        key = (outcome, status)
+        serves = self._falls_back.get(key)
+        if serves is None:
+            serves = self._falls_back[key] = retry_matches(
+                fallback.outcomes, _LABELS[outcome], status
+            )
+        return (_FALLBACK, 0, state) if serves else (outcome, status, state)
 
     def retryable(self, outcome: Outcome, status: int) -> bool:
         """Return whether ``retry.outcomes`` names an attempt's outcome."""
@@ -189,13 +221,20 @@ def lane_policies(
     for name, upstream in scenario.upstreams.items():
         if upstream.traffic is None or not upstream.has_policies:
             continue
+        timeouts = upstream.timeout
         found[name] = LanePolicy(
             name=name,
             log=logs[name],
             pool=None if upstream.pool is None else pools[upstream.pool],
             retry=upstream.retry,
-            attempts=None if upstream.retry is None else SampleLog(),
+            fallback=upstream.fallback,
+            hedge=upstream.hedge,
+            attempts=SampleLog()
+            if upstream.retry or upstream.fallback or timeouts or upstream.hedge
+            else None,
             random=stream(seed, name, "retry"),
+            attempt_timeout=(timeouts and timeouts.attempt) or upstream.traffic.timeout,
+            overall=None if timeouts is None else timeouts.overall,
             # A runtime Protocol check costs microseconds: made once per lane.
             sync=isinstance(guards[name], SyncGuard),
         )
@@ -205,7 +244,7 @@ def lane_policies(
 async def policy_request(
     policy: LanePolicy,
     guard: Any,
-    send: Callable[[], Awaitable[Answer]],
+    send: Callable[[int], Awaitable[Answer]],
     waits: Waits,
     clock: VirtualClock,
 ) -> tuple[Outcome, int, BreakerState]:
@@ -216,25 +255,35 @@ async def policy_request(
     per wait, and each nested coroutine would cost it a frame per resume.
     """
     pool = policy.pool
+    timeout = policy.attempt_timeout
+    deadline = None if policy.overall is None else clock.now_ns + policy.overall
     if pool is not None:
         if pool.busy < pool.settings.max_concurrent:
             pool.busy += 1
         elif not await pool.wait(waits):
-            return _DROPPED, 0, guard.state()
+            return policy.ended(_DROPPED, 0, guard.state())
     retry, log, sync = policy.retry, policy.attempts, policy.sync
     number = 1
     try:
         while True:
             start = clock.now_ns
-            if not sync:
-                outcome, status, state, retry_after = await _async_attempt(guard, send)
+            if deadline is not None:
+                if start >= deadline:  # the pool's queue took it all
+                    return policy.ended(Outcome.TIMEOUT, 0, guard.state())
+                timeout = min(policy.attempt_timeout, deadline - start)
+            if policy.hedge is not None:
+                outcome, status, state, retry_after = await _hedged(
+                    policy, guard, send, waits, clock, timeout, deadline
+                )
+            elif not sync:
+                outcome, status, state, retry_after = await _async_attempt(guard, send, timeout)
             elif permit := guard.try_acquire():
                 state = guard.state()
-                outcome, status, retry_after = await send()
+                outcome, status, retry_after = await send(timeout)
                 guard.on_result(outcome, status, clock.now_ns - start, permit)
             else:
                 outcome, status, state, retry_after = _SHORT, 0, guard.state(), None
-            if log is not None and outcome is not _SHORT:
+            if log is not None and outcome is not _SHORT and policy.hedge is None:
                 log.record(start, clock.now_ns - start, outcome, status, state)
             if (
                 retry is None
@@ -242,8 +291,10 @@ async def policy_request(
                 or not policy.retryable(outcome, status)
                 or not policy.may_retry()
             ):
-                return outcome, status, state
+                return policy.ended(outcome, status, state)
             wait = policy.backoff_ns(number, retry_after)
+            if deadline is not None and clock.now_ns + wait >= deadline:
+                return policy.ended(outcome, status, state)  # no time left for a retry
             if wait:
                 await waits.until(clock.now_ns + wait)
             number += 1
@@ -252,8 +303,86 @@ async def policy_request(
             pool.release()
 
 
+AttemptResult = tuple[Outcome, int, BreakerState, int | None]
+
+
+@dataclass(eq=False)
+class _Race:
+    """An attempt and its hedge: the first success wins, else the last failure."""
+
+    wake: Callable[[bool], None]
+    running: int = 1
+    result: AttemptResult | None = None
+
+    def finished(self, result: AttemptResult) -> None:
+        self.running -= 1
+        if self.result is not None and self.result[0] is Outcome.SUCCESS:
+            return  # decided: this one lost
+        decided = result[0] is Outcome.SUCCESS or self.running == 0
+        if self.result is None or self.result[0] is not Outcome.SUCCESS:
+            self.result = result
+        if decided:
+            self.running = -1  # no hedge after the decision
+            self.wake(True)
+
+
+async def _hedged(
+    policy: LanePolicy,
+    guard: Any,
+    send: Callable[[int], Awaitable[Answer]],
+    waits: Waits,
+    clock: VirtualClock,
+    timeout: int,
+    deadline: int | None,
+) -> AttemptResult:
+    """Run one attempt, and a second one if the first is unanswered after the hedge's delay;
+    each child attempt logs itself and tells the breaker when it ends, the loser too."""
+    assert policy.hedge is not None
+    decided, wake = waits.park()
+    race = _Race(wake)
+    waits.spawn(_child(policy, guard, send, clock, timeout, race), policy.name)
+
+    def hedge() -> None:
+        if race.running != 1:  # decided already (or its last failure is in)
+            return
+        now = clock.now_ns
+        left = policy.attempt_timeout if deadline is None else deadline - now
+        if left > 0:
+            race.running += 1
+            hedge_timeout = min(policy.attempt_timeout, left)
+            waits.spawn(_child(policy, guard, send, clock, hedge_timeout, race), policy.name)
+
+    clock.schedule(clock.now_ns + policy.hedge.delay, COMPLETION, hedge)
+    await decided
+    assert race.result is not None
+    return race.result
+
+
+async def _child(
+    policy: LanePolicy,
+    guard: Any,
+    send: Callable[[int], Awaitable[Answer]],
+    clock: VirtualClock,
+    timeout: int,
+    race: _Race,
+) -> None:
+    start = clock.now_ns
+    if not policy.sync:
+        result = await _async_attempt(guard, send, timeout)
+    elif permit := guard.try_acquire():
+        state = guard.state()
+        outcome, status, retry_after = await send(timeout)
+        guard.on_result(outcome, status, clock.now_ns - start, permit)
+        result = (outcome, status, state, retry_after)
+    else:
+        result = (_SHORT, 0, guard.state(), None)
+    if policy.attempts is not None and result[0] is not _SHORT:
+        policy.attempts.record(start, clock.now_ns - start, result[0], result[1], result[2])
+    race.finished(result)
+
+
 async def _async_attempt(
-    guard: Guard, send: Callable[[], Awaitable[Answer]]
+    guard: Guard, send: Callable[[int], Awaitable[Answer]], timeout: int
 ) -> tuple[Outcome, int, BreakerState, int | None]:
     admitted = BreakerState.NONE
     retry_after: int | None = None
@@ -261,7 +390,7 @@ async def _async_attempt(
     async def attempt() -> int:
         nonlocal admitted, retry_after
         admitted = guard.state()
-        outcome, status, retry_after = await send()
+        outcome, status, retry_after = await send(timeout)
         if outcome is not Outcome.SUCCESS:
             raise _error_of(outcome, status)
         return status

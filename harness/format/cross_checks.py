@@ -218,7 +218,7 @@ def _policy_checks(scenario: Whole) -> Found:
                         f"no pool {upstream.pool!r} in pools{hint}; the pools: {known}",
                     )
                 )
-        for key in ("pool", "retry"):
+        for key in ("pool", "retry", "fallback", "timeout", "hedge"):
             if getattr(upstream, key) is None:
                 continue
             if traffic is None:

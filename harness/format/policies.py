@@ -27,10 +27,22 @@ from harness.format.fault_settings import ERROR_KINDS
 from harness.format.fields import Count, Duration, Rate, StrictModel, WholeNumber
 from harness.format.units import NS_PER_S, format_duration, shown
 
-__all__ = ["RETRY_KINDS", "Backoff", "Pool", "Retry", "retry_matches"]
+__all__ = [
+    "FALLBACK_KINDS",
+    "RETRY_KINDS",
+    "Backoff",
+    "Fallback",
+    "Hedge",
+    "Pool",
+    "Retry",
+    "Timeouts",
+    "retry_matches",
+]
 
 RETRY_KINDS = (*ERROR_KINDS, "short_circuited", "4xx", "5xx")
 """What ``retry.outcomes`` may name besides an HTTP status (``"503"``)."""
+FALLBACK_KINDS = (*RETRY_KINDS, "dropped")
+"""What ``fallback.outcomes`` may name besides an HTTP status."""
 _STATUS = re.compile(r"[1-5][0-9][0-9]")
 
 
@@ -85,7 +97,24 @@ def _retry_kind(value: object) -> object:
     )
 
 
+def _fallback_kind(value: object) -> object:
+    if value == "dropped":
+        return value
+    try:
+        return _retry_kind(value)
+    except PydanticCustomError:
+        close = get_close_matches(str(value), FALLBACK_KINDS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise PydanticCustomError(
+            "error_kind",
+            "{value} is no outcome a fallback can serve{hint}: an HTTP status like 503, 4xx, "
+            "5xx, or one of {kinds}",
+            {"value": shown(value), "hint": hint, "kinds": ", ".join(FALLBACK_KINDS)},
+        ) from None
+
+
 RetryKind = Annotated[str, BeforeValidator(_retry_kind)]
+FallbackKind = Annotated[str, BeforeValidator(_fallback_kind)]
 
 
 class Retry(StrictModel):
@@ -106,6 +135,53 @@ class Retry(StrictModel):
         attempt, un-jittered (``base``, 2 × ``base``, … each at most ``max``)."""
         backoff = self.backoff
         return sum(min(backoff.max, backoff.base << min(k, 62)) for k in range(self.attempts - 1))
+
+
+class Fallback(StrictModel):
+    """The built-in client answers a request its attempts failed with a fallback (a cached or
+    default answer): the outcome ``fallback``, which is not a success."""
+
+    outcomes: tuple[FallbackKind, ...] = (
+        "timeout",
+        "connect_error",
+        "connection_reset",
+        "short_circuited",
+        "dropped",
+        "4xx",
+        "5xx",
+    )
+    """The final outcomes the fallback serves (default: every failure)."""
+
+
+class Timeouts(StrictModel):
+    """How long the built-in client waits: per attempt, and for the whole request."""
+
+    attempt: Duration | None = None
+    """Each attempt gives up after this long (default: ``traffic.timeout``)."""
+    overall: Duration | None = None
+    """The request gives up this long after it arrived: the attempt in flight is cut then (a
+    timeout), and no retry starts whose backoff would reach it."""
+
+    @model_validator(mode="after")
+    def _positive(self) -> Timeouts:
+        for key in ("attempt", "overall"):
+            value = getattr(self, key)
+            if value is not None and value <= 0:
+                raise ValueError(f"{key} must be above zero")
+        return self
+
+
+class Hedge(StrictModel):
+    """A second request for an attempt still unanswered after ``delay``: the first success
+    wins (or, when both fail, the later failure)."""
+
+    delay: Duration
+
+    @model_validator(mode="after")
+    def _positive(self) -> Hedge:
+        if self.delay <= 0:
+            raise ValueError("delay must be above zero")
+        return self
 
 
 def retry_matches(outcomes: tuple[str, ...], kind: str, status: int) -> bool:

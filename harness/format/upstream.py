@@ -32,7 +32,7 @@ from harness.format.fields import StrictModel as _Strict
 from harness.format.fields import unit_field as _unit_field
 from harness.format.load_shapes import Diurnal, Stage, Throughput, expected_requests
 from harness.format.objectives import GRAMMAR_HINT, Objective, parse_objective
-from harness.format.policies import Retry
+from harness.format.policies import Fallback, Hedge, Retry, Timeouts
 from harness.format.ramps import PhaseLatency, PhaseRate
 from harness.format.routes import Route, path_problem
 from harness.format.streaming import BodyFaults, Stream
@@ -277,11 +277,21 @@ class Upstream(_Strict):
     """The ``pools`` entry (a bulkhead shared with other upstreams) this upstream's traffic uses."""
     retry: Retry | None = None
     """How the built-in client retries failed attempts (see :mod:`harness.format.policies`)."""
+    fallback: Fallback | None = None
+    """Which failed requests the built-in client answers with a fallback."""
+    timeout: Timeouts | None = None
+    """The built-in client's timeouts per attempt and overall."""
+    hedge: Hedge | None = None
+    """A second request for an attempt the upstream is slow to answer."""
 
     @property
     def has_policies(self) -> bool:
-        """Return whether the traffic to this upstream goes through a pool or retries."""
-        return self.pool is not None or self.retry is not None
+        """Return whether the traffic to this upstream goes through a pool, retries, a
+        fallback or timeouts of their own."""
+        return any(
+            policy is not None
+            for policy in (self.pool, self.retry, self.fallback, self.timeout, self.hedge)
+        )
 
     @model_validator(mode="after")
     def _budget(self) -> Upstream:
