@@ -25,6 +25,7 @@ from tests.breaker_promises import (
     upstream_call_while_open,
     wait_restarted,
 )
+from tests.support import examples
 
 LIBRARIES = ("pybreaker", "aiobreaker", "circuitbreaker", "purgatory")
 WAIT_KEY = {
@@ -33,7 +34,11 @@ WAIT_KEY = {
     "circuitbreaker": "recovery_timeout",
     "purgatory": "ttl",
 }
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(
+    max_examples=examples(deep=40, fast=15),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @st.composite

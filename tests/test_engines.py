@@ -16,7 +16,7 @@ from harness.breakers.adapters import BuiltinGuard, Guard
 from harness.events import BreakerState, Outcome
 from harness.format.loader import scenario_from_data
 from harness.strategies import scenario_data, scenarios
-from tests.support import SCENARIOS, scenario
+from tests.support import DEEP, SCENARIOS, examples, scenario
 
 T = TypeVar("T")
 
@@ -46,12 +46,23 @@ def assert_same(first: Any, second: Any) -> None:
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
 def test_shipped_scenarios_agree(path: Any) -> None:
     loaded = load_scenario(path)
-    if loaded.duration > 20 * 60 * 10**9:
-        loaded = loaded.override({"duration": "20m"})  # keep the suite fast; same logic
+    minute = 60 * 10**9
+    cap = 20 * minute  # keep the suite fast; same logic
+    if not DEEP:  # every phase and two minutes after it: what a longer soak repeats
+        ends = [
+            end for up in loaded.upstreams.values() for p in up.timeline for _, end in p.windows
+        ]
+        cap = min(cap, max([2 * minute, *(end + 2 * minute for end in ends)]))
+    if loaded.duration > cap:
+        loaded = loaded.override({"duration": f"{cap // minute}m"})
     assert_same(run(loaded, engine="http"), run(loaded, engine="direct"))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=examples(deep=40, fast=15),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(scenarios(max_duration_s=20, max_rate_per_s=15))
 def test_any_scenario_agrees(generated: Any) -> None:
     assert_same(run(generated, engine="http"), run(generated, engine="direct"))
@@ -192,7 +203,11 @@ def test_a_path_is_joined_to_an_upstream_url_without_a_trailing_slash() -> None:
         assert result.upstreams["v"].client.success_rate == 1.0
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=examples(deep=60, fast=20),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(scenarios(max_duration_s=20, max_rate_per_s=15, policies=True))
 def test_any_scenario_with_pools_and_retries_agrees(generated: Any) -> None:
     assert_same(run(generated, engine="http"), run(generated, engine="direct"))
