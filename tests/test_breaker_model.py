@@ -674,7 +674,7 @@ def test_most_model_runs_trip_and_many_close_again_on_their_own() -> None:
     """The machine must reach the states it checks: count the organic cycles it makes."""
     CYCLES.clear()
     budget = settings(
-        max_examples=200,
+        max_examples=examples(deep=200, fast=100),
         stateful_step_count=50,
         deadline=None,
         derandomize=True,  # the same runs every time: a share, not luck

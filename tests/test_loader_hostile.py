@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.cli import main
 from harness.errors import ScenarioError
 from harness.format import yamlsource
 from harness.format.loader import load_scenario, parse_scenario, scenario_from_data
@@ -125,17 +126,28 @@ def test_a_huge_flat_list_stops_at_the_node_limit() -> None:
 
 
 @pytest.mark.parametrize("name", ["an empty tagged scalar", "a 400-digit rate", "a base-60 count"])
-def test_the_command_line_exits_2_without_a_traceback(tmp_path: Path, name: str) -> None:
+def test_the_command_line_exits_2_without_a_traceback(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "x.yaml"
     path.write_text(HOSTILE[name][0], encoding="utf-8")
     for command in ("validate", "run"):
-        done = subprocess.run(
-            [sys.executable, "-m", "harness", command, str(path)],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=False,
-        )
-        assert done.returncode == 2, done.stderr
-        assert "Traceback" not in done.stderr
-        assert f"{path}:{HOSTILE[name][1]}" in done.stderr
+        assert main([command, str(path)]) == 2  # what `python -m harness` exits with
+        error = capsys.readouterr().err
+        assert "Traceback" not in error
+        assert f"{path}:{HOSTILE[name][1]}" in error
+
+
+def test_python_m_harness_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text(HOSTILE["a 400-digit rate"][0], encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "run", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"{path}:{HOSTILE['a 400-digit rate'][1]}" in done.stderr
