@@ -38,7 +38,8 @@ def install(session: nox.Session, *extras: str, also: tuple[str, ...] = ()) -> N
     if stamp is not None and stamp.exists():
         session.log(f"{target} already installed for this pyproject.toml")
         return
-    session.install("-e", target, *also)
+    # Compiled at install, on every core, rather than by each test worker at first import.
+    session.install("-e", target, *also, env={"UV_COMPILE_BYTECODE": "1"})
     if stamp is not None:
         stamp.touch()
 

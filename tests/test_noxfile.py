@@ -19,7 +19,7 @@ class Session:
         self.ran: list[str] = []
         self.env: dict[str, str] = {}
 
-    def install(self, *arguments: str) -> None:
+    def install(self, *arguments: str, env: object = None) -> None:
         self.installed += arguments
 
     def run(self, *arguments: str, env: dict[str, Any] | None = None) -> None:

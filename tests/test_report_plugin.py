@@ -325,7 +325,7 @@ def test_nox_slo_installs_what_its_documented_parallel_run_needs() -> None:
             self.installed: list[str] = []
             self.ran: list[str] = []
 
-        def install(self, *arguments: str) -> None:
+        def install(self, *arguments: str, env: object = None) -> None:
             self.installed += arguments
 
         def run(self, *arguments: str) -> None:
