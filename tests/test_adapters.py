@@ -289,14 +289,16 @@ def test_memory_stays_flat_while_a_library_rejects_calls(impl: str) -> None:
     guard = tripped(impl)
     reject(guard, 200)  # warm up caches
     tracemalloc.start()
+    growths = []
     try:
         reject(guard, 1_000)
-        before = tracemalloc.get_traced_memory()[0]
-        reject(guard, 5_000)
-        grown = tracemalloc.get_traced_memory()[0] - before
+        for _ in range(3):  # a leak grows every time; other threads' allocations only at times
+            before = tracemalloc.get_traced_memory()[0]
+            reject(guard, 2_000)
+            growths.append(tracemalloc.get_traced_memory()[0] - before)
     finally:
         tracemalloc.stop()
-    assert grown < 5_000 * 8  # under 8 bytes a rejection; purgatory raw: ~1 KB a rejection
+    assert min(growths) < 2_000 * 8  # under 8 bytes a rejection; purgatory raw: ~1 KB each
 
 
 def test_purgatorys_rejection_traceback_does_not_grow() -> None:
