@@ -134,7 +134,12 @@ def test_a_green_run_is_kept_as_the_baseline_and_compare_picks_it(
     (project.path / "scenarios" / "flaky.yaml").unlink()
     (project.path / "reports").mkdir()
     (project.path / "reports" / "notes.txt").write_text("mine")
-    project.runpytest("scenarios/", "--slo-reports=reports").assert_outcomes(passed=1)
+    green = project.runpytest("scenarios/", "--slo-reports=reports")
+    green.assert_outcomes(passed=1)
+    # The kept baseline is named as a file, not listed as a scenario's folder.
+    green.stdout.fnmatch_lines(
+        [f"reports written to reports/: *{BASELINE_FILE}", "  and per scenario (steady): *"]
+    )
     kept = project.path / "reports" / BASELINE_FILE
     assert kept.read_bytes() == (project.path / "reports" / "slo-results.json").read_bytes()
     # A red run afterwards: the folder is swapped for the new set, the baseline stays green.

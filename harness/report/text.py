@@ -164,8 +164,14 @@ def written_lines(written: Written) -> list[str]:
     """Return what a session's reports folder now holds, and how to get what is missing."""
     folder = written.folder
     top = sorted(path.name for path in written.files if path.parent == folder)
-    scenarios = sorted({path.parent.name for path in written.files if path.parent != folder})
-    lines = [f"reports written to {folder}/: {', '.join(top)}"]
+    # A scenario's folder holds its monitor files; others (the kept baseline) are named whole.
+    scenarios = sorted({p.parent.name for p in written.files if p.name == "timeseries.csv"})
+    others = sorted(
+        path.relative_to(folder).as_posix()
+        for path in written.files
+        if path.parent != folder and path.parent.name not in scenarios
+    )
+    lines = [f"reports written to {folder}/: {', '.join(top + others)}"]
     if scenarios:
         lines.append(f"  and per scenario ({', '.join(scenarios)}): timeseries.csv, "
                      "p95-results.json, status.json, status-series.jsonl")  # fmt: skip
