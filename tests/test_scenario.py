@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
 
-from harness import ScenarioError, json_schema, load_scenario, parse_scenario
+from harness import Scenario, ScenarioError, json_schema, load_scenario, parse_scenario
 from harness.format.fault_settings import LognormalLatency
 from harness.format.loader import scenario_from_data
-from tests.support import SCENARIOS, UPSTREAM_KEYS
+from harness.strategies import scenarios
+from tests.support import ROOT, SCENARIOS, UPSTREAM_KEYS
 
 MINIMAL = """\
 duration: 1m
@@ -310,3 +312,44 @@ def _string_keys(value: object) -> object:
 def test_json_schema_spells_duration_defaults_as_a_file_would() -> None:
     breaker = json_schema()["$defs"]["Breaker"]["properties"]
     assert breaker["wait_duration_in_open_state"]["default"] == "1m"
+
+
+SHIPPED = sorted([*(ROOT / "scenarios").glob("*.yaml"), *(ROOT / "examples").glob("*.yaml")])
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda path: path.name)
+def test_an_override_round_trips_every_shipped_scenario(path: Path) -> None:
+    """An override writes the whole scenario out and validates it again: whatever the format
+    dumps (every field, nulls included) must load back as the same scenario."""
+    loaded = load_scenario(path)
+    assert loaded.override({}) == loaded
+    assert loaded.override({"seed": loaded.seed + 1}).seed == loaded.seed + 1
+
+
+ANSWERED = """\
+duration: 1m
+pools: {workers: {max_concurrent: 5, when_full: queue, max_queue: 3}}
+upstreams:
+  api:
+    pool: workers
+    answers:
+      success: {body: {ok: true}, headers: {x-served-by: mock}}
+      "429": {retry_after: 3s}
+    routes:
+      - {name: chat, method: POST, path: /chat, answers: {success: {body: {id: "{index}"}}}}
+      - {name: rest}
+    retry: {attempts: 2, backoff: {base: 100ms, max: 200ms}}
+    traffic: {rate: 5/s, method: POST, path: /chat, json: {model: m}}
+"""
+
+
+@pytest.mark.parametrize("text", [ANSWERED], ids=["answers-routes-policies"])
+def test_an_override_round_trips_answers_routes_and_policies(text: str) -> None:
+    loaded = parse_scenario(text, "answered.yaml")
+    assert loaded.override({}) == loaded
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(max_duration_s=10, max_rate_per_s=5, policies=True))
+def test_an_override_round_trips_any_scenario(generated: Scenario) -> None:
+    assert generated.override({}) == generated

@@ -141,7 +141,9 @@ def _answer_map(value: Any) -> Any:
                 {"name": shown(key), "hint": hint, "key": key},
             )
         answers[text] = answer
-    if isinstance(answers.get("success"), Mapping) and "retry_after" in answers["success"]:
+    success = answers.get("success")
+    # A null retry_after (as a dumped scenario writes every field) says none: only a value errs.
+    if isinstance(success, Mapping) and success.get("retry_after") is not None:
         raise PydanticCustomError(
             "answer_kind",
             "retry_after is for error answers (429, 503, …), not for success",

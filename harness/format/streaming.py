@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Annotated, Literal
 
-from pydantic import Field, Strict, WithJsonSchema, model_validator
+from pydantic import Field, PlainSerializer, Strict, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from harness.format.fault_settings import FixedLatency, Latency
@@ -97,10 +97,19 @@ def parse_bandwidth(value: object) -> Fraction:
     return per_second
 
 
+def format_bandwidth(per_second: Fraction) -> str:
+    """Return ``per_second`` as the format writes it, in bytes: ``64000B/s``, ``0.5B/s``."""
+    if per_second.denominator == 1:
+        return f"{per_second.numerator}B/s"
+    exact = Decimal(per_second.numerator) / Decimal(per_second.denominator)  # a decimal's
+    return f"{exact:f}B/s"
+
+
 Bandwidth = Annotated[
     Fraction,
     unit_field(parse_bandwidth, "rate"),
     WithJsonSchema({"type": "string", "pattern": BANDWIDTH_PATTERN, "examples": ["64KB/s"]}),
+    PlainSerializer(format_bandwidth, return_type=str),  # dumped as it is read back
 ]
 
 
