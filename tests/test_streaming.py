@@ -286,3 +286,19 @@ def test_the_timeline_draws_no_ttfb_line_as_a_latency() -> None:
     result = run(scenario(text))
     lines = objective_percentiles(result, result.upstreams["llm"], 2, 1)
     assert set(lines) == {"p99"}
+
+
+def test_the_terminal_shows_time_to_first_byte_only_where_answers_stream() -> None:
+    from harness.report.text import result_table
+
+    text = (
+        "duration: 30s\nupstreams:\n  llm:\n    latency: 100ms\n"
+        "    stream: {chunks: 5, chunk_latency: 10ms}\n    traffic: {rate: 2/s}\n"
+        "    slo: ['ttfb.p50 < 200ms']\n  plain:\n    latency: 5ms\n    traffic: {rate: 2/s}\n"
+        "    slo: ['p50 < 10ms']\n"
+    )
+    table = result_table(run(scenario(text), engine="direct"))
+    lines = [line for line in table.splitlines() if "first byte" in line]
+    assert lines == ["  llm: time to first byte p50 110ms, p95 110ms, max 110ms over 60 streams"]
+    few = result_table(run(scenario(text.replace("30s", "3s")), engine="direct"))
+    assert "over 6 streams (p95 unbounded: too few samples)" in few

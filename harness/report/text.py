@@ -23,7 +23,14 @@ from harness.verdicts.result import Result
 if TYPE_CHECKING:
     from harness.report.bundle import Written
 
-__all__ = ["budget_lines", "format_table", "result_table", "summary_table", "written_lines"]
+__all__ = [
+    "budget_lines",
+    "format_table",
+    "result_table",
+    "stream_lines",
+    "summary_table",
+    "written_lines",
+]
 
 
 def format_table(header: Sequence[str], rows: Iterable[Sequence[str]], indent: str = "") -> str:
@@ -75,7 +82,34 @@ def result_table(result: Result, *, width: int | None = None, colour: bool = Fal
     notes = [check.note for check in every]
     table = fit_table(_CHECK_COLUMNS, rows, width=width, indent="  ", notes=notes, colour=colour)
     budgets = budget_lines(entry, width=width)
-    return "\n".join([heading, table, *budgets])
+    return "\n".join([heading, table, *budgets, *stream_lines(entry, width=width)])
+
+
+def stream_lines(entry: Mapping[str, Any], *, width: int | None = None) -> list[str]:
+    """Return, for each upstream whose answers stream, its time to first byte (read from the
+    result JSON)::
+
+      llm: time to first byte p50 110ms, p95 110ms, max 110ms over 6 streams (p95 unbounded)
+
+    Nothing for an upstream that does not stream."""
+    lines = []
+    for name, upstream in entry["upstreams"].items():
+        if "ttfb_ms" not in upstream:
+            continue
+        ttfb = upstream["ttfb_ms"]
+        if ttfb is None:
+            lines.append(f"  {printable(name)}: no stream sent a first byte")
+            continue
+        shown = ", ".join(
+            f"{label} {format_value(ttfb[key], 'ms')}"
+            for label, key in (("p50", "p50_ms"), ("p95", "p95_ms"), ("max", "max_ms"))
+        )
+        unbounded = [key.removesuffix("_ms") for key in ttfb["unbounded"] if key == "p95_ms"]
+        flag = f" ({unbounded[0]} unbounded: too few samples)" if unbounded else ""
+        lines.append(
+            f"  {printable(name)}: time to first byte {shown} over {ttfb['samples']} streams{flag}"
+        )
+    return lines if width is None else [shorten(line, width) for line in lines]
 
 
 def budget_lines(entry: Mapping[str, Any], *, width: int | None = None) -> list[str]:
