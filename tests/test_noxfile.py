@@ -47,7 +47,7 @@ def test_deep_runs_every_file_with_a_fast_profile_with_full_counts() -> None:
 def test_the_suite_runs_in_parallel_on_the_fast_profile() -> None:
     session = Session()
     noxfile().tests(session)
-    assert session.ran[:3] == ["pytest", "-n", "auto"]
+    assert session.ran[:5] == ["pytest", "-n", "auto", "--dist", "worksteal"]
     assert "SLO_TESTS_DEEP" not in session.env
 
 
