@@ -67,7 +67,7 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *PARALLEL, *session.posargs, env=_scratch())
 
 
-DEEP_MARKS = ("examples(deep=", "ENGINES")  # what tests.support gives a fast and a deep form
+DEEP_MARKS = ("examples(deep=", "ENGINES", "only_deep")  # tests.support's fast and deep forms
 
 
 def _deep_tests() -> list[str]:

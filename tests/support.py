@@ -13,6 +13,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pytest
+
 from harness import Scenario, parse_scenario
 from harness.format.upstream import Upstream
 
@@ -40,6 +42,12 @@ def noxfile() -> ModuleType:
 # the direct engine only, where the engine-equality properties (tests/test_engines.py) already
 # hold the HTTP engine to the same Result on the same feature.
 ENGINES = ["http", "direct"] if DEEP else ["direct"]
+
+
+# A costly check that a cheaper one already covers on every run, run in full only deep: the
+# benchmarks' smoke runs, and the sweep under pytest-xdist (the shared xdist session of
+# tests/shared_runs.py checks the plugin under xdist on every run).
+only_deep = pytest.mark.skipif(not DEEP, reason="runs under nox -s deep (SLO_TESTS_DEEP=1)")
 
 
 def examples(deep: int, fast: int) -> int:

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.support import ROOT
+from tests.support import ROOT, only_deep
+
+pytestmark = only_deep  # each starts a process and times real work: ~10 s in all
 
 
 def run_benchmark(name: str, tmp_path: Path) -> tuple[Any, str]:

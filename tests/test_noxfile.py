@@ -36,8 +36,7 @@ def test_deep_runs_every_file_with_a_fast_profile_with_full_counts() -> None:
     using = sorted(
         f"tests/{path.name}"
         for path in (ROOT / "tests").glob("test_*.py")
-        if "examples(deep=" in path.read_text(encoding="utf-8")
-        or "ENGINES" in path.read_text(encoding="utf-8")
+        if any(mark in path.read_text(encoding="utf-8") for mark in noxfile().DEEP_MARKS)
     )
     assert {"tests/test_breaker_model.py", "tests/test_fault_ramps.py"} <= set(using)
     assert [argument for argument in session.ran if argument.startswith("tests/")] == using

@@ -11,6 +11,7 @@ import pytest
 from harness.engines.runner import run
 from harness.explore.baseline import BASELINE_FILE
 from harness.format.loader import load_scenario
+from tests.support import only_deep
 
 # 20 s at 5/s with 30% failures: success_rate >= 70% holds in roughly half the seeds.
 FLAKY = """\
@@ -56,7 +57,9 @@ def failing_seeds(path: Path) -> list[int]:
     return [seed for seed in SEEDS if not run(scenario, seed=seed, engine="direct").passed]
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["alone", "xdist"])
+@pytest.mark.parametrize(
+    "workers", [[], pytest.param(["-n", "2"], marks=only_deep)], ids=["alone", "xdist"]
+)
 def test_a_sweep_fails_on_any_failing_seed_and_lists_their_replays(
     project: pytest.Pytester, workers: list[str]
 ) -> None:
