@@ -17,6 +17,7 @@ lane's requests (plus ``min_retries``), as Finagle's and Envoy's retry budgets d
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from difflib import get_close_matches
 from typing import Annotated, Literal
 
@@ -83,38 +84,30 @@ class Backoff(StrictModel):
         return self
 
 
-def _retry_kind(value: object) -> object:
-    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if isinstance(text, str) and (text in RETRY_KINDS or _STATUS.fullmatch(text)):
-        return text
-    close = get_close_matches(str(text), RETRY_KINDS, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise PydanticCustomError(
-        "error_kind",
-        "{value} is no outcome to retry{hint}: an HTTP status like 503, 4xx, 5xx, or one of "
-        "{kinds}",
-        {"value": shown(value), "hint": hint, "kinds": ", ".join(RETRY_KINDS)},
-    )
+def _outcome_kind(kinds: tuple[str, ...], what: str) -> Callable[[object], object]:
+    """Return the validator of an outcome a policy names: an HTTP status (``503``, ``"5xx"``)
+    or one of ``kinds``; anything else is located, with a did-you-mean."""
 
-
-def _fallback_kind(value: object) -> object:
-    if value == "dropped":
-        return value
-    try:
-        return _retry_kind(value)
-    except PydanticCustomError:
-        close = get_close_matches(str(value), FALLBACK_KINDS, n=1)
+    def validate(value: object) -> object:
+        text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if isinstance(text, str) and (text in kinds or _STATUS.fullmatch(text)):
+            return text
+        close = get_close_matches(str(text), kinds, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise PydanticCustomError(
             "error_kind",
-            "{value} is no outcome a fallback can serve{hint}: an HTTP status like 503, 4xx, "
-            "5xx, or one of {kinds}",
-            {"value": shown(value), "hint": hint, "kinds": ", ".join(FALLBACK_KINDS)},
-        ) from None
+            f"{{value}} is no outcome {what}{{hint}}: an HTTP status like 503, 4xx, 5xx, or one "
+            "of {kinds}",
+            {"value": shown(value), "hint": hint, "kinds": ", ".join(kinds)},
+        )
+
+    return validate
 
 
-RetryKind = Annotated[str, BeforeValidator(_retry_kind)]
-FallbackKind = Annotated[str, BeforeValidator(_fallback_kind)]
+RetryKind = Annotated[str, BeforeValidator(_outcome_kind(RETRY_KINDS, "to retry"))]
+FallbackKind = Annotated[
+    str, BeforeValidator(_outcome_kind(FALLBACK_KINDS, "a fallback can serve"))
+]
 
 
 class Retry(StrictModel):
