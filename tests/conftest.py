@@ -18,13 +18,13 @@ def network_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     def refuse(what: str) -> object:
         def refused(*args: object, **kwargs: object) -> object:
-            calls.append(f"{what}{args[-1:] if what == 'connect' else args[:1]}")
+            calls.append(what)
             raise OSError(f"{what} refused by the test")
 
         return refused
 
-    monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
-    monkeypatch.setattr(socket, "create_connection", refuse("create_connection"))
-    monkeypatch.setattr(socket.socket, "connect", refuse("connect"))
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse("connect"))
+    for owner, name in ((socket, "getaddrinfo"), (socket, "create_connection")):
+        monkeypatch.setattr(owner, name, refuse(name))
+    for name in ("connect", "connect_ex"):
+        monkeypatch.setattr(socket.socket, name, refuse(name))
     return calls
