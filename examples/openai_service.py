@@ -1,5 +1,6 @@
 """A service answering with OpenAI's SDK, as its own code would: ``AsyncOpenAI(max_retries=2)``
-with a fallback answer when the API fails it. ``examples/openai-*.yaml`` put it under test.
+with a fallback answer when the API fails it (``answer``), or streaming the answer as chat
+front ends do (``answer_streamed``). ``examples/openai-*.yaml`` put them under test.
 
 The SDK sends through ``ctx.httpx2``, an ``httpx2.AsyncClient`` wired to the mocked upstream;
 its retry back-off sleeps with ``anyio.sleep`` (virtual time) and draws its jitter from the
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import httpx2
 import openai
 
 from harness import Fallback, ServiceContext
@@ -51,3 +53,20 @@ async def answer_without_fallback(ctx: ServiceContext) -> Any:
         model="gpt-4o-mini",
         messages=[{"role": "user", "content": f"question {ctx.index}"}],
     )
+
+
+async def answer_streamed(ctx: ServiceContext) -> Any:
+    """Stream the model's answer (``stream=True``) and join its ``chat.completion.chunk``
+    deltas; a failure, even mid-stream, falls back. One retry, a 5 s timeout: a chat front end
+    would rather fall back than keep its user waiting."""
+    client = _client(ctx).with_options(max_retries=1, timeout=5.0)
+    try:
+        stream = await client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": f"question {ctx.index}"}],
+            stream=True,
+        )
+        parts = [chunk.choices[0].delta.content or "" async for chunk in stream if chunk.choices]
+    except (openai.APIError, httpx2.TransportError) as error:
+        return Fallback(f"{FALLBACK_ANSWER} ({type(error).__name__})")
+    return "".join(parts)
